@@ -1,0 +1,3 @@
+//! The intermediate model between the schemas and every emitter.
+
+pub mod union;

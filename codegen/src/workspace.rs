@@ -1,0 +1,515 @@
+//! Loading `schema/`: every protocol folder with its description, entry points, examples and
+//! source documents, checked for consistency so that every later stage can trust it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::examples::{ExampleIndex, read_example};
+use crate::model::union::Union;
+use crate::protocol::{
+    AuthMethod, Direction, Outcome, ProtocolDescription, ReplyForm, SessionOrigin,
+};
+use crate::source::{SchemaSet, read_json, read_text, walk_files};
+
+/// Every protocol below a schema root.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    /// Every schema file.
+    pub schemas: SchemaSet,
+    /// The protocols, by id.
+    pub protocols: Vec<ProtocolSource>,
+}
+
+/// One protocol folder, loaded and checked.
+#[derive(Debug, Clone)]
+pub struct ProtocolSource {
+    /// The protocol id, which is also the folder name.
+    pub id: String,
+    /// The folder.
+    pub dir: PathBuf,
+    /// `protocol.json`.
+    pub description: ProtocolDescription,
+    /// The union of `client.schema.json`.
+    pub client: Union,
+    /// The union of `server.schema.json`.
+    pub server: Union,
+    /// `examples/index.json`.
+    pub examples: ExampleIndex,
+    /// The source documents' texts, by file name relative to the folder.
+    pub documents: BTreeMap<String, String>,
+}
+
+impl Workspace {
+    /// Loads and checks every protocol folder (a folder holding `protocol.json`) below `root`.
+    pub fn load(root: &Path) -> Result<Self> {
+        let schemas = SchemaSet::load(root)?;
+        let mut protocols = Vec::new();
+        let entries =
+            fs::read_dir(root).map_err(|e| Error::in_file(root, format!("cannot list: {e}")))?;
+        let mut dirs: Vec<PathBuf> = entries
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|path| path.join("protocol.json").is_file())
+            .collect();
+        dirs.sort();
+        for dir in dirs {
+            protocols.push(ProtocolSource::load(&schemas, &dir)?);
+        }
+        if protocols.is_empty() {
+            return Err(Error::in_file(
+                root,
+                "no protocol folder (a folder with protocol.json) found",
+            ));
+        }
+        Ok(Self { schemas, protocols })
+    }
+
+    /// The protocol with this id.
+    pub fn protocol(&self, id: &str) -> Option<&ProtocolSource> {
+        self.protocols.iter().find(|p| p.id == id)
+    }
+
+    /// The ids of every protocol.
+    pub fn ids(&self) -> Vec<&str> {
+        self.protocols.iter().map(|p| p.id.as_str()).collect()
+    }
+}
+
+impl ProtocolSource {
+    fn load(schemas: &SchemaSet, dir: &Path) -> Result<Self> {
+        let id = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let description_path = dir.join("protocol.json");
+        let description: ProtocolDescription =
+            serde_json::from_value(read_json(&description_path)?).map_err(|e| {
+                Error::in_file(
+                    &description_path,
+                    format!("not a protocol description: {e}"),
+                )
+            })?;
+        if description.id != id {
+            return Err(Error::at(
+                &description_path,
+                "/id",
+                format!(
+                    "id {:?} differs from the folder name {id:?}",
+                    description.id
+                ),
+            ));
+        }
+        let entry = |name: &str| {
+            let relative = format!("{id}/{name}");
+            let document = schemas
+                .by_path(&relative)
+                .ok_or_else(|| Error::in_file(dir.join(name), "missing entry point"))?;
+            Union::from_entry_point(schemas, document)
+        };
+        let client = entry("client.schema.json")?;
+        let server = entry("server.schema.json")?;
+        let index_path = dir.join("examples/index.json");
+        let examples: ExampleIndex = serde_json::from_value(read_json(&index_path)?)
+            .map_err(|e| Error::in_file(&index_path, format!("not an example index: {e}")))?;
+        let mut documents = BTreeMap::new();
+        for document in &description.documents {
+            documents.insert(document.file.clone(), read_text(&dir.join(&document.file))?);
+        }
+        let protocol = Self {
+            id,
+            dir: dir.to_path_buf(),
+            description,
+            client,
+            server,
+            examples,
+            documents,
+        };
+        protocol.check_messages(schemas)?;
+        protocol
+            .check_references()
+            .map_err(|(pointer, message)| Error::at(&description_path, pointer, message))?;
+        protocol
+            .check_quotes()
+            .map_err(|(pointer, message)| Error::at(&description_path, pointer, message))?;
+        protocol.check_examples()?;
+        Ok(protocol)
+    }
+
+    /// The union of one direction.
+    pub fn union(&self, direction: Direction) -> &Union {
+        match direction {
+            Direction::Client => &self.client,
+            Direction::Server => &self.server,
+        }
+    }
+
+    /// Absolute URI of a message's schema.
+    pub fn message_uri(&self, name: &str) -> Option<String> {
+        let info = self.description.messages.get(name)?;
+        let relative = info
+            .schema
+            .clone()
+            .unwrap_or_else(|| format!("messages/{name}.schema.json"));
+        crate::source::resolve_uri(
+            &format!("{}{}/", crate::SCHEMA_BASE_URI, self.id),
+            &relative,
+        )
+        .ok()
+    }
+
+    /// The name of the message whose schema has this URI.
+    pub fn message_name(&self, uri: &str) -> Option<&str> {
+        self.description
+            .messages
+            .keys()
+            .find(|name| self.message_uri(name).as_deref() == Some(uri))
+            .map(String::as_str)
+    }
+
+    /// The direction of a message.
+    pub fn direction_of(&self, name: &str) -> Option<Direction> {
+        self.description.messages.get(name).map(|m| m.direction)
+    }
+
+    /// Every message named in `protocol.json` is a variant of its direction's entry point and
+    /// every variant is named there.
+    fn check_messages(&self, schemas: &SchemaSet) -> Result<()> {
+        let file = self.dir.join("protocol.json");
+        for (name, info) in &self.description.messages {
+            let uri = self
+                .message_uri(name)
+                .ok_or_else(|| Error::at(&file, format!("/messages/{name}"), "bad schema path"))?;
+            if schemas.get(&uri).is_none() {
+                return Err(Error::at(
+                    &file,
+                    format!("/messages/{name}"),
+                    format!("no schema file has `$id` {uri}"),
+                ));
+            }
+            let union = self.union(info.direction);
+            if !union.variants.iter().any(|v| v.schema_uri == uri) {
+                return Err(Error::at(
+                    &file,
+                    format!("/messages/{name}/direction"),
+                    format!("{name} is not a variant of {}", union.uri),
+                ));
+            }
+        }
+        for direction in [Direction::Client, Direction::Server] {
+            for variant in &self.union(direction).variants {
+                match self.message_name(&variant.schema_uri) {
+                    Some(name) if self.direction_of(name) == Some(direction) => {}
+                    _ => {
+                        return Err(Error::at(
+                            &file,
+                            "/messages",
+                            format!(
+                                "{} (from {}) is not listed as a {direction:?} message",
+                                variant.schema_uri,
+                                self.union(direction).uri
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every message a rule names exists with the right direction; every pointer is a pointer.
+    fn check_references(&self) -> std::result::Result<(), (String, String)> {
+        let d = &self.description;
+        let mut wanted: Vec<(String, &str, Direction)> = Vec::new();
+        let mut pointers: Vec<(String, &str)> = Vec::new();
+        if let Some(auth) = &d.auth {
+            for (i, method) in auth.methods.iter().enumerate() {
+                if let AuthMethod::FirstMessage {
+                    message, pointer, ..
+                } = method
+                {
+                    wanted.push((
+                        format!("/auth/methods/{i}/message"),
+                        message,
+                        Direction::Client,
+                    ));
+                    pointers.push((format!("/auth/methods/{i}/pointer"), pointer));
+                }
+            }
+        }
+        for (i, exchange) in d.exchanges.iter().enumerate() {
+            wanted.push((
+                format!("/exchanges/{i}/request"),
+                &exchange.request,
+                Direction::Client,
+            ));
+            for (j, reply) in exchange.replies.iter().enumerate() {
+                let at = format!("/exchanges/{i}/replies/{j}");
+                match reply {
+                    ReplyForm::Single(single) => {
+                        for (k, message) in single.messages.iter().enumerate() {
+                            wanted.push((
+                                format!("{at}/single/messages/{k}"),
+                                message,
+                                Direction::Server,
+                            ));
+                        }
+                        for c in &single.correlation {
+                            pointers.extend([
+                                (format!("{at}/single/correlation"), c.request.as_str()),
+                                (format!("{at}/single/correlation"), c.reply.as_str()),
+                            ]);
+                        }
+                        for e in &single.expect {
+                            pointers.push((format!("{at}/single/expect"), &e.pointer));
+                        }
+                    }
+                    ReplyForm::Stream(stream) => {
+                        for (key, message) in [
+                            ("start", &stream.start),
+                            ("chunk", &stream.chunk),
+                            ("end", &stream.end),
+                        ] {
+                            wanted.push((format!("{at}/stream/{key}"), message, Direction::Server));
+                        }
+                        for (key, pointer) in [
+                            ("stream_id", &stream.stream_id),
+                            ("chunk_text", &stream.chunk_text),
+                            ("end_text", &stream.end_text),
+                        ] {
+                            pointers.push((format!("{at}/stream/{key}"), pointer));
+                        }
+                    }
+                }
+            }
+        }
+        for (i, relay) in d.relays.iter().enumerate() {
+            wanted.push((
+                format!("/relays/{i}/request"),
+                &relay.request,
+                Direction::Client,
+            ));
+            wanted.push((
+                format!("/relays/{i}/delivered_as"),
+                &relay.delivered_as,
+                Direction::Server,
+            ));
+            pointers.push((format!("/relays/{i}/room"), &relay.room));
+            pointers.extend(
+                relay
+                    .target
+                    .iter()
+                    .map(|p| (format!("/relays/{i}/target"), p.as_str())),
+            );
+            pointers.extend(
+                relay
+                    .sender_id
+                    .iter()
+                    .map(|p| (format!("/relays/{i}/sender_id"), p.as_str())),
+            );
+        }
+        for (i, unprompted) in d.unprompted.iter().enumerate() {
+            wanted.push((
+                format!("/unprompted/{i}/message"),
+                &unprompted.message,
+                Direction::Server,
+            ));
+        }
+        if let Some(sessions) = &d.sessions {
+            match &sessions.origin {
+                SessionOrigin::Request {
+                    message,
+                    id_in_reply,
+                } => {
+                    wanted.push((
+                        "/sessions/origin/message".into(),
+                        message,
+                        Direction::Client,
+                    ));
+                    pointers.push(("/sessions/origin/id_in_reply".into(), id_in_reply));
+                }
+                SessionOrigin::Announcement { message, id } => {
+                    wanted.push((
+                        "/sessions/origin/message".into(),
+                        message,
+                        Direction::Server,
+                    ));
+                    pointers.push(("/sessions/origin/id".into(), id));
+                }
+            }
+            for (message, pointer) in &sessions.id_in_requests {
+                wanted.push((
+                    format!("/sessions/id_in_requests/{message}"),
+                    message,
+                    Direction::Client,
+                ));
+                pointers.push((format!("/sessions/id_in_requests/{message}"), pointer));
+            }
+            for (i, message) in sessions.needed_by.iter().enumerate() {
+                wanted.push((
+                    format!("/sessions/needed_by/{i}"),
+                    message,
+                    Direction::Client,
+                ));
+            }
+        }
+        for (i, reaction) in d.reactions.iter().enumerate() {
+            for (j, outcome) in reaction.outcomes.iter().enumerate() {
+                if let Outcome::Reply { message, expect } = outcome {
+                    wanted.push((
+                        format!("/reactions/{i}/outcomes/{j}/reply/message"),
+                        message,
+                        Direction::Server,
+                    ));
+                    pointers.extend(expect.iter().map(|e| {
+                        (
+                            format!("/reactions/{i}/outcomes/{j}/reply/expect"),
+                            e.pointer.as_str(),
+                        )
+                    }));
+                }
+            }
+        }
+        if let Some(codes) = &d.error_codes {
+            wanted.push((
+                "/error_codes/message".into(),
+                &codes.message,
+                Direction::Server,
+            ));
+            pointers.push(("/error_codes/pointer".into(), &codes.pointer));
+        }
+        for (at, name, direction) in wanted {
+            match self.direction_of(name) {
+                Some(found) if found == direction => {}
+                Some(found) => {
+                    return Err((
+                        at,
+                        format!(
+                            "{name} is a {found:?} message, a {direction:?} message is needed here"
+                        ),
+                    ));
+                }
+                None => return Err((at, format!("{name} is not a message of this protocol"))),
+            }
+        }
+        for (at, pointer) in pointers {
+            if !pointer.is_empty() && !pointer.starts_with('/') {
+                return Err((at, format!("{pointer:?} is not a JSON Pointer")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every rule quotes its document (whitespace-insensitively).
+    fn check_quotes(&self) -> std::result::Result<(), (String, String)> {
+        let normalized: BTreeMap<&str, String> = self
+            .documents
+            .iter()
+            .map(|(file, text)| (file.as_str(), collapse_whitespace(text)))
+            .collect();
+        let main = self
+            .description
+            .documents
+            .first()
+            .map(|d| d.file.as_str())
+            .unwrap_or_default();
+        for (at, rule) in self.description.rules() {
+            let file = rule.document.as_deref().unwrap_or(main);
+            let text = normalized.get(file).ok_or_else(|| {
+                (
+                    at.clone(),
+                    format!("document {file} is not listed in `documents`"),
+                )
+            })?;
+            if !text.contains(&collapse_whitespace(&rule.quote)) {
+                return Err((at, format!("the quote {:?} is not in {file}", rule.quote)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every example file is listed and exists, its message has the right direction, and each
+    /// valid example parses.
+    fn check_examples(&self) -> Result<()> {
+        let folder = self.dir.join("examples");
+        let index = folder.join("index.json");
+        let listed: BTreeSet<&str> = self.examples.files().collect();
+        let mut present: BTreeSet<String> = walk_files(&folder, &|_| true)?.into_iter().collect();
+        present.remove("index.json");
+        for file in &present {
+            if !listed.contains(file.as_str()) {
+                return Err(Error::in_file(
+                    folder.join(file),
+                    "example file not listed in examples/index.json",
+                ));
+            }
+        }
+        for file in &listed {
+            if !present.contains(*file) {
+                return Err(Error::in_file(
+                    &index,
+                    format!("lists {file}, which does not exist"),
+                ));
+            }
+        }
+        let messages = self
+            .examples
+            .valid
+            .iter()
+            .map(|e| (&e.message, e.direction, &e.file));
+        let invalid = self
+            .examples
+            .invalid
+            .iter()
+            .filter_map(|e| Some((e.message.as_ref()?, e.direction, &e.file)));
+        for (message, direction, file) in messages.chain(invalid) {
+            if self.direction_of(message) != Some(direction) {
+                return Err(Error::in_file(
+                    &index,
+                    format!("{file}: {message} is not a {direction:?} message"),
+                ));
+            }
+        }
+        for example in &self.examples.valid {
+            read_example(&folder.join(&example.file))?;
+            for source in &example.sources {
+                if !self.documents.contains_key(&source.document) {
+                    return Err(Error::in_file(
+                        &index,
+                        format!(
+                            "{}: document {} is not listed in protocol.json",
+                            example.file, source.document
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The parsed example files, valid ones, with their index entries.
+    pub fn valid_examples(&self) -> Result<Vec<(&crate::examples::ValidExample, Value)>> {
+        let folder = self.dir.join("examples");
+        self.examples
+            .valid
+            .iter()
+            .map(|e| Ok((e, read_example(&folder.join(&e.file))?)))
+            .collect()
+    }
+
+    /// The parsed example files, invalid ones, with their index entries.
+    pub fn invalid_examples(&self) -> Result<Vec<(&crate::examples::InvalidExample, Value)>> {
+        let folder = self.dir.join("examples");
+        self.examples
+            .invalid
+            .iter()
+            .map(|e| Ok((e, read_example(&folder.join(&e.file))?)))
+            .collect()
+    }
+}
+
+fn collapse_whitespace(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}

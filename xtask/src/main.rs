@@ -1,0 +1,84 @@
+//! Project tasks: `cargo xtask codegen [--check]`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+
+mod outputs;
+mod test;
+
+#[derive(Debug, Parser)]
+#[command(about = "Project tasks for agentwire")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Generate `generated/` (and the format schemas of `schema/`) from `schema/`.
+    Codegen {
+        /// Write nothing; fail and name the stale files when the checked-in output differs.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Run every test: freshness of `generated/`, formatting, lints and the test suites.
+    Test,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.task {
+        Task::Codegen { check } => codegen(&workspace_root(), check),
+        Task::Test => test::run(&workspace_root()),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask sits in the workspace")
+        .to_path_buf()
+}
+
+fn codegen(root: &Path, check: bool) -> Result<ExitCode> {
+    let files = outputs::generate(root)?;
+    let plan = outputs::compare(root, &files)?;
+    if check {
+        if plan.is_clean() {
+            println!("generated output is fresh ({} files)", files.len());
+            return Ok(ExitCode::SUCCESS);
+        }
+        eprintln!("generated output is stale; run `cargo xtask codegen`:");
+        for line in plan.describe() {
+            eprintln!("  {line}");
+        }
+        return Ok(ExitCode::FAILURE);
+    }
+    if files.is_empty() {
+        bail!("the generator produced no files");
+    }
+    plan.apply(root).context("writing generated files")?;
+    for path in plan.changed.iter().map(|(path, _)| path) {
+        println!("wrote {path}");
+    }
+    for path in &plan.removed {
+        println!("removed {path}");
+    }
+    println!(
+        "{} files generated, {} written, {} removed",
+        files.len(),
+        plan.changed.len(),
+        plan.removed.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
