@@ -9,7 +9,6 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::protocol::Direction;
-use crate::source::read_text;
 
 /// Every example of one protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -116,13 +115,12 @@ impl ExampleIndex {
     }
 }
 
-/// Reads an example file: JSON, or JSON with comments when its name ends in `.jsonc`.
-pub fn read_example(path: &Path) -> Result<Value> {
-    let text = read_text(path)?;
+/// Parses the text of an example file: JSON, or JSON with comments when its name ends in `.jsonc`.
+pub fn parse_example(path: &Path, text: &str) -> Result<Value> {
     let parsed = if path.extension().is_some_and(|ext| ext == "jsonc") {
         serde_json::from_reader(json_comments::StripComments::new(text.as_bytes()))
     } else {
-        serde_json::from_str(&text)
+        serde_json::from_str(text)
     };
     parsed.map_err(|e| Error::in_file(path, format!("not valid JSON: {e}")))
 }

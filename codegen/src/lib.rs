@@ -9,6 +9,7 @@ pub mod examples;
 pub mod model;
 pub mod protocol;
 pub mod source;
+pub mod tree;
 pub mod workspace;
 
 pub use error::{Error, Result};

@@ -4,22 +4,14 @@
 //! against its path, and `$ref`s are resolved here, without any network access.
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::tree::SourceTree;
 
 /// Base URI of every schema `$id`: `<base><path relative to schema/>`.
 pub const SCHEMA_BASE_URI: &str = "https://agentwire.dev/schema/";
-
-/// Largest schema or data file the loader reads.
-pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
-/// Most files the loader accepts below one root.
-pub const MAX_FILES: usize = 10_000;
-/// Deepest directory nesting the loader walks.
-const MAX_DEPTH: usize = 16;
 
 /// One schema document.
 #[derive(Debug, Clone)]
@@ -32,10 +24,10 @@ pub struct SchemaDocument {
     pub value: Value,
 }
 
-/// Every schema document below a root directory.
+/// Every schema document of a source tree.
 #[derive(Debug, Clone)]
 pub struct SchemaSet {
-    root: PathBuf,
+    tree: SourceTree,
     documents: BTreeMap<String, SchemaDocument>,
 }
 
@@ -51,14 +43,14 @@ pub struct Resolved<'a> {
 }
 
 impl SchemaSet {
-    /// Loads every `*.schema.json` file below `root`.
-    pub fn load(root: &Path) -> Result<Self> {
-        let files = walk_files(root, &|name| name.ends_with(".schema.json"))?;
+    /// Loads every `*.schema.json` file of the tree.
+    pub fn load(tree: &SourceTree) -> Result<Self> {
+        let files = tree.files_below("", &|name| name.ends_with(".schema.json"))?;
         let mut documents = BTreeMap::new();
         for relative in files {
-            let path = root.join(&relative);
-            let value = read_json(&path)?;
+            let value = tree.read_json(&relative)?;
             let uri = format!("{SCHEMA_BASE_URI}{relative}");
+            let path = tree.display(&relative);
             match value.get("$id").and_then(Value::as_str) {
                 Some(id) if id == uri => {}
                 Some(id) => {
@@ -80,14 +72,19 @@ impl SchemaSet {
             );
         }
         Ok(Self {
-            root: root.to_path_buf(),
+            tree: tree.clone(),
             documents,
         })
     }
 
-    /// The directory the set was loaded from.
-    pub fn root(&self) -> &Path {
-        &self.root
+    /// Where the files come from.
+    pub fn tree(&self) -> &SourceTree {
+        &self.tree
+    }
+
+    /// The path of a document as shown in messages.
+    pub fn display(&self, document: &SchemaDocument) -> std::path::PathBuf {
+        self.tree.display(&document.path)
     }
 
     /// Every document, by `$id`.
@@ -108,10 +105,10 @@ impl SchemaSet {
     /// Resolves `reference`, found in the document `base`, to the schema it names.
     pub fn resolve(&self, base: &SchemaDocument, reference: &str) -> Result<Resolved<'_>> {
         let absolute = resolve_uri(&base.uri, reference)
-            .map_err(|message| Error::in_file(self.root.join(&base.path), message))?;
+            .map_err(|message| Error::in_file(self.display(base), message))?;
         self.resolve_absolute(&absolute).map_err(|message| {
             Error::in_file(
-                self.root.join(&base.path),
+                self.display(base),
                 format!("`$ref` {reference:?} does not resolve: {message}"),
             )
         })
@@ -149,7 +146,7 @@ impl SchemaSet {
                     .map(|d| (d.uri.clone(), d.value.clone())),
             )
             .and_then(|builder| builder.prepare())
-            .map_err(|e| Error::in_file(&self.root, format!("schema registry: {e}")))
+            .map_err(|e| Error::in_file(self.tree.display(""), format!("schema registry: {e}")))
     }
 
     /// A validator for the schema with this absolute URI (fragment allowed); see [`validator_in`].
@@ -179,68 +176,4 @@ pub fn resolve_uri(base: &str, reference: &str) -> std::result::Result<String, S
     jsonschema::uri::resolve_against(&base.borrow(), reference)
         .map(|uri| uri.as_str().to_string())
         .map_err(|e| format!("`$ref` {reference:?}: {e}"))
-}
-
-/// Reads and parses a JSON file, refusing files over [`MAX_FILE_BYTES`].
-pub fn read_json(path: &Path) -> Result<Value> {
-    let text = read_text(path)?;
-    serde_json::from_str(&text).map_err(|e| Error::in_file(path, format!("not valid JSON: {e}")))
-}
-
-/// Reads a text file, refusing files over [`MAX_FILE_BYTES`].
-pub fn read_text(path: &Path) -> Result<String> {
-    let size = fs::metadata(path)
-        .map_err(|e| Error::in_file(path, format!("cannot read: {e}")))?
-        .len();
-    if size > MAX_FILE_BYTES {
-        return Err(Error::in_file(
-            path,
-            format!("{size} bytes is over the {MAX_FILE_BYTES} byte limit"),
-        ));
-    }
-    fs::read_to_string(path).map_err(|e| Error::in_file(path, format!("cannot read: {e}")))
-}
-
-/// Every file below `root` whose name passes `keep`, as `/`-separated paths relative to `root`,
-/// within the loader's bounds on depth and count.
-pub fn walk_files(root: &Path, keep: &dyn Fn(&str) -> bool) -> Result<Vec<String>> {
-    let mut out = Vec::new();
-    walk(root, root, 0, keep, &mut out)?;
-    out.sort();
-    Ok(out)
-}
-
-fn walk(
-    root: &Path,
-    dir: &Path,
-    depth: usize,
-    keep: &dyn Fn(&str) -> bool,
-    out: &mut Vec<String>,
-) -> Result<()> {
-    if depth > MAX_DEPTH {
-        return Err(Error::in_file(dir, "directories nest too deeply"));
-    }
-    let entries =
-        fs::read_dir(dir).map_err(|e| Error::in_file(dir, format!("cannot list: {e}")))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::in_file(dir, format!("cannot list: {e}")))?;
-        let path = entry.path();
-        let kind = entry
-            .file_type()
-            .map_err(|e| Error::in_file(&path, e.to_string()))?;
-        if kind.is_dir() {
-            walk(root, &path, depth + 1, keep, out)?;
-        } else if kind.is_file() && keep(&entry.file_name().to_string_lossy()) {
-            if out.len() == MAX_FILES {
-                return Err(Error::in_file(root, format!("more than {MAX_FILES} files")));
-            }
-            let relative = path.strip_prefix(root).expect("walked below the root");
-            let parts: Vec<_> = relative
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect();
-            out.push(parts.join("/"));
-        }
-    }
-    Ok(())
 }

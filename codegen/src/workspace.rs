@@ -2,18 +2,18 @@
 //! source documents, checked for consistency so that every later stage can trust it.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::examples::{ExampleIndex, read_example};
+use crate::examples::{ExampleIndex, InvalidExample, ValidExample, parse_example};
 use crate::model::union::Union;
 use crate::protocol::{
     AuthMethod, Direction, Outcome, ProtocolDescription, ReplyForm, SessionOrigin,
 };
-use crate::source::{SchemaSet, read_json, read_text, walk_files};
+use crate::source::SchemaSet;
+use crate::tree::SourceTree;
 
 /// Every protocol below a schema root.
 #[derive(Debug, Clone)]
@@ -29,7 +29,7 @@ pub struct Workspace {
 pub struct ProtocolSource {
     /// The protocol id, which is also the folder name.
     pub id: String,
-    /// The folder.
+    /// The folder, as shown in messages.
     pub dir: PathBuf,
     /// `protocol.json`.
     pub description: ProtocolDescription,
@@ -41,26 +41,28 @@ pub struct ProtocolSource {
     pub examples: ExampleIndex,
     /// The source documents' texts, by file name relative to the folder.
     pub documents: BTreeMap<String, String>,
+    /// The parsed example files, by path relative to `examples/`.
+    pub example_values: BTreeMap<String, Value>,
 }
 
 impl Workspace {
     /// Loads and checks every protocol folder (a folder holding `protocol.json`) below `root`.
     pub fn load(root: &Path) -> Result<Self> {
-        let schemas = SchemaSet::load(root)?;
+        Self::from_tree(&SourceTree::Disk(root.to_path_buf()))
+    }
+
+    /// Loads and checks every protocol folder of a source tree.
+    pub fn from_tree(tree: &SourceTree) -> Result<Self> {
+        let schemas = SchemaSet::load(tree)?;
         let mut protocols = Vec::new();
-        let entries =
-            fs::read_dir(root).map_err(|e| Error::in_file(root, format!("cannot list: {e}")))?;
-        let mut dirs: Vec<PathBuf> = entries
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|path| path.join("protocol.json").is_file())
-            .collect();
-        dirs.sort();
-        for dir in dirs {
-            protocols.push(ProtocolSource::load(&schemas, &dir)?);
+        for folder in tree.folders()? {
+            if tree.exists(&format!("{folder}/protocol.json")) {
+                protocols.push(ProtocolSource::load(&schemas, &folder)?);
+            }
         }
         if protocols.is_empty() {
             return Err(Error::in_file(
-                root,
+                tree.display(""),
                 "no protocol folder (a folder with protocol.json) found",
             ));
         }
@@ -79,19 +81,18 @@ impl Workspace {
 }
 
 impl ProtocolSource {
-    fn load(schemas: &SchemaSet, dir: &Path) -> Result<Self> {
-        let id = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let description_path = dir.join("protocol.json");
-        let description: ProtocolDescription =
-            serde_json::from_value(read_json(&description_path)?).map_err(|e| {
-                Error::in_file(
-                    &description_path,
-                    format!("not a protocol description: {e}"),
-                )
-            })?;
+    fn load(schemas: &SchemaSet, id: &str) -> Result<Self> {
+        let tree = schemas.tree();
+        let description_path = tree.display(&format!("{id}/protocol.json"));
+        let description: ProtocolDescription = serde_json::from_value(
+            tree.read_json(&format!("{id}/protocol.json"))?,
+        )
+        .map_err(|e| {
+            Error::in_file(
+                &description_path,
+                format!("not a protocol description: {e}"),
+            )
+        })?;
         if description.id != id {
             return Err(Error::at(
                 &description_path,
@@ -106,26 +107,35 @@ impl ProtocolSource {
             let relative = format!("{id}/{name}");
             let document = schemas
                 .by_path(&relative)
-                .ok_or_else(|| Error::in_file(dir.join(name), "missing entry point"))?;
+                .ok_or_else(|| Error::in_file(tree.display(&relative), "missing entry point"))?;
             Union::from_entry_point(schemas, document)
         };
         let client = entry("client.schema.json")?;
         let server = entry("server.schema.json")?;
-        let index_path = dir.join("examples/index.json");
-        let examples: ExampleIndex = serde_json::from_value(read_json(&index_path)?)
-            .map_err(|e| Error::in_file(&index_path, format!("not an example index: {e}")))?;
+        let index_file = format!("{id}/examples/index.json");
+        let examples: ExampleIndex =
+            serde_json::from_value(tree.read_json(&index_file)?).map_err(|e| {
+                Error::in_file(
+                    tree.display(&index_file),
+                    format!("not an example index: {e}"),
+                )
+            })?;
         let mut documents = BTreeMap::new();
         for document in &description.documents {
-            documents.insert(document.file.clone(), read_text(&dir.join(&document.file))?);
+            documents.insert(
+                document.file.clone(),
+                tree.read(&join_relative(id, &document.file))?,
+            );
         }
-        let protocol = Self {
-            id,
-            dir: dir.to_path_buf(),
+        let mut protocol = Self {
+            id: id.to_string(),
+            dir: tree.display(id),
             description,
             client,
             server,
             examples,
             documents,
+            example_values: BTreeMap::new(),
         };
         protocol.check_messages(schemas)?;
         protocol
@@ -134,7 +144,7 @@ impl ProtocolSource {
         protocol
             .check_quotes()
             .map_err(|(pointer, message)| Error::at(&description_path, pointer, message))?;
-        protocol.check_examples()?;
+        protocol.load_examples(tree)?;
         Ok(protocol)
     }
 
@@ -431,28 +441,28 @@ impl ProtocolSource {
     }
 
     /// Every example file is listed and exists, its message has the right direction, and each
-    /// valid example parses.
-    fn check_examples(&self) -> Result<()> {
-        let folder = self.dir.join("examples");
-        let index = folder.join("index.json");
+    /// example parses.
+    fn load_examples(&mut self, tree: &SourceTree) -> Result<()> {
+        let folder = format!("{}/examples", self.id);
+        let index = tree.display(&format!("{folder}/index.json"));
         let listed: BTreeSet<&str> = self.examples.files().collect();
-        let mut present: BTreeSet<String> = walk_files(&folder, &|_| true)?.into_iter().collect();
-        present.remove("index.json");
-        for file in &present {
-            if !listed.contains(file.as_str()) {
-                return Err(Error::in_file(
-                    folder.join(file),
-                    "example file not listed in examples/index.json",
-                ));
-            }
+        let present: BTreeSet<String> = tree
+            .files_below(&folder, &|_| true)?
+            .into_iter()
+            .map(|path| path[folder.len() + 1..].to_string())
+            .filter(|path| path != "index.json")
+            .collect();
+        if let Some(stray) = present.iter().find(|file| !listed.contains(file.as_str())) {
+            return Err(Error::in_file(
+                tree.display(&format!("{folder}/{stray}")),
+                "example file not listed in examples/index.json",
+            ));
         }
-        for file in &listed {
-            if !present.contains(*file) {
-                return Err(Error::in_file(
-                    &index,
-                    format!("lists {file}, which does not exist"),
-                ));
-            }
+        if let Some(missing) = listed.iter().find(|file| !present.contains(**file)) {
+            return Err(Error::in_file(
+                &index,
+                format!("lists {missing}, which does not exist"),
+            ));
         }
         let messages = self
             .examples
@@ -473,7 +483,6 @@ impl ProtocolSource {
             }
         }
         for example in &self.examples.valid {
-            read_example(&folder.join(&example.file))?;
             for source in &example.sources {
                 if !self.documents.contains_key(&source.document) {
                     return Err(Error::in_file(
@@ -486,30 +495,58 @@ impl ProtocolSource {
                 }
             }
         }
+        let json_files = self
+            .examples
+            .valid
+            .iter()
+            .map(|e| &e.file)
+            .chain(self.examples.invalid.iter().map(|e| &e.file));
+        let mut values = BTreeMap::new();
+        for file in json_files {
+            let relative = format!("{folder}/{file}");
+            values.insert(
+                file.clone(),
+                parse_example(&tree.display(&relative), &tree.read(&relative)?)?,
+            );
+        }
+        self.example_values = values;
         Ok(())
     }
 
-    /// The parsed example files, valid ones, with their index entries.
-    pub fn valid_examples(&self) -> Result<Vec<(&crate::examples::ValidExample, Value)>> {
-        let folder = self.dir.join("examples");
+    /// The valid examples with their parsed frames.
+    pub fn valid_examples(&self) -> Vec<(&ValidExample, &Value)> {
         self.examples
             .valid
             .iter()
-            .map(|e| Ok((e, read_example(&folder.join(&e.file))?)))
+            .map(|e| (e, &self.example_values[&e.file]))
             .collect()
     }
 
-    /// The parsed example files, invalid ones, with their index entries.
-    pub fn invalid_examples(&self) -> Result<Vec<(&crate::examples::InvalidExample, Value)>> {
-        let folder = self.dir.join("examples");
+    /// The invalid examples with their parsed frames.
+    pub fn invalid_examples(&self) -> Vec<(&InvalidExample, &Value)> {
         self.examples
             .invalid
             .iter()
-            .map(|e| Ok((e, read_example(&folder.join(&e.file))?)))
+            .map(|e| (e, &self.example_values[&e.file]))
             .collect()
     }
 }
 
 fn collapse_whitespace(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Joins a path relative to a protocol folder onto the folder, resolving `..`.
+fn join_relative(folder: &str, relative: &str) -> String {
+    let mut parts: Vec<&str> = folder.split('/').collect();
+    for part in relative.split('/') {
+        match part {
+            ".." => {
+                parts.pop();
+            }
+            "." | "" => {}
+            other => parts.push(other),
+        }
+    }
+    parts.join("/")
 }

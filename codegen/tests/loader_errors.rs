@@ -139,7 +139,7 @@ fn a_file_that_is_not_json_or_too_large_is_named() {
     assert_eq!(file_name(&error), file);
     assert!(error.message.contains("not valid JSON"), "{error}");
 
-    let big = " ".repeat(agentwire_codegen::source::MAX_FILE_BYTES as usize + 1);
+    let big = " ".repeat(agentwire_codegen::tree::MAX_FILE_BYTES as usize + 1);
     fs::write(&file, big).unwrap();
     let error = load_error(dir.path());
     assert!(error.message.contains("limit"), "{error}");
@@ -158,4 +158,24 @@ fn a_message_in_the_wrong_direction_is_named() {
         error.pointer.as_deref(),
         Some("/messages/system_message/direction")
     );
+}
+
+#[test]
+fn an_embedded_copy_loads_like_the_folder() {
+    use agentwire_codegen::tree::SourceTree;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema");
+    let disk = SourceTree::Disk(root.clone());
+    let files = disk.files_below("", &|_| true).unwrap();
+    let embedded = SourceTree::embedded(
+        "embedded",
+        files.iter().map(|f| (f.clone(), disk.read(f).unwrap())),
+    );
+    let from_memory = Workspace::from_tree(&embedded).expect("embedded copy loads");
+    let from_disk = Workspace::load(&root).unwrap();
+    assert_eq!(from_memory.ids(), from_disk.ids());
+    for (a, b) in from_memory.protocols.iter().zip(&from_disk.protocols) {
+        assert_eq!(a.description, b.description);
+        assert_eq!(a.example_values, b.example_values);
+        assert_eq!(a.client, b.client);
+    }
 }

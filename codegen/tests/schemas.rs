@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use agentwire_codegen::protocol::{Direction, ProtocolDescription};
-use agentwire_codegen::source::{read_json, validator_in};
+use agentwire_codegen::source::validator_in;
+use agentwire_codegen::tree::read_json;
 use agentwire_codegen::{ProtocolSource, Workspace};
 use serde_json::{Value, json};
 
@@ -188,12 +189,12 @@ fn every_example_of_the_documents_validates_as_its_message() {
     for protocol in &workspace.protocols {
         for direction in [Direction::Client, Direction::Server] {
             let validator = entry_validator(&workspace, protocol, direction);
-            for (example, frame) in protocol.valid_examples().expect("examples parse") {
+            for (example, frame) in protocol.valid_examples() {
                 if example.direction != direction {
                     continue;
                 }
                 let errors: Vec<String> = validator
-                    .iter_errors(&frame)
+                    .iter_errors(frame)
                     .map(|e| format!("{} at {}", e, e.instance_path()))
                     .collect();
                 assert!(
@@ -204,7 +205,7 @@ fn every_example_of_the_documents_validates_as_its_message() {
                 );
                 let selected = protocol
                     .union(direction)
-                    .select(&frame)
+                    .select(frame)
                     .expect("a variant is selected");
                 assert_eq!(
                     protocol.message_name(&selected.schema_uri),
@@ -256,11 +257,11 @@ fn every_invalid_example_is_rejected_at_the_offending_field_of_its_message() {
     for protocol in &workspace.protocols {
         for direction in [Direction::Client, Direction::Server] {
             let validator = entry_validator(&workspace, protocol, direction);
-            for (example, frame) in protocol.invalid_examples().expect("examples parse") {
+            for (example, frame) in protocol.invalid_examples() {
                 if example.direction != direction {
                     continue;
                 }
-                let errors: Vec<_> = validator.iter_errors(&frame).collect();
+                let errors: Vec<_> = validator.iter_errors(frame).collect();
                 let describe = || {
                     errors
                         .iter()
@@ -361,12 +362,12 @@ fn client_frames_are_not_server_frames_except_where_a_protocol_relays_them() {
     ];
     let workspace = workspace();
     for protocol in &workspace.protocols {
-        for (example, frame) in protocol.valid_examples().expect("examples parse") {
+        for (example, frame) in protocol.valid_examples() {
             let other = match example.direction {
                 Direction::Client => Direction::Server,
                 Direction::Server => Direction::Client,
             };
-            let accepted = entry_validator(&workspace, protocol, other).is_valid(&frame);
+            let accepted = entry_validator(&workspace, protocol, other).is_valid(frame);
             let expected = both_ways.contains(&(protocol.id.as_str(), example.file.as_str()));
             assert_eq!(
                 accepted, expected,
@@ -451,10 +452,9 @@ fn the_error_code_tables_match_the_error_schemas() {
         .expect("validator");
         let base = protocol
             .valid_examples()
-            .unwrap()
             .into_iter()
             .find(|(e, _)| e.message == table.message)
-            .map(|(_, v)| v);
+            .map(|(_, v)| v.clone());
         let base =
             base.unwrap_or_else(|| json!({"type": "error", "code": "AUTH_FAILED", "message": "x"}));
         let mut frame = base.clone();

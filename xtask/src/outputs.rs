@@ -61,8 +61,9 @@ pub fn compare(root: &Path, files: &Files) -> Result<Plan> {
         if !owned.is_dir() {
             continue;
         }
-        for relative in
-            agentwire_codegen::source::walk_files(&owned, &|_| true).map_err(anyhow::Error::msg)?
+        for relative in agentwire_codegen::tree::SourceTree::Disk(owned.clone())
+            .files_below("", &|_| true)
+            .map_err(anyhow::Error::msg)?
         {
             let path = format!("{dir}/{relative}");
             if !files.contains_key(&path) && !is_build_artifact(&path) {

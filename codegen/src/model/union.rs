@@ -75,7 +75,7 @@ impl Variant {
 impl Union {
     /// Reads the union of an entry point document.
     pub fn from_entry_point(set: &SchemaSet, entry: &SchemaDocument) -> Result<Self> {
-        let file = set.root().join(&entry.path);
+        let file = set.display(entry);
         let object = entry
             .value
             .as_object()
