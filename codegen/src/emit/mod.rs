@@ -1,0 +1,1 @@
+//! Emitters: each turns the model into files of one kind.
