@@ -1,1 +1,3 @@
 //! Emitters: each turns the model into files of one kind.
+
+pub mod asyncapi;
