@@ -29,6 +29,7 @@ pub fn generate(root: &Path) -> Result<Files> {
         pretty(&agentwire_codegen::examples::ExampleIndex::json_schema()),
     );
     let _ = workspace;
+    files.extend(agentwire_codegen::emit::asyncapi::emit(&workspace).map_err(anyhow::Error::msg)?);
     Ok(files)
 }
 
