@@ -1,0 +1,138 @@
+//! `auth.*`: the auth matrix of `protocol.json`'s `auth` and `reactions`. A valid credential via
+//! each documented method is accepted; a missing, malformed, wrongly signed, unsigned or expired
+//! one is refused the documented way (close code, error reply, or a refused handshake where no
+//! close code is documented).
+
+use agentwire_codegen::protocol::{AuthMethod, Outcome, Trigger};
+
+use crate::checks::{Ctx, OutcomeSeen, Presented, Stop, refusal_outcome, severity};
+use crate::connection::{DialError, Recorder};
+use crate::plan::{AuthCase, CheckSpec};
+
+/// Runs one case of the matrix; `method` indexes `auth.methods` (`None` for no credential).
+pub async fn run(
+    ctx: &Ctx<'_>,
+    spec: &CheckSpec,
+    method: Option<usize>,
+    case: AuthCase,
+    recorder: &Recorder,
+) -> Result<(), Stop> {
+    let level = severity(spec.requirement.level);
+    let token = match case {
+        AuthCase::Valid => Some(ctx.valid_token().ok_or_else(|| {
+            Stop::Skip("no valid credential: pass --token, or --jwt-secret for JWTs".into())
+        })?),
+        AuthCase::Missing => None,
+        AuthCase::Malformed => Some(
+            match ctx.protocol.description.auth.as_ref().map(|a| a.credential) {
+                Some(agentwire_codegen::protocol::Credential::Jwt) => crate::jwt::malformed(),
+                _ => format!("conformance-invalid-{}", crate::util::fresh_id()),
+            },
+        ),
+        AuthCase::BadSignature => Some(
+            crate::jwt::wrongly_signed()
+                .map_err(|e| Stop::Skip(format!("could not mint a token: {e:#}")))?,
+        ),
+        AuthCase::AlgNone => Some(crate::jwt::unsigned()),
+        AuthCase::Expired => {
+            let secret = ctx.target.jwt_secret.as_deref().ok_or_else(|| {
+                Stop::Skip(
+                    "an expired JWT the server would otherwise accept needs --jwt-secret".into(),
+                )
+            })?;
+            Some(
+                crate::jwt::expired(secret)
+                    .map_err(|e| Stop::Skip(format!("could not mint a token: {e:#}")))?,
+            )
+        }
+    };
+    let presented = match (method, token) {
+        (Some(index), Some(token)) => Presented::Via(index, token),
+        _ => Presented::Nothing,
+    };
+    let connected = ctx.dial("A", &presented, recorder).await;
+    if case == AuthCase::Valid {
+        let mut connection = match connected {
+            Ok(connection) => connection,
+            Err(error) => {
+                recorder.finding(level, format!("a valid credential was refused: {error}"));
+                return Err(Stop::Recorded);
+            }
+        };
+        if let Err(why) = ctx.probe(&mut connection).await {
+            recorder.finding(
+                level,
+                format!("the connection with a valid credential is not served: {why}"),
+            );
+        }
+        connection.close().await;
+        return Ok(());
+    }
+    let outcomes = outcomes(ctx, case);
+    let seen = match connected {
+        Err(DialError::Refused(status)) => refusal_outcome(&outcomes, &DialError::Refused(status)),
+        Err(error) => OutcomeSeen::Missing(vec![format!("{error}")]),
+        Ok(mut connection) => {
+            if case == AuthCase::Missing && first_message_documented(ctx) {
+                // The server waits for the first message: send an ordinary request instead.
+                if let Some(frame) = first_request(ctx) {
+                    connection.send_json(&frame, ctx.settings.timeout).await;
+                }
+            }
+            let seen = ctx
+                .await_outcome(&mut connection, &outcomes, ctx.deadline())
+                .await;
+            connection.close().await;
+            seen
+        }
+    };
+    match seen {
+        OutcomeSeen::Matched(how) => recorder.info(format!("refused as documented: {how}")),
+        OutcomeSeen::Missing(instead) => recorder.finding(
+            level,
+            format!(
+                "not refused as documented ({}){}",
+                crate::checks::documented_outcomes(&outcomes),
+                crate::checks::describe(&instead)
+            ),
+        ),
+    }
+    Ok(())
+}
+
+/// The documented outcomes of this case's trigger (falling back to `auth_invalid`'s, then to
+/// any close).
+fn outcomes(ctx: &Ctx<'_>, case: AuthCase) -> Vec<Outcome> {
+    let reactions = &ctx.protocol.description.reactions;
+    let find = |trigger: Trigger| reactions.iter().find(|r| r.trigger == trigger);
+    case.trigger()
+        .and_then(find)
+        .or_else(|| find(Trigger::AuthInvalid))
+        .map(|r| r.outcomes.clone())
+        .unwrap_or_else(|| vec![Outcome::Close { codes: Vec::new() }])
+}
+
+fn first_message_documented(ctx: &Ctx<'_>) -> bool {
+    ctx.protocol
+        .description
+        .auth
+        .iter()
+        .flat_map(|a| &a.methods)
+        .any(|m| matches!(m, AuthMethod::FirstMessage { .. }))
+}
+
+/// An ordinary request (the first exchange's that needs no session).
+fn first_request(ctx: &Ctx<'_>) -> Option<serde_json::Value> {
+    let exchange = ctx
+        .protocol
+        .description
+        .exchanges
+        .iter()
+        .find(|e| !ctx.needs_session(&e.request))?;
+    let correlation = ctx.correlation_of(&exchange.request);
+    Some(
+        ctx.requests()
+            .build(&exchange.request, None, &correlation)?
+            .frame,
+    )
+}

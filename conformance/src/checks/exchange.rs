@@ -1,0 +1,208 @@
+//! `exchange.<request>` and `stream.<request>`: a documented request is answered by a
+//! schema-valid reply of a documented kind, correlated the documented way; a streamed answer keeps
+//! one stream id and its chunks join to the end frame's text.
+
+use agentwire_codegen::protocol::{Level, ReplyForm};
+use serde_json::Value;
+
+use crate::checks::{Answer, Ctx, Stop, describe, expectation_failure, severity};
+use crate::connection::Recorder;
+use crate::plan::CheckSpec;
+use crate::report::Severity;
+
+/// Sends `exchanges[index]`'s request and judges the answer.
+pub async fn run(
+    ctx: &Ctx<'_>,
+    spec: &CheckSpec,
+    index: usize,
+    recorder: &Recorder,
+) -> Result<(), Stop> {
+    let level = severity(spec.requirement.level);
+    let (mut connection, request, _session) = ctx.prepare_exchange(index, recorder, level).await?;
+    connection.send_json(&request, ctx.settings.timeout).await;
+    let answer = ctx.await_answer(&mut connection, index, &request).await;
+    judge(ctx, index, &answer, level, recorder);
+    connection.close().await;
+    Ok(())
+}
+
+/// Records what an answer breaks: no answer, or a single reply without what it must show.
+pub fn judge(ctx: &Ctx<'_>, index: usize, answer: &Answer, level: Severity, recorder: &Recorder) {
+    let exchange = &ctx.protocol.description.exchanges[index];
+    match answer {
+        Answer::Nothing(mismatches) => recorder.finding(
+            level,
+            format!(
+                "`{}` was not answered as documented within {} ms{}",
+                exchange.request,
+                ctx.settings.timeout.as_millis(),
+                describe(mismatches)
+            ),
+        ),
+        Answer::Single {
+            frame,
+            form,
+            message,
+        } => {
+            recorder.info(format!("answered by `{message}`"));
+            if let Some(ReplyForm::Single(single)) = exchange.replies.get(*form) {
+                for expectation in &single.expect {
+                    if let Some(why) = expectation_failure(expectation, frame) {
+                        let severity = match &expectation.rule {
+                            Some(rule) => match rule.level {
+                                Level::Required => Severity::Fail,
+                                Level::Open => Severity::Warn,
+                            },
+                            None => level,
+                        };
+                        let quote = expectation
+                            .rule
+                            .as_ref()
+                            .map(|r| format!(" (\"{}\")", r.quote))
+                            .unwrap_or_default();
+                        recorder.finding(
+                            severity,
+                            format!(
+                                "the `{message}` answering `{}`: {why}{quote}",
+                                exchange.request
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        Answer::Stream { start, .. } => {
+            let message = ctx.validators.server.message_of(start).unwrap_or("stream");
+            recorder.info(format!("answered by a stream opened with `{message}`"));
+        }
+    }
+}
+
+/// Sends `exchanges[index]`'s request and, if it is answered by the stream form `form`, checks the
+/// stream holds together.
+pub async fn run_stream(
+    ctx: &Ctx<'_>,
+    spec: &CheckSpec,
+    index: usize,
+    form: usize,
+    recorder: &Recorder,
+) -> Result<(), Stop> {
+    let level = severity(spec.requirement.level);
+    let Some(ReplyForm::Stream(stream)) =
+        ctx.protocol.description.exchanges[index].replies.get(form)
+    else {
+        return Err(Stop::Skip("not a stream form".into()));
+    };
+    let (mut connection, request, _session) = ctx.prepare_exchange(index, recorder, level).await?;
+    connection.send_json(&request, ctx.settings.timeout).await;
+    let answer = ctx.await_answer(&mut connection, index, &request).await;
+    connection.close().await;
+    let (start, chunks, end) = match answer {
+        Answer::Stream {
+            start,
+            chunks,
+            end,
+            form: f,
+        } if f == form => (start, chunks, end),
+        Answer::Single { message, .. } => {
+            return Err(Stop::Skip(format!(
+                "the server answered with a single `{message}`, which the document also allows; no stream to check"
+            )));
+        }
+        Answer::Nothing(mismatches) => {
+            // The exchange check reports the missing answer; here nothing could be checked.
+            return Err(Stop::Skip(format!(
+                "the request was not answered{}",
+                describe(&mismatches)
+            )));
+        }
+        Answer::Stream { .. } => return Err(Stop::Skip("answered by another stream form".into())),
+    };
+    let id = start.pointer(&stream.stream_id).cloned();
+    if id.is_none() {
+        recorder.finding(
+            level,
+            format!(
+                "`{}` has no stream id at {}",
+                stream.start, stream.stream_id
+            ),
+        );
+    }
+    let mut joined = String::new();
+    let mut other_ids: Vec<Value> = Vec::new();
+    for chunk in &chunks {
+        let chunk_id = chunk.pointer(&stream.stream_id).cloned();
+        if chunk_id != id {
+            if let Some(other) = chunk_id {
+                if !other_ids.contains(&other) {
+                    other_ids.push(other);
+                }
+            }
+        }
+        match chunk.pointer(&stream.chunk_text).and_then(Value::as_str) {
+            Some(text) => joined.push_str(text),
+            None => recorder.finding(
+                level,
+                format!("a `{}` has no text at {}", stream.chunk, stream.chunk_text),
+            ),
+        }
+    }
+    let Some(end) = end else {
+        recorder.finding(
+            level,
+            format!(
+                "the stream did not end: no `{}` within {} ms ({} chunks)",
+                stream.end,
+                ctx.settings.timeout.as_millis(),
+                chunks.len()
+            ),
+        );
+        return Ok(());
+    };
+    let end_id = end.pointer(&stream.stream_id).cloned();
+    if end_id != id {
+        if let Some(other) = end_id {
+            if !other_ids.contains(&other) {
+                other_ids.push(other);
+            }
+        }
+    }
+    if !other_ids.is_empty() {
+        recorder.finding(
+            level,
+            format!(
+                "one stream carries more than one {}: {} from `{}`, then {}",
+                stream.stream_id,
+                id.map_or("none".into(), |v| v.to_string()),
+                stream.start,
+                other_ids
+                    .iter()
+                    .map(Value::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    }
+    match end.pointer(&stream.end_text).and_then(Value::as_str) {
+        Some(text) if text == joined => recorder.info(format!(
+            "{} chunks join to the `{}` text ({} bytes)",
+            chunks.len(),
+            stream.end,
+            text.len()
+        )),
+        Some(text) => recorder.finding(
+            level,
+            format!(
+                "the chunks join to {:?} but `{}` says {:?}",
+                crate::util::prefix(&joined, 200),
+                stream.end,
+                crate::util::prefix(text, 200)
+            ),
+        ),
+        None => recorder.finding(
+            level,
+            format!("`{}` has no text at {}", stream.end, stream.end_text),
+        ),
+    }
+    Ok(())
+}

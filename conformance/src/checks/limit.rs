@@ -1,0 +1,139 @@
+//! `limit.*`: a frame below the documented size limit is accepted (probing below 64,000 bytes,
+//! since "64 KB" reads either way), and the server keeps the connection alive with pings at the
+//! documented interval (slow, opt-in).
+
+use std::time::{Duration, Instant};
+
+use crate::checks::{Answer, Ctx, Stop, describe, severity};
+use crate::connection::{Incoming, Recorder};
+use crate::frames::pad;
+use crate::plan::CheckSpec;
+
+/// Sends a frame just below both readings of the limit and expects it to be taken.
+pub async fn size_accepted(
+    ctx: &Ctx<'_>,
+    spec: &CheckSpec,
+    recorder: &Recorder,
+) -> Result<(), Stop> {
+    let level = severity(spec.requirement.level);
+    let d = &ctx.protocol.description;
+    let limit = d
+        .limits
+        .max_message_bytes
+        .as_ref()
+        .ok_or_else(|| Stop::Skip("no documented size limit".into()))?
+        .value as usize;
+    // "64 KB" may be 65,536 or 64,000 bytes: stay below both.
+    let size = limit.min(limit / 1024 * 1000).saturating_sub(100).max(1);
+    let tags = ctx.validators.client.discriminators();
+    let index = d
+        .exchanges
+        .iter()
+        .position(|e| ctx.requests().example(&e.request).is_some());
+    if let Some(index) = index {
+        let (mut connection, request, _) = ctx.prepare_exchange(index, recorder, level).await?;
+        let exchange = &d.exchanges[index];
+        let mut protected: Vec<&str> = tags.clone();
+        let correlation = ctx.correlation_of(&exchange.request);
+        protected.extend(correlation.iter().map(|c| c.request.as_str()));
+        protected.extend(ctx.requests().session_pointer(&exchange.request));
+        let padded = pad(&request, &protected, size);
+        recorder.info(format!(
+            "sending `{}` padded to {size} bytes (limit {limit})",
+            exchange.request
+        ));
+        connection.send_json(&padded, ctx.settings.timeout).await;
+        let answer = ctx.await_answer(&mut connection, index, &padded).await;
+        if let Answer::Nothing(mismatches) = answer {
+            recorder.finding(
+                level,
+                format!(
+                    "a {size} byte `{}` (below the limit) was not answered{}",
+                    exchange.request,
+                    describe(&mismatches)
+                ),
+            );
+        }
+        connection.close().await;
+        return Ok(());
+    }
+    let (what, base) = ctx
+        .requests()
+        .paddable()
+        .ok_or_else(|| Stop::Skip("no valid example to pad".into()))?;
+    let mut connection = ctx.connect("A", recorder, level).await?;
+    recorder.info(format!(
+        "sending `{what}` padded to {size} bytes (limit {limit}), then a WebSocket ping"
+    ));
+    connection
+        .send_json(&pad(&base, &tags, size), ctx.settings.timeout)
+        .await;
+    connection.ping(ctx.settings.timeout).await;
+    match connection.await_pong(ctx.deadline()).await {
+        Incoming::Pong => {}
+        Incoming::Closed { code, reason } => recorder.finding(
+            level,
+            format!(
+                "the connection was closed after a {size} byte frame (code {}, {reason})",
+                code.map_or("none".into(), |c| c.to_string())
+            ),
+        ),
+        _ => {
+            connection.timed_out(ctx.settings.timeout, "a WebSocket pong");
+            recorder.finding(
+                level,
+                format!("no WebSocket pong after a {size} byte frame"),
+            );
+        }
+    }
+    if let Some(codes) = &d.error_codes {
+        if connection.received_messages().contains(&codes.message) {
+            recorder.finding(
+                level,
+                format!("a {size} byte frame was answered with `{}`", codes.message),
+            );
+        }
+    }
+    connection.close().await;
+    Ok(())
+}
+
+/// Waits for a WebSocket ping from the server within the documented interval.
+pub async fn ping_interval(
+    ctx: &Ctx<'_>,
+    spec: &CheckSpec,
+    recorder: &Recorder,
+) -> Result<(), Stop> {
+    let level = severity(spec.requirement.level);
+    let seconds = ctx
+        .protocol
+        .description
+        .limits
+        .ping_interval_seconds
+        .as_ref()
+        .ok_or_else(|| Stop::Skip("no documented ping interval".into()))?
+        .value;
+    let mut connection = ctx.connect("A", recorder, level).await?;
+    let waited = Duration::from_secs(seconds) + ctx.settings.timeout;
+    let deadline = Instant::now() + waited;
+    loop {
+        match connection.recv(deadline).await {
+            Incoming::Ping => {
+                recorder.info("the server pinged");
+                break;
+            }
+            Incoming::Timeout => {
+                connection.timed_out(waited, "a WebSocket ping from the server");
+                recorder.finding(level, format!("no WebSocket ping within {seconds} s"));
+                break;
+            }
+            Incoming::Closed { .. } => {
+                recorder.finding(level, "the connection ended before the server pinged");
+                break;
+            }
+            _ => {}
+        }
+    }
+    connection.close().await;
+    Ok(())
+}

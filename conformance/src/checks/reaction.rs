@@ -1,0 +1,341 @@
+//! `reaction.<trigger>`: the documented reaction to bad input and exceeded limits. The bad frames
+//! are built from the protocol's own valid examples (a changed discriminator, a dropped required
+//! field, padding past the size limit), so that each breaks exactly one rule.
+
+use std::time::{Duration, Instant};
+
+use agentwire_codegen::protocol::{Outcome, ReplyForm, Trigger};
+use serde_json::{Value, json};
+
+use crate::checks::{
+    Ctx, OutcomeSeen, Stop, close_outcome, describe, documented_outcomes, expectation_failure,
+    refusal_outcome, severity,
+};
+use crate::connection::{Connection, DialError, Incoming, Recorder};
+use crate::frames::pad;
+use crate::plan::CheckSpec;
+use crate::report::Severity;
+
+/// Text that starts like JSON and breaks off.
+pub const MALFORMED_JSON: &str = "{\"type\": \"conformance\", \"content\": ";
+/// Connections opened at once by the per-IP limit check.
+const DIAL_BATCH: usize = 16;
+
+/// Runs `reactions[index]`.
+pub async fn run(
+    ctx: &Ctx<'_>,
+    spec: &CheckSpec,
+    index: usize,
+    recorder: &Recorder,
+) -> Result<(), Stop> {
+    let level = severity(spec.requirement.level);
+    let reaction = &ctx.protocol.description.reactions[index];
+    let outcomes = &reaction.outcomes;
+    let requests = ctx.requests();
+    let bad = match reaction.trigger {
+        Trigger::MalformedJson => Bad::Text(MALFORMED_JSON.to_string()),
+        Trigger::NotAnObject => Bad::Json(json!(["conformance", 1])),
+        Trigger::UnknownType => {
+            let (what, frame) = requests.unknown_type().ok_or_else(|| {
+                Stop::Skip("no client message has a discriminator to change".into())
+            })?;
+            recorder.info(format!("sending {what}"));
+            Bad::Json(frame)
+        }
+        Trigger::MissingField => {
+            let (what, frame) = requests.missing_field().ok_or_else(|| {
+                Stop::Skip(
+                    "no valid example has a required field besides its discriminators".into(),
+                )
+            })?;
+            recorder.info(format!("sending {what}"));
+            Bad::Json(frame)
+        }
+        Trigger::OversizedFrame => {
+            let limit = ctx
+                .protocol
+                .description
+                .limits
+                .max_message_bytes
+                .as_ref()
+                .ok_or_else(|| Stop::Skip("no documented size limit to exceed".into()))?;
+            let (what, base) = requests
+                .paddable()
+                .ok_or_else(|| Stop::Skip("no valid example to pad".into()))?;
+            let size = limit.value as usize + 1024;
+            recorder.info(format!(
+                "sending `{what}` padded to {size} bytes (limit {})",
+                limit.value
+            ));
+            Bad::Json(pad(&base, &ctx.validators.client.discriminators(), size))
+        }
+        Trigger::RateExceeded => return burst(ctx, outcomes, level, recorder).await,
+        Trigger::TooManyConnections => return connections(ctx, outcomes, level, recorder).await,
+        Trigger::Idle => {
+            let seconds = ctx
+                .protocol
+                .description
+                .limits
+                .idle_timeout_seconds
+                .as_ref()
+                .map_or(300, |l| l.value);
+            let mut connection = ctx.connect("A", recorder, level).await?;
+            let deadline = Instant::now() + Duration::from_secs(seconds) + ctx.settings.timeout;
+            let seen = ctx.await_outcome(&mut connection, outcomes, deadline).await;
+            connection.close().await;
+            report(seen, outcomes, level, recorder);
+            return Ok(());
+        }
+        Trigger::AuthMissing | Trigger::AuthInvalid | Trigger::AuthExpired => {
+            return Err(Stop::Skip("judged by the auth checks".into()));
+        }
+    };
+    let mut connection = ctx.connect("A", recorder, level).await?;
+    let sent = match &bad {
+        Bad::Text(text) => connection.send_text(text, ctx.settings.timeout).await,
+        Bad::Json(value) => connection.send_json(value, ctx.settings.timeout).await,
+    };
+    let seen = if sent || connection.is_closed() {
+        ctx.await_outcome(&mut connection, outcomes, ctx.deadline())
+            .await
+    } else {
+        OutcomeSeen::Missing(vec!["the frame could not be sent".into()])
+    };
+    connection.close().await;
+    report(seen, outcomes, level, recorder);
+    Ok(())
+}
+
+enum Bad {
+    Text(String),
+    Json(Value),
+}
+
+fn report(seen: OutcomeSeen, outcomes: &[Outcome], level: Severity, recorder: &Recorder) {
+    match seen {
+        OutcomeSeen::Matched(how) => recorder.info(format!("reacted as documented: {how}")),
+        OutcomeSeen::Missing(instead) => recorder.finding(
+            level,
+            format!(
+                "no documented reaction ({}){}",
+                documented_outcomes(outcomes),
+                describe(&instead)
+            ),
+        ),
+    }
+}
+
+/// Sends a bounded burst of cheap requests without waiting, then reads until every one is
+/// answered, a documented rate-limit reaction shows, or the deadline passes.
+async fn burst(
+    ctx: &Ctx<'_>,
+    outcomes: &[Outcome],
+    level: Severity,
+    recorder: &Recorder,
+) -> Result<(), Stop> {
+    let d = &ctx.protocol.description;
+    let index = d
+        .exchanges
+        .iter()
+        .position(|e| {
+            !ctx.needs_session(&e.request) && ctx.requests().example(&e.request).is_some()
+        })
+        .or_else(|| {
+            d.exchanges
+                .iter()
+                .position(|e| ctx.requests().example(&e.request).is_some())
+        })
+        .ok_or_else(|| Stop::Skip("no documented request to send in a burst".into()))?;
+    let exchange = &d.exchanges[index];
+    let answers: Vec<&str> = exchange
+        .replies
+        .iter()
+        .flat_map(|r| match r {
+            ReplyForm::Single(s) => s.messages.iter().map(String::as_str).collect::<Vec<_>>(),
+            ReplyForm::Stream(s) => vec![s.end.as_str()],
+        })
+        .collect();
+    let (mut connection, _, session) = ctx.prepare_exchange(index, recorder, level).await?;
+    let correlation = ctx.correlation_of(&exchange.request);
+    let count = ctx.settings.burst;
+    recorder.info(format!(
+        "sending {count} `{}` requests without waiting",
+        exchange.request
+    ));
+    let started = Instant::now();
+    let mut sent = 0;
+    for _ in 0..count {
+        let Some(built) = ctx
+            .requests()
+            .build(&exchange.request, session.as_deref(), &correlation)
+        else {
+            break;
+        };
+        if !connection
+            .send_json(&built.frame, ctx.settings.timeout)
+            .await
+        {
+            break;
+        }
+        sent += 1;
+    }
+    let deadline = Instant::now() + ctx.settings.timeout * 2;
+    let mut answered = 0;
+    let mut mismatches = Vec::new();
+    let seen = loop {
+        if answered >= sent && sent > 0 {
+            break None;
+        }
+        match connection.recv(deadline).await {
+            Incoming::Json {
+                value,
+                message: Some(message),
+            } => {
+                let mut matched = None;
+                for outcome in outcomes {
+                    if let Outcome::Reply {
+                        message: wanted,
+                        expect,
+                    } = outcome
+                    {
+                        if *wanted == message {
+                            let wrong: Vec<String> = expect
+                                .iter()
+                                .filter_map(|e| expectation_failure(e, &value))
+                                .collect();
+                            if wrong.is_empty() {
+                                matched = Some(format!("answered with `{message}`"));
+                            } else if !answers.contains(&message.as_str()) {
+                                mismatches
+                                    .push(format!("a `{message}` whose {}", wrong.join(", ")));
+                            }
+                        }
+                    }
+                }
+                if let Some(how) = matched {
+                    break Some(OutcomeSeen::Matched(how));
+                }
+                if answers.contains(&message.as_str()) {
+                    answered += 1;
+                }
+            }
+            Incoming::Closed { code, reason } => {
+                break Some(close_outcome(outcomes, code, &reason, mismatches.clone()));
+            }
+            Incoming::Timeout => {
+                connection.timed_out(ctx.settings.timeout * 2, "answers to the burst");
+                break None;
+            }
+            _ => {}
+        }
+    };
+    connection.close().await;
+    let elapsed = started.elapsed().as_millis();
+    match seen {
+        Some(OutcomeSeen::Matched(how)) => {
+            recorder.info(format!("rate limited as documented after {answered} answers: {how}"));
+        }
+        Some(OutcomeSeen::Missing(instead)) => recorder.finding(
+            level,
+            format!(
+                "the burst met an undocumented reaction ({}){}",
+                documented_outcomes(outcomes),
+                describe(&instead)
+            ),
+        ),
+        None => recorder.finding(
+            Severity::Warn.min(level),
+            format!(
+                "{sent} requests in {elapsed} ms were not rate limited ({answered} answered); the document gives no amount, so this is at most a warning{}",
+                describe(&mismatches)
+            ),
+        ),
+    }
+    Ok(())
+}
+
+/// Holds as many connections as the per-IP limit allows, then opens one more, which must be
+/// refused the documented way.
+async fn connections(
+    ctx: &Ctx<'_>,
+    outcomes: &[Outcome],
+    level: Severity,
+    recorder: &Recorder,
+) -> Result<(), Stop> {
+    let limit = ctx
+        .protocol
+        .description
+        .limits
+        .max_connections_per_ip
+        .as_ref()
+        .ok_or_else(|| Stop::Skip("no documented per-IP connection limit".into()))?
+        .value;
+    if limit > ctx.settings.max_connections {
+        return Err(Stop::Skip(format!(
+            "the limit ({limit}) is above --max-connections ({})",
+            ctx.settings.max_connections
+        )));
+    }
+    let presented = ctx.presented()?;
+    // Let the server forget the connections of earlier checks.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let quiet = Recorder::default();
+    let mut held: Vec<Connection> = Vec::new();
+    let mut failures = Vec::new();
+    let mut next = 0u64;
+    while next < limit {
+        let batch = (limit - next).min(DIAL_BATCH as u64);
+        let dials = (0..batch).map(|i| {
+            let name = format!("held-{}", next + i + 1);
+            let quiet = quiet.clone();
+            let presented = presented.clone();
+            async move { ctx.dial(&name, &presented, &quiet).await }
+        });
+        for result in futures_util::future::join_all(dials).await {
+            match result {
+                Ok(connection) => held.push(connection),
+                Err(error) => failures.push(error),
+            }
+        }
+        next += batch;
+    }
+    if !failures.is_empty() {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let retries = failures.len();
+        failures.clear();
+        for i in 0..retries {
+            match ctx.dial(&format!("retry-{i}"), &presented, &quiet).await {
+                Ok(connection) => held.push(connection),
+                Err(error) => failures.push(error),
+            }
+        }
+    }
+    recorder.info(format!(
+        "holding {} connections (limit {limit})",
+        held.len()
+    ));
+    if let Some(error) = failures.first() {
+        recorder.finding(
+            level,
+            format!(
+                "only {} of the {limit} allowed connections were accepted ({} refused, e.g. {error})",
+                held.len(),
+                failures.len()
+            ),
+        );
+    }
+    let seen = match ctx.dial("over-limit", &presented, recorder).await {
+        Err(DialError::Timeout) => OutcomeSeen::Missing(vec![DialError::Timeout.to_string()]),
+        Err(error) => refusal_outcome(outcomes, &error),
+        Ok(mut connection) => {
+            let seen = ctx
+                .await_outcome(&mut connection, outcomes, ctx.deadline())
+                .await;
+            connection.close().await;
+            seen
+        }
+    };
+    futures_util::future::join_all(held.into_iter().map(Connection::close)).await;
+    report(seen, outcomes, level, recorder);
+    Ok(())
+}

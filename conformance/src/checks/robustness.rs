@@ -1,0 +1,33 @@
+//! `robustness.after_bad_input`: after a connection sends malformed JSON, a deeply nested value,
+//! an empty frame and a binary frame, the server still answers a new connection.
+
+use crate::checks::reaction::MALFORMED_JSON;
+use crate::checks::{Ctx, Stop, severity};
+use crate::connection::Recorder;
+use crate::plan::CheckSpec;
+
+/// Nesting depth of the hostile frame.
+const DEPTH: usize = 10_000;
+
+/// Sends the bad input on one connection (without reading it: its answers are the reaction
+/// checks' business), then probes a second connection.
+pub async fn run(ctx: &Ctx<'_>, spec: &CheckSpec, recorder: &Recorder) -> Result<(), Stop> {
+    let level = severity(spec.requirement.level);
+    let mut bad = ctx.connect("A", recorder, level).await?;
+    let nested = format!("{}{}", "[".repeat(DEPTH), "]".repeat(DEPTH));
+    let timeout = ctx.settings.timeout;
+    let _ = bad.send_text(MALFORMED_JSON, timeout).await
+        && bad.send_text(&nested, timeout).await
+        && bad.send_text("", timeout).await
+        && bad.send_binary(vec![0xff, 0x00, 0x7b, 0x22], timeout).await;
+    bad.close().await;
+    let mut good = ctx.connect("B", recorder, level).await?;
+    if let Err(why) = ctx.probe(&mut good).await {
+        recorder.finding(
+            level,
+            format!("after bad input on another connection: {why}"),
+        );
+    }
+    good.close().await;
+    Ok(())
+}

@@ -1,0 +1,515 @@
+//! One WebSocket connection of a check, and the record of everything that happened on it.
+//!
+//! Every frame received goes through [`Connection::recv`], which validates it against
+//! `server.schema.json` and records it, so that no check can forget to. Every wait has a deadline,
+//! received frames are capped in size, and binary frames, non-JSON text, abrupt closes and silence
+//! come back as values the checks judge: nothing a server does is an error of the tool.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::report::{Evidence, FrameDirection, Severity};
+use crate::util::{shorten, summarize_text};
+use crate::validate::ProtocolValidators;
+
+/// Most frames recorded as evidence per check; later ones are counted, still validated.
+const MAX_LOGGED_FRAMES: usize = 80;
+/// Longest a graceful close may take.
+const CLOSE_GRACE: Duration = Duration::from_millis(200);
+
+/// The evidence of one check, shared by its connections.
+#[derive(Debug, Clone, Default)]
+pub struct Recorder(Arc<Mutex<RecorderState>>);
+
+#[derive(Debug, Default)]
+struct RecorderState {
+    evidence: Vec<Evidence>,
+    logged_frames: usize,
+    unlogged_frames: usize,
+    worst: Option<Severity>,
+}
+
+impl Recorder {
+    fn state(&self) -> MutexGuard<'_, RecorderState> {
+        // A poisoned lock only means another task panicked mid-push; the data is still usable.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records one piece of evidence.
+    pub fn push(&self, evidence: Evidence) {
+        let mut state = self.state();
+        let severity = match &evidence {
+            Evidence::Finding { severity, .. } | Evidence::Violation { severity, .. } => {
+                Some(*severity)
+            }
+            _ => None,
+        };
+        if let Some(severity) = severity.filter(|s| *s > Severity::Info) {
+            state.worst = state.worst.max(Some(severity));
+        }
+        if matches!(evidence, Evidence::Frame { .. }) {
+            if state.logged_frames >= MAX_LOGGED_FRAMES {
+                state.unlogged_frames += 1;
+                return;
+            }
+            state.logged_frames += 1;
+        }
+        state.evidence.push(evidence);
+    }
+
+    /// Records a conclusion.
+    pub fn finding(&self, severity: Severity, message: impl Into<String>) {
+        self.push(Evidence::Finding {
+            severity,
+            message: message.into(),
+        });
+    }
+
+    /// Records an explanation.
+    pub fn info(&self, message: impl Into<String>) {
+        self.finding(Severity::Info, message);
+    }
+
+    /// The worst severity recorded (warn or fail), if any.
+    pub fn worst(&self) -> Option<Severity> {
+        self.state().worst
+    }
+
+    /// Takes the evidence out.
+    pub fn take(&self) -> Vec<Evidence> {
+        let mut state = self.state();
+        let mut evidence = std::mem::take(&mut state.evidence);
+        if state.unlogged_frames > 0 {
+            evidence.push(Evidence::Finding {
+                severity: Severity::Info,
+                message: format!(
+                    "{} more frames were validated but not recorded",
+                    state.unlogged_frames
+                ),
+            });
+        }
+        evidence
+    }
+}
+
+/// How to open a connection.
+#[derive(Debug, Clone)]
+pub struct Dial {
+    /// The URL, credentials included.
+    pub url: String,
+    /// The URL as shown in the report.
+    pub shown_url: String,
+    /// Extra handshake headers.
+    pub headers: Vec<(String, String)>,
+    /// Deadline of the TCP connect plus handshake.
+    pub timeout: Duration,
+    /// Largest frame accepted from the server.
+    pub max_frame_bytes: usize,
+}
+
+/// Why a connection could not be opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DialError {
+    /// The server answered the handshake with this HTTP status instead of 101.
+    Refused(u16),
+    /// The connection or handshake failed.
+    Failed(String),
+    /// No handshake within the deadline.
+    Timeout,
+}
+
+impl std::fmt::Display for DialError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DialError::Refused(status) => write!(f, "the handshake was refused with HTTP {status}"),
+            DialError::Failed(why) => write!(f, "the connection failed: {why}"),
+            DialError::Timeout => write!(f, "no handshake within the deadline"),
+        }
+    }
+}
+
+/// What the next wait on a connection brought.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Incoming {
+    /// A text frame holding JSON.
+    Json {
+        /// The frame.
+        value: Value,
+        /// The server message its discriminators select.
+        message: Option<String>,
+    },
+    /// A text frame that is not JSON (already recorded as a violation).
+    NotJson,
+    /// A binary frame (already recorded as a violation).
+    Binary,
+    /// A WebSocket ping from the server.
+    Ping,
+    /// A WebSocket pong (the answer to [`Connection::ping`]).
+    Pong,
+    /// The connection ended: with a close frame (`code`) or without (`code` is `None`).
+    Closed {
+        /// The close code.
+        code: Option<u16>,
+        /// The close reason, or how the connection ended.
+        reason: String,
+    },
+    /// Nothing arrived before the deadline.
+    Timeout,
+}
+
+/// One open connection of a check.
+#[derive(Debug)]
+pub struct Connection {
+    name: String,
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    recorder: Recorder,
+    validators: Arc<ProtocolValidators>,
+    ended: Option<(Option<u16>, String)>,
+    received: Vec<String>,
+}
+
+impl Connection {
+    /// Opens a connection; the handshake is recorded either way.
+    pub async fn open(
+        name: &str,
+        dial: &Dial,
+        recorder: &Recorder,
+        validators: Arc<ProtocolValidators>,
+    ) -> Result<Self, DialError> {
+        let result = tokio::time::timeout(dial.timeout, handshake(dial)).await;
+        let result = match result {
+            Ok(result) => result,
+            Err(_) => Err(DialError::Timeout),
+        };
+        let (status, error) = match &result {
+            Ok(_) => (Some(101), None),
+            Err(DialError::Refused(status)) => (Some(*status), Some(result_text(&result))),
+            Err(_) => (None, Some(result_text(&result))),
+        };
+        recorder.push(Evidence::Handshake {
+            connection: name.to_string(),
+            url: dial.shown_url.clone(),
+            status,
+            error,
+        });
+        let ws = result?;
+        Ok(Self {
+            name: name.to_string(),
+            ws,
+            recorder: recorder.clone(),
+            validators,
+            ended: None,
+            received: Vec::new(),
+        })
+    }
+
+    /// The connection's name in the report.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The names of the server messages received so far, in order.
+    pub fn received_messages(&self) -> &[String] {
+        &self.received
+    }
+
+    /// Whether the connection has ended.
+    pub fn is_closed(&self) -> bool {
+        self.ended.is_some()
+    }
+
+    /// Sends a JSON frame.
+    pub async fn send_json(&mut self, value: &Value, timeout: Duration) -> bool {
+        let message = self.validators.client.message_of(value).map(str::to_string);
+        self.recorder.push(Evidence::Frame {
+            connection: self.name.clone(),
+            direction: FrameDirection::Sent,
+            json: Some(shorten(value)),
+            text: None,
+            bytes: None,
+            message,
+        });
+        self.write(Message::text(value.to_string()), timeout).await
+    }
+
+    /// Sends a text frame as is (for frames that are not JSON).
+    pub async fn send_text(&mut self, text: &str, timeout: Duration) -> bool {
+        self.recorder.push(Evidence::Frame {
+            connection: self.name.clone(),
+            direction: FrameDirection::Sent,
+            json: None,
+            text: Some(summarize_text(text)),
+            bytes: Some(text.len() as u64),
+            message: None,
+        });
+        self.write(Message::text(text.to_string()), timeout).await
+    }
+
+    /// Sends a binary frame.
+    pub async fn send_binary(&mut self, bytes: Vec<u8>, timeout: Duration) -> bool {
+        self.recorder.push(Evidence::Frame {
+            connection: self.name.clone(),
+            direction: FrameDirection::Sent,
+            json: None,
+            text: None,
+            bytes: Some(bytes.len() as u64),
+            message: None,
+        });
+        self.write(Message::Binary(Bytes::from(bytes)), timeout)
+            .await
+    }
+
+    /// Sends a WebSocket ping; [`Incoming::Pong`] answers it.
+    pub async fn ping(&mut self, timeout: Duration) -> bool {
+        self.write(Message::Ping(Bytes::from_static(b"conformance")), timeout)
+            .await
+    }
+
+    async fn write(&mut self, message: Message, timeout: Duration) -> bool {
+        if self.ended.is_some() {
+            return false;
+        }
+        match tokio::time::timeout(timeout, self.ws.send(message)).await {
+            Ok(Ok(())) => true,
+            Ok(Err(error)) => {
+                self.end(None, format!("sending failed: {error}"));
+                false
+            }
+            Err(_) => {
+                self.recorder.push(Evidence::Timeout {
+                    connection: self.name.clone(),
+                    waited_ms: timeout.as_millis() as u64,
+                    waiting_for: "the server to take a frame".into(),
+                });
+                false
+            }
+        }
+    }
+
+    fn end(&mut self, code: Option<u16>, reason: String) {
+        if self.ended.is_none() {
+            self.recorder.push(Evidence::Close {
+                connection: self.name.clone(),
+                code,
+                reason: reason.clone(),
+            });
+            self.ended = Some((code, reason));
+        }
+    }
+
+    /// Waits until `deadline` for the next frame, validating and recording it.
+    pub async fn recv(&mut self, deadline: Instant) -> Incoming {
+        if let Some((code, reason)) = &self.ended {
+            return Incoming::Closed {
+                code: *code,
+                reason: reason.clone(),
+            };
+        }
+        let wait = deadline.saturating_duration_since(Instant::now());
+        let next = match tokio::time::timeout(wait, self.ws.next()).await {
+            Err(_) => return Incoming::Timeout,
+            Ok(next) => next,
+        };
+        match next {
+            None => {
+                self.end(None, "the connection ended without a close frame".into());
+                self.closed_state()
+            }
+            Some(Err(error)) => {
+                let reason = match &error {
+                    WsError::Capacity(e) => {
+                        self.recorder.finding(
+                            Severity::Warn,
+                            format!(
+                                "the server sent a frame over the suite's cap ({e}); the connection was dropped"
+                            ),
+                        );
+                        format!("a frame over the cap: {e}")
+                    }
+                    other => format!("the connection failed: {other}"),
+                };
+                self.end(None, reason);
+                self.closed_state()
+            }
+            Some(Ok(message)) => self.receive(message),
+        }
+    }
+
+    fn closed_state(&self) -> Incoming {
+        let (code, reason) = self.ended.clone().unwrap_or((None, String::new()));
+        Incoming::Closed { code, reason }
+    }
+
+    fn receive(&mut self, message: Message) -> Incoming {
+        match message {
+            Message::Text(text) => self.receive_text(text.as_str()),
+            Message::Binary(bytes) => {
+                self.recorder.push(Evidence::Frame {
+                    connection: self.name.clone(),
+                    direction: FrameDirection::Received,
+                    json: None,
+                    text: None,
+                    bytes: Some(bytes.len() as u64),
+                    message: None,
+                });
+                self.violation_without_message(
+                    "a binary frame: every message of the protocol is a JSON text frame",
+                    Value::String(format!("<binary frame of {} bytes>", bytes.len())),
+                );
+                Incoming::Binary
+            }
+            Message::Ping(_) => Incoming::Ping,
+            Message::Pong(_) => Incoming::Pong,
+            Message::Close(frame) => {
+                let (code, reason) = match frame {
+                    Some(frame) => (Some(u16::from(frame.code)), frame.reason.to_string()),
+                    None => (None, "a close frame without a code".to_string()),
+                };
+                self.end(code, reason);
+                self.closed_state()
+            }
+            Message::Frame(_) => Incoming::Timeout,
+        }
+    }
+
+    fn receive_text(&mut self, text: &str) -> Incoming {
+        let value: Value = match serde_json::from_str(text) {
+            Ok(value) => value,
+            Err(error) => {
+                self.recorder.push(Evidence::Frame {
+                    connection: self.name.clone(),
+                    direction: FrameDirection::Received,
+                    json: None,
+                    text: Some(summarize_text(text)),
+                    bytes: Some(text.len() as u64),
+                    message: None,
+                });
+                self.violation_without_message(
+                    &format!("a text frame that is not JSON ({error})"),
+                    Value::String(summarize_text(text)),
+                );
+                return Incoming::NotJson;
+            }
+        };
+        let verdict = self.validators.server.validate(&value);
+        let shown = shorten(&value);
+        self.recorder.push(Evidence::Frame {
+            connection: self.name.clone(),
+            direction: FrameDirection::Received,
+            json: Some(shown.clone()),
+            text: None,
+            bytes: None,
+            message: verdict.message.clone(),
+        });
+        let severity = verdict.level.map_or(Severity::Fail, Severity::from);
+        for error in &verdict.errors {
+            self.recorder.push(Evidence::Violation {
+                connection: self.name.clone(),
+                severity,
+                message: verdict.message.clone(),
+                instance_pointer: error.instance_pointer.clone(),
+                keyword: error.keyword.clone(),
+                schema_location: error.schema_location.clone(),
+                error: error.message.clone(),
+                frame: shown.clone(),
+            });
+        }
+        for pointer in &verdict.undecodable {
+            self.recorder.finding(
+                Severity::Warn,
+                format!(
+                    "{} of a {} frame is annotated `contentEncoding: base64` but does not decode as base64",
+                    pointer,
+                    verdict.message.as_deref().unwrap_or("server")
+                ),
+            );
+        }
+        if let Some(message) = &verdict.message {
+            self.received.push(message.clone());
+        }
+        Incoming::Json {
+            value,
+            message: verdict.message,
+        }
+    }
+
+    fn violation_without_message(&self, error: &str, frame: Value) {
+        self.recorder.push(Evidence::Violation {
+            connection: self.name.clone(),
+            severity: Severity::Fail,
+            message: None,
+            instance_pointer: String::new(),
+            keyword: "type".into(),
+            schema_location: self.validators.server.union().uri.clone(),
+            error: error.to_string(),
+            frame,
+        });
+    }
+
+    /// Waits for a pong, tolerating (and validating) other frames.
+    pub async fn await_pong(&mut self, deadline: Instant) -> Incoming {
+        loop {
+            match self.recv(deadline).await {
+                Incoming::Pong => return Incoming::Pong,
+                closed @ (Incoming::Closed { .. } | Incoming::Timeout) => return closed,
+                _ => {}
+            }
+        }
+    }
+
+    /// Closes the connection politely, without waiting long.
+    pub async fn close(mut self) {
+        if self.ended.is_none() {
+            let _ = tokio::time::timeout(CLOSE_GRACE, self.ws.close(None)).await;
+        }
+    }
+
+    /// Records a wait that ran out.
+    pub fn timed_out(&self, waited: Duration, waiting_for: impl Into<String>) {
+        self.recorder.push(Evidence::Timeout {
+            connection: self.name.clone(),
+            waited_ms: waited.as_millis() as u64,
+            waiting_for: waiting_for.into(),
+        });
+    }
+}
+
+fn result_text<T>(result: &Result<T, DialError>) -> String {
+    match result {
+        Ok(_) => String::new(),
+        Err(error) => error.to_string(),
+    }
+}
+
+async fn handshake(dial: &Dial) -> Result<WebSocketStream<MaybeTlsStream<TcpStream>>, DialError> {
+    let mut request = dial
+        .url
+        .as_str()
+        .into_client_request()
+        .map_err(|e| DialError::Failed(format!("bad URL {}: {e}", dial.shown_url)))?;
+    for (name, value) in &dial.headers {
+        let name: tokio_tungstenite::tungstenite::http::HeaderName = name
+            .parse()
+            .map_err(|e| DialError::Failed(format!("bad header name {name:?}: {e}")))?;
+        let value = HeaderValue::from_str(value)
+            .map_err(|e| DialError::Failed(format!("bad header value for {name}: {e}")))?;
+        request.headers_mut().append(name, value);
+    }
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(dial.max_frame_bytes))
+        .max_frame_size(Some(dial.max_frame_bytes));
+    match tokio_tungstenite::connect_async_with_config(request, Some(config), true).await {
+        Ok((ws, _response)) => Ok(ws),
+        Err(WsError::Http(response)) => Err(DialError::Refused(response.status().as_u16())),
+        Err(other) => Err(DialError::Failed(other.to_string())),
+    }
+}

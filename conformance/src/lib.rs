@@ -1,0 +1,29 @@
+//! The agentwire conformance suite: drives a live WebSocket endpoint through the conversations
+//! that a protocol's documents describe, validates every frame it receives, and reports which
+//! sentence of the document each finding rests on.
+//!
+//! Everything the suite checks is derived from `schema/<id>/` (the JSON Schemas, `protocol.json`
+//! and `examples/index.json`): a new protocol folder gets handshake, auth, unprompted, exchange,
+//! session, reaction, limit and relay checks without code changes. The suite never looks at how a
+//! server is implemented.
+
+pub mod checks;
+pub mod cli;
+pub mod connection;
+pub mod frames;
+pub mod jwt;
+pub mod launcher;
+pub mod output;
+pub mod plan;
+pub mod report;
+pub mod runner;
+pub mod schemas;
+pub mod target;
+pub mod util;
+pub mod validate;
+
+pub use launcher::{LaunchedServer, Launcher, NoLauncher};
+pub use plan::{CheckKind, CheckSpec, plan};
+pub use report::{CheckReport, ProtocolReport, ReportDocument, Status};
+pub use runner::{Progress, RunOptions, run_protocol};
+pub use schemas::Schemas;

@@ -1,0 +1,322 @@
+//! The report: what was checked, what each check rests on, what happened.
+//!
+//! These types are the JSON report (`--format json`); `conformance/report.schema.json` is generated
+//! from them with `schemars`, so that CI systems can rely on the shape.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// What `--format json` writes: one protocol's report, or several with `--all`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+#[schemars(title = "ConformanceReport")]
+pub enum ReportDocument {
+    /// One protocol.
+    Single(ProtocolReport),
+    /// Several protocols (`--all`).
+    Multiple(MultiReport),
+}
+
+/// The reports of several protocols.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MultiReport {
+    /// The tool that wrote the report.
+    pub tool: Tool,
+    /// The sums over every protocol.
+    pub summary: Summary,
+    /// One report per protocol, in the order run.
+    pub reports: Vec<ProtocolReport>,
+}
+
+/// The result of running the suite for one protocol against one endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ProtocolReport {
+    /// Protocol id (the folder name below `schema/`).
+    pub protocol: String,
+    /// The protocol's title.
+    pub title: String,
+    /// The endpoint checked, with credentials redacted.
+    pub target: String,
+    /// The tool that wrote the report.
+    pub tool: Tool,
+    /// Wall time of the whole run, in milliseconds.
+    pub duration_ms: u64,
+    /// How many checks ended in each status.
+    pub summary: Summary,
+    /// Every check, in the suite's order (the order of `conformance list`).
+    pub checks: Vec<CheckReport>,
+}
+
+/// Name and version of the tool.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Tool {
+    /// Always `agentwire-conformance`.
+    pub name: String,
+    /// The crate version.
+    pub version: String,
+}
+
+impl Default for Tool {
+    fn default() -> Self {
+        Self {
+            name: env!("CARGO_PKG_NAME").to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+}
+
+/// Counts of check statuses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Summary {
+    /// Checks that passed.
+    pub passed: u32,
+    /// Checks that failed: a documented requirement was broken.
+    pub failed: u32,
+    /// Checks that were not run (no credentials, opt-in, not applicable).
+    pub skipped: u32,
+    /// Checks that found something the documents leave open.
+    pub warned: u32,
+}
+
+impl Summary {
+    /// Counts the statuses of these checks.
+    pub fn of(checks: &[CheckReport]) -> Self {
+        let mut summary = Self::default();
+        for check in checks {
+            summary.add(check.status);
+        }
+        summary
+    }
+
+    /// Counts one more check.
+    pub fn add(&mut self, status: Status) {
+        match status {
+            Status::Pass => self.passed += 1,
+            Status::Fail => self.failed += 1,
+            Status::Skip => self.skipped += 1,
+            Status::Warn => self.warned += 1,
+        }
+    }
+
+    /// Adds another summary.
+    pub fn merge(&mut self, other: Summary) {
+        self.passed += other.passed;
+        self.failed += other.failed;
+        self.skipped += other.skipped;
+        self.warned += other.warned;
+    }
+}
+
+/// How a check ended.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Everything the check looked at conforms.
+    Pass,
+    /// Not run; `skip_reason` says why.
+    Skip,
+    /// Something the documents leave open (or only suggest) was not done.
+    Warn,
+    /// A documented requirement was broken.
+    Fail,
+}
+
+impl Status {
+    /// The lower-case name used in every format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Skip => "skip",
+            Status::Warn => "warn",
+        }
+    }
+}
+
+/// One check's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CheckReport {
+    /// Stable, dotted id, e.g. `exchange.ping`.
+    pub id: String,
+    /// How the check ended.
+    pub status: Status,
+    /// What the check verifies, in one line.
+    pub title: String,
+    /// The sentence of the document the check rests on.
+    pub requirement: Requirement,
+    /// Why the check was skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<String>,
+    /// Wall time of the check, in milliseconds.
+    pub duration_ms: u64,
+    /// What happened: frames sent and received, violations, closes, timeouts, findings.
+    pub evidence: Vec<Evidence>,
+}
+
+/// The sentence a check rests on, and how firmly the document states it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Requirement {
+    /// The sentence, quoted from the document.
+    pub quote: String,
+    /// `required`: breaking it fails the check; `open`: at most a warning.
+    pub level: RuleLevel,
+    /// The document the quote is from, relative to the protocol folder.
+    pub document: String,
+    /// How `protocol.json` reads the sentence, where the reading is not obvious.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reading: Option<String>,
+    /// JSON Pointer of the rule in `protocol.json`.
+    pub source: String,
+}
+
+/// How firmly a document states a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleLevel {
+    /// Stated as a requirement: breaking it is a failure.
+    Required,
+    /// Shown or suggested: breaking it is a warning.
+    Open,
+}
+
+/// How bad a finding is.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// For the record: explains what the check did.
+    Info,
+    /// Breaks something the documents leave open.
+    Warn,
+    /// Breaks a documented requirement.
+    Fail,
+}
+
+impl From<RuleLevel> for Severity {
+    fn from(level: RuleLevel) -> Self {
+        match level {
+            RuleLevel::Required => Severity::Fail,
+            RuleLevel::Open => Severity::Warn,
+        }
+    }
+}
+
+/// Who sent a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FrameDirection {
+    /// The suite sent it (a client frame).
+    Sent,
+    /// The server sent it.
+    Received,
+}
+
+/// One thing that happened during a check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Evidence {
+    /// A WebSocket handshake.
+    Handshake {
+        /// Which connection of the check (`A`, `B`, ...).
+        connection: String,
+        /// The URL, credentials redacted.
+        url: String,
+        /// The HTTP status of the answer, when there was one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<u16>,
+        /// Why the handshake failed, when it did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// A frame sent or received.
+    Frame {
+        /// Which connection of the check.
+        connection: String,
+        /// Sent by the suite or received from the server.
+        direction: FrameDirection,
+        /// The frame, when it is JSON (long strings shortened).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        json: Option<Value>,
+        /// A summary of a text frame that is not JSON.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<String>,
+        /// The size of a binary frame, or of a text frame too large to show.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bytes: Option<u64>,
+        /// The message the frame is, by its discriminators.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+    },
+    /// A received frame that its direction's entry point rejects.
+    Violation {
+        /// Which connection of the check.
+        connection: String,
+        /// Fail when the message's rule is required (or the frame is no message), else warn.
+        severity: Severity,
+        /// The message the frame claims to be, if its discriminators name one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+        /// JSON Pointer of the offending value in the frame.
+        instance_pointer: String,
+        /// The schema keyword that rejects it.
+        keyword: String,
+        /// Absolute URI (with JSON Pointer fragment) of the keyword in the schema.
+        schema_location: String,
+        /// The validator's message.
+        error: String,
+        /// The frame (long strings shortened).
+        frame: Value,
+    },
+    /// The connection was closed.
+    Close {
+        /// Which connection of the check.
+        connection: String,
+        /// The close code, when a close frame was received.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<u16>,
+        /// The close reason, or how the connection ended without a close frame.
+        reason: String,
+    },
+    /// A wait that ran out.
+    Timeout {
+        /// Which connection of the check.
+        connection: String,
+        /// How long the suite waited, in milliseconds.
+        waited_ms: u64,
+        /// What it waited for.
+        waiting_for: String,
+    },
+    /// A conclusion of the check.
+    Finding {
+        /// How bad it is.
+        severity: Severity,
+        /// What was found.
+        message: String,
+    },
+}
+
+impl ReportDocument {
+    /// The JSON Schema of the report, as checked in at `conformance/report.schema.json`.
+    pub fn json_schema() -> Value {
+        let mut value = schemars::schema_for!(ReportDocument).to_value();
+        if let Some(object) = value.as_object_mut() {
+            object.insert(
+                "$id".into(),
+                Value::String("https://agentwire.dev/conformance/report.schema.json".into()),
+            );
+        }
+        value
+    }
+
+    /// Whether any check failed.
+    pub fn failed(&self) -> bool {
+        match self {
+            ReportDocument::Single(report) => report.summary.failed > 0,
+            ReportDocument::Multiple(multi) => multi.summary.failed > 0,
+        }
+    }
+}

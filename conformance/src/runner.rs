@@ -1,0 +1,251 @@
+//! Running a protocol's checks against a target: selection (`--only`, `--skip`, opt-in slow
+//! checks), concurrency with results in plan order, a deadline per check and for the whole run.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, anyhow};
+use futures_util::StreamExt;
+
+use crate::checks::{self, Ctx, Settings};
+use crate::connection::Recorder;
+use crate::plan::{CheckKind, CheckSpec, plan};
+use crate::report::{CheckReport, Evidence, ProtocolReport, Severity, Status, Summary, Tool};
+use crate::schemas::Schemas;
+use crate::target::Target;
+
+/// How to run the suite.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Deadline of every wait (`--timeout-ms`).
+    pub timeout: Duration,
+    /// Deadline of the whole run of one protocol (`--run-timeout-ms`); derived when `None`.
+    pub run_timeout: Option<Duration>,
+    /// Largest frame accepted from the server (`--max-frame-bytes`).
+    pub max_frame_bytes: usize,
+    /// Whether to run checks that wait for documented timeouts (`--include-slow`).
+    pub include_slow: bool,
+    /// Only these checks (ids or dotted prefixes); all when empty.
+    pub only: Vec<String>,
+    /// Not these checks (ids or dotted prefixes).
+    pub skip: Vec<String>,
+    /// Requests in the rate-limit burst (`--burst`).
+    pub burst: usize,
+    /// Most connections the per-IP limit check may open (`--max-connections`).
+    pub max_connections: u64,
+    /// Checks run at once (`--concurrency`).
+    pub concurrency: usize,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_millis(2000),
+            run_timeout: None,
+            max_frame_bytes: 1 << 20,
+            include_slow: false,
+            only: Vec::new(),
+            skip: Vec::new(),
+            burst: 50,
+            max_connections: 256,
+            concurrency: 8,
+        }
+    }
+}
+
+/// Told about each check as it ends (the human format's progress lines).
+pub trait Progress: Sync {
+    /// A protocol's run starts with this many checks.
+    fn start(&self, _protocol: &str, _total: usize) {}
+    /// A check ended; `done` checks of `total` have.
+    fn done(&self, _protocol: &str, _done: usize, _total: usize, _check: &CheckReport) {}
+}
+
+/// Reports no progress.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Silent;
+
+impl Progress for Silent {}
+
+/// Whether a check id is selected by a pattern: the id itself, a dotted prefix of it (`auth`,
+/// `auth.query`), or a prefix ending in `*`.
+pub fn matches(pattern: &str, id: &str) -> bool {
+    if let Some(prefix) = pattern.strip_suffix('*') {
+        return id.starts_with(prefix);
+    }
+    id == pattern
+        || id
+            .strip_prefix(pattern)
+            .is_some_and(|rest| rest.starts_with('.'))
+}
+
+/// The checks `--only` and `--skip` leave, in plan order.
+pub fn select(checks: Vec<CheckSpec>, only: &[String], skip: &[String]) -> Vec<CheckSpec> {
+    checks
+        .into_iter()
+        .filter(|c| only.is_empty() || only.iter().any(|p| matches(p, &c.id)))
+        .filter(|c| !skip.iter().any(|p| matches(p, &c.id)))
+        .collect()
+}
+
+/// Runs the suite of protocol `id` against `target`.
+pub async fn run_protocol(
+    schemas: &Schemas,
+    id: &str,
+    target: &Target,
+    options: &RunOptions,
+    progress: &dyn Progress,
+) -> Result<ProtocolReport> {
+    let protocol = schemas
+        .protocol(id)
+        .ok_or_else(|| anyhow!("no protocol {id:?}; known: {}", schemas.ids().join(", ")))?;
+    let validators = schemas
+        .validators(id)
+        .ok_or_else(|| anyhow!("no validators for {id}"))?;
+    let settings = Settings {
+        timeout: options.timeout,
+        max_frame_bytes: options.max_frame_bytes,
+        burst: options.burst.max(1),
+        max_connections: options.max_connections,
+    };
+    let ctx = Ctx {
+        protocol,
+        schemas,
+        validators: &validators,
+        target,
+        settings: &settings,
+    };
+    let specs = select(plan(protocol), &options.only, &options.skip);
+    let started = Instant::now();
+    let run_deadline = started
+        + options
+            .run_timeout
+            .unwrap_or_else(|| default_run_timeout(&specs, options, &ctx));
+    let total = specs.len();
+    progress.start(id, total);
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let finish = |report: CheckReport| {
+        let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        progress.done(id, n, total, &report);
+        report
+    };
+    let (shared, exclusive): (Vec<(usize, &CheckSpec)>, Vec<(usize, &CheckSpec)>) =
+        specs.iter().enumerate().partition(|(_, s)| !s.exclusive);
+    let mut results: Vec<Option<CheckReport>> = vec![None; total];
+    let concurrent = futures_util::stream::iter(shared.into_iter().map(|(i, spec)| {
+        let ctx = &ctx;
+        let finish = &finish;
+        async move { (i, finish(run_one(ctx, spec, options, run_deadline).await)) }
+    }))
+    .buffered(options.concurrency.max(1))
+    .collect::<Vec<_>>()
+    .await;
+    for (i, report) in concurrent {
+        results[i] = Some(report);
+    }
+    for (i, spec) in exclusive {
+        results[i] = Some(finish(run_one(&ctx, spec, options, run_deadline).await));
+    }
+    let checks: Vec<CheckReport> = results.into_iter().flatten().collect();
+    Ok(ProtocolReport {
+        protocol: id.to_string(),
+        title: protocol.description.title.clone(),
+        target: target.shown_url(protocol, None),
+        tool: Tool::default(),
+        duration_ms: started.elapsed().as_millis() as u64,
+        summary: Summary::of(&checks),
+        checks,
+    })
+}
+
+/// Enough for every check to use its budget, plus the slow checks' documented waits.
+fn default_run_timeout(specs: &[CheckSpec], options: &RunOptions, ctx: &Ctx<'_>) -> Duration {
+    let waits: Duration = specs.iter().map(|s| budget(s, options, ctx)).sum();
+    Duration::from_secs(30).max(waits / options.concurrency.max(1) as u32 * 2)
+}
+
+/// The longest one check may take.
+fn budget(spec: &CheckSpec, options: &RunOptions, ctx: &Ctx<'_>) -> Duration {
+    let base = options.timeout * if spec.exclusive { 30 } else { 12 };
+    let limits = &ctx.protocol.description.limits;
+    let documented = match &spec.kind {
+        CheckKind::PingInterval => limits.ping_interval_seconds.as_ref().map(|l| l.value),
+        CheckKind::Reaction { index }
+            if ctx.protocol.description.reactions[*index].trigger
+                == agentwire_codegen::protocol::Trigger::Idle =>
+        {
+            Some(
+                limits
+                    .idle_timeout_seconds
+                    .as_ref()
+                    .map_or(300, |l| l.value),
+            )
+        }
+        _ => None,
+    };
+    match documented {
+        Some(seconds) if options.include_slow => base + Duration::from_secs(seconds),
+        _ => base,
+    }
+}
+
+async fn run_one(
+    ctx: &Ctx<'_>,
+    spec: &CheckSpec,
+    options: &RunOptions,
+    run_deadline: Instant,
+) -> CheckReport {
+    let started = Instant::now();
+    let recorder = Recorder::default();
+    let skip = if spec.slow && !options.include_slow {
+        Some("waits for a documented timeout: opt in with --include-slow".to_string())
+    } else if started >= run_deadline {
+        Some("the run's deadline passed before this check started".to_string())
+    } else {
+        let allowed = budget(spec, options, ctx).min(run_deadline - started);
+        match tokio::time::timeout(allowed, checks::run(ctx, spec, &recorder)).await {
+            Ok(skip) => skip,
+            Err(_) => {
+                recorder.push(Evidence::Timeout {
+                    connection: "-".into(),
+                    waited_ms: allowed.as_millis() as u64,
+                    waiting_for: "the check to finish".into(),
+                });
+                recorder.finding(
+                    Severity::from(spec.requirement.level),
+                    format!("the check did not finish within {} ms", allowed.as_millis()),
+                );
+                None
+            }
+        }
+    };
+    let status = match (&skip, recorder.worst()) {
+        (Some(_), _) => Status::Skip,
+        (None, Some(Severity::Fail)) => Status::Fail,
+        (None, Some(Severity::Warn)) => Status::Warn,
+        (None, _) => Status::Pass,
+    };
+    CheckReport {
+        id: spec.id.clone(),
+        status,
+        title: spec.title.clone(),
+        requirement: spec.requirement.clone(),
+        skip_reason: skip,
+        duration_ms: started.elapsed().as_millis() as u64,
+        evidence: recorder.take(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::matches;
+
+    #[test]
+    fn patterns_select_ids_and_dotted_prefixes() {
+        assert!(matches("auth", "auth.query.valid"));
+        assert!(matches("auth.query", "auth.query.valid"));
+        assert!(matches("auth.query.valid", "auth.query.valid"));
+        assert!(!matches("auth.q", "auth.query.valid"));
+        assert!(matches("auth.q*", "auth.query.valid"));
+        assert!(!matches("exchange.ping", "exchange.ping_pong"));
+    }
+}

@@ -1,0 +1,131 @@
+//! The endpoint under test: where to connect, with which headers, parameters and credentials.
+
+use std::collections::BTreeMap;
+
+use agentwire_codegen::ProtocolSource;
+use anyhow::{Result, bail};
+
+use crate::util::percent_encode;
+
+/// Shown instead of a credential in reports.
+pub const REDACTED: &str = "<redacted>";
+
+/// Where and how to reach the server.
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    /// `ws://host:port`, without a trailing slash.
+    origin: String,
+    /// The path of `--url`, when it names one; otherwise the documented path is used.
+    path: Option<String>,
+    /// The query of `--url`, without `?`.
+    query: Option<String>,
+    /// Extra handshake headers (`--header K:V`).
+    pub headers: Vec<(String, String)>,
+    /// Values of path parameters (`--param name=value`); the documented examples fill the rest.
+    pub params: BTreeMap<String, String>,
+    /// A valid credential (`--token`).
+    pub token: Option<String>,
+    /// The secret the server verifies HS256 JWTs with (`--jwt-secret`).
+    pub jwt_secret: Option<String>,
+}
+
+impl Target {
+    /// Reads a `ws://` URL. `wss://` is refused: this build has no TLS.
+    pub fn parse(url: &str) -> Result<Self> {
+        let rest = if let Some(rest) = url.strip_prefix("ws://") {
+            rest
+        } else if url.starts_with("wss://") {
+            bail!("{url}: wss:// is not supported by this build (no TLS); use a ws:// URL");
+        } else {
+            bail!("{url}: not a WebSocket URL (it must start with ws://)");
+        };
+        let (authority, tail) = match rest.find(['/', '?']) {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        if authority.is_empty() || authority.contains(char::is_whitespace) {
+            bail!("{url}: no host");
+        }
+        let (path, query) = match tail.split_once('?') {
+            Some((path, query)) => (path, Some(query.to_string())),
+            None => (tail, None),
+        };
+        let path = (!path.is_empty() && path != "/").then(|| path.to_string());
+        Ok(Self {
+            origin: format!("ws://{authority}"),
+            path,
+            query: query.filter(|q| !q.is_empty()),
+            ..Self::default()
+        })
+    }
+
+    /// Whether `--url` named a path, which then replaces the documented one.
+    pub fn overrides_path(&self) -> bool {
+        self.path.is_some()
+    }
+
+    /// The path to connect to: the one of `--url`, or the documented path with its parameters
+    /// filled from `--param` or the documented examples.
+    pub fn endpoint_path(&self, protocol: &ProtocolSource) -> String {
+        if let Some(path) = &self.path {
+            return path.clone();
+        }
+        let endpoint = &protocol.description.endpoint;
+        let mut path = endpoint.path.clone();
+        for param in &endpoint.path_params {
+            let value = self.params.get(&param.name).unwrap_or(&param.example);
+            path = path.replace(&format!("{{{}}}", param.name), &percent_encode(value));
+        }
+        path
+    }
+
+    /// The URL to connect to, with an optional extra query parameter (a credential).
+    pub fn url(&self, protocol: &ProtocolSource, extra: Option<(&str, &str)>) -> String {
+        let mut url = format!("{}{}", self.origin, self.endpoint_path(protocol));
+        let mut query: Vec<String> = self.query.iter().cloned().collect();
+        if let Some((name, value)) = extra {
+            query.push(format!(
+                "{}={}",
+                percent_encode(name),
+                percent_encode(value)
+            ));
+        }
+        if !query.is_empty() {
+            url.push('?');
+            url.push_str(&query.join("&"));
+        }
+        url
+    }
+
+    /// The URL as shown in reports: a credential in the query is redacted.
+    pub fn shown_url(&self, protocol: &ProtocolSource, extra: Option<&str>) -> String {
+        let mut url = format!("{}{}", self.origin, self.endpoint_path(protocol));
+        let mut query: Vec<String> = self.query.iter().cloned().collect();
+        if let Some(name) = extra {
+            query.push(format!("{}={REDACTED}", percent_encode(name)));
+        }
+        if !query.is_empty() {
+            url.push('?');
+            url.push_str(&query.join("&"));
+        }
+        url
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_urls() {
+        let t = Target::parse("ws://127.0.0.1:9000").unwrap();
+        assert_eq!(t.origin, "ws://127.0.0.1:9000");
+        assert!(t.path.is_none());
+        let t = Target::parse("ws://h:1/ws/meet?x=1").unwrap();
+        assert_eq!(t.path.as_deref(), Some("/ws/meet"));
+        assert_eq!(t.query.as_deref(), Some("x=1"));
+        assert!(Target::parse("wss://h").is_err());
+        assert!(Target::parse("http://h").is_err());
+        assert!(Target::parse("ws://").is_err());
+    }
+}

@@ -1,0 +1,148 @@
+//! Small helpers on JSON values, identifiers and URLs.
+
+use std::hash::{BuildHasher, Hasher, RandomState};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::{Map, Value};
+
+/// Longest string kept whole in evidence.
+const MAX_EVIDENCE_STRING: usize = 512;
+/// Most array items and object members kept in evidence.
+const MAX_EVIDENCE_ITEMS: usize = 64;
+/// Deepest nesting kept in evidence.
+const MAX_EVIDENCE_DEPTH: usize = 32;
+
+/// A fresh identifier: 32 lowercase hex characters, unique within the process and random across
+/// runs. 32 characters because some servers insist on that length for correlation ids.
+pub fn fresh_id() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let state = RandomState::new();
+    let mut hasher = state.build_hasher();
+    hasher.write_u64(count);
+    let high = hasher.finish();
+    let mut hasher = state.build_hasher();
+    hasher.write_u64(high ^ count.rotate_left(17));
+    format!("{:016x}{:016x}", high, hasher.finish() ^ count)
+}
+
+/// Sets the value at a JSON Pointer, creating objects on the way. Returns false when the path
+/// crosses a value that is neither an object nor an array.
+pub fn set_pointer(target: &mut Value, pointer: &str, new: Value) -> bool {
+    if pointer.is_empty() {
+        *target = new;
+        return true;
+    }
+    let tokens: Vec<String> = pointer
+        .split('/')
+        .skip(1)
+        .map(|t| t.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    let mut current = target;
+    for (i, token) in tokens.iter().enumerate() {
+        let last = i + 1 == tokens.len();
+        if current.is_null() {
+            *current = Value::Object(Map::new());
+        }
+        current = match current {
+            Value::Object(map) => {
+                if last {
+                    map.insert(token.clone(), new);
+                    return true;
+                }
+                map.entry(token.clone()).or_insert(Value::Null)
+            }
+            Value::Array(items) => {
+                let Some(item) = token.parse::<usize>().ok().and_then(|i| items.get_mut(i)) else {
+                    return false;
+                };
+                if last {
+                    *item = new;
+                    return true;
+                }
+                item
+            }
+            _ => return false,
+        };
+    }
+    false
+}
+
+/// Removes the member at a JSON Pointer; returns it.
+pub fn remove_pointer(target: &mut Value, pointer: &str) -> Option<Value> {
+    let (parent, last) = pointer.rsplit_once('/')?;
+    let last = last.replace("~1", "/").replace("~0", "~");
+    target.pointer_mut(parent)?.as_object_mut()?.remove(&last)
+}
+
+/// A copy of a value fit for a report: long strings, long arrays and deep nesting shortened.
+pub fn shorten(value: &Value) -> Value {
+    shorten_at(value, 0)
+}
+
+fn shorten_at(value: &Value, depth: usize) -> Value {
+    if depth >= MAX_EVIDENCE_DEPTH {
+        return Value::String("… (nested deeper)".into());
+    }
+    match value {
+        Value::String(text) if text.len() > MAX_EVIDENCE_STRING => {
+            Value::String(format!("{}… ({} bytes)", prefix(text, 96), text.len()))
+        }
+        Value::Array(items) => {
+            let mut out: Vec<Value> = items
+                .iter()
+                .take(MAX_EVIDENCE_ITEMS)
+                .map(|v| shorten_at(v, depth + 1))
+                .collect();
+            if items.len() > MAX_EVIDENCE_ITEMS {
+                out.push(Value::String(format!("… ({} items)", items.len())));
+            }
+            Value::Array(out)
+        }
+        Value::Object(map) => {
+            let mut out = Map::new();
+            for (key, item) in map.iter().take(MAX_EVIDENCE_ITEMS) {
+                out.insert(key.clone(), shorten_at(item, depth + 1));
+            }
+            if map.len() > MAX_EVIDENCE_ITEMS {
+                out.insert("…".into(), Value::String(format!("{} members", map.len())));
+            }
+            Value::Object(out)
+        }
+        other => other.clone(),
+    }
+}
+
+/// At most `max` bytes of a string, cut on a character boundary.
+pub fn prefix(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// A printable summary of a text that is not JSON.
+pub fn summarize_text(text: &str) -> String {
+    if text.len() <= 200 {
+        text.to_string()
+    } else {
+        format!("{}… ({} bytes)", prefix(text, 120), text.len())
+    }
+}
+
+/// Percent-encodes a query parameter value (RFC 3986 unreserved characters pass).
+pub fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
