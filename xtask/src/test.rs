@@ -26,6 +26,22 @@ pub fn run(root: &Path) -> Result<ExitCode> {
             ],
         ),
         ("tests", &["cargo", "test", "--workspace"]),
+        (
+            "AsyncAPI parser install",
+            &[
+                "npm",
+                "ci",
+                "--prefix",
+                "codegen/tests/asyncapi",
+                "--no-audit",
+                "--no-fund",
+            ],
+        ),
+        // The file, not its folder: Node 21+ reads `--test` arguments as globs.
+        (
+            "AsyncAPI documents",
+            &["node", "--test", "codegen/tests/asyncapi/asyncapi.test.mjs"],
+        ),
     ];
     for (name, command) in steps {
         println!("==> {name}: {}", command.join(" "));
