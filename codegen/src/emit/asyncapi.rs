@@ -12,6 +12,9 @@
 //! (limits, reactions, close codes, sessions, relays, error codes and every rule's quote and
 //! level) goes into `x-agentwire-*` extensions next to the object it concerns.
 //!
+//! Payloads are the message schemas, made self-contained and read as draft-07 AsyncAPI Schema
+//! Objects: why that format, and how 2020-12 is carried over, is told in its `schema` module.
+//!
 //! Every map is filled in a fixed order (the entry points' order of messages, the order of
 //! `protocol.json`, sorted keys for bundled schemas) and nothing depends on the clock, so the
 //! output is byte-identical from run to run.

@@ -16,8 +16,10 @@
 //!   wrapper would have to point inside it.
 //!
 //! Everything the schemas use is draft-07 already (`if`/`then`/`else`, `const`, `examples`,
-//! `format`, `contentEncoding`, the last an annotation in both drafts as far as draft-07
-//! validators are allowed to treat it so), except:
+//! `format`, `contentEncoding`), except the points below. `contentEncoding` is an annotation in
+//! 2020-12; draft-07 lets a validator assert it but asks for a switch to turn that off, and
+//! AsyncAPI's own validator (Ajv) treats it as an annotation, so the meaning is kept.
+//! The exceptions:
 //! - `$defs` and references between files: every `$ref` target is copied into
 //!   `components.schemas` and referenced as `#/components/schemas/<key>`, so that the parser
 //!   never follows a reference to the network or the file system (our `$id`s name
