@@ -5,6 +5,8 @@ use std::fs;
 use std::path::Path;
 
 use agentwire_codegen::Workspace;
+use agentwire_codegen::emit::rust;
+use agentwire_codegen::model::ProtocolModel;
 use anyhow::{Context, Result};
 
 /// Folders the generator owns entirely: a file in them that it did not produce is stale.
@@ -28,7 +30,19 @@ pub fn generate(root: &Path) -> Result<Files> {
         "schema/examples.schema.json".into(),
         pretty(&agentwire_codegen::examples::ExampleIndex::json_schema()),
     );
-    let _ = workspace;
+    let models = ProtocolModel::build_all(&workspace)
+        .map_err(anyhow::Error::msg)
+        .context("reading the model")?;
+    for model in &models {
+        let crate_files =
+            rust::emit_crate(model, &rust::CrateOptions::default()).map_err(anyhow::Error::msg)?;
+        let dir = format!("{}/{}", rust::GENERATED_DIR, model.id);
+        files.extend(
+            crate_files
+                .into_iter()
+                .map(|(path, bytes)| (format!("{dir}/{path}"), bytes)),
+        );
+    }
     files.extend(agentwire_codegen::emit::asyncapi::emit(&workspace).map_err(anyhow::Error::msg)?);
     Ok(files)
 }

@@ -1,3 +1,4 @@
 //! Emitters: each turns the model into files of one kind.
 
 pub mod asyncapi;
+pub mod rust;

@@ -1,3 +1,192 @@
-//! The intermediate model between the schemas and every emitter.
+//! The intermediate model between the schemas and every emitter: one protocol's messages, the
+//! unions that tell them apart, and every type they use. Emitters read only this model (and the
+//! protocol description it carries); none reads schema files.
 
+mod build;
+pub mod naming;
+pub mod types;
 pub mod union;
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::examples::ValidExample;
+use crate::protocol::{Direction, ProtocolDescription};
+use crate::workspace::{ProtocolSource, Workspace};
+pub use types::*;
+pub use union::{TagTest, TagValue};
+
+/// One protocol, ready for the emitters.
+#[derive(Debug, Clone)]
+pub struct ProtocolModel {
+    /// The protocol id.
+    pub id: String,
+    /// `protocol.json`.
+    pub description: ProtocolDescription,
+    /// Every message, client messages first, each in its entry point's order.
+    pub messages: Vec<Message>,
+    /// The union of messages a client may send.
+    pub client: UnionModel,
+    /// The union of messages the server may send.
+    pub server: UnionModel,
+    /// Every named type, in the order first met.
+    pub types: Vec<TypeDef>,
+    /// The documents' examples, with their frames.
+    pub examples: Vec<(ValidExample, Value)>,
+}
+
+/// One message of a protocol.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    /// Its name in `protocol.json` (the schema file stem), e.g. `session_create`.
+    pub name: String,
+    /// Who sends it.
+    pub direction: Direction,
+    /// The name of its type, e.g. `SessionCreate`.
+    pub type_name: String,
+    /// Absolute URI of its schema.
+    pub schema_uri: String,
+    /// How a frame is recognised as this message.
+    pub when: Vec<TagTest>,
+}
+
+/// The messages of one direction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnionModel {
+    /// The union's type name, from the entry point's title (`ClientMessage`, `ServerMessage`).
+    pub name: String,
+    /// The entry point's description.
+    pub doc: String,
+    /// Absolute URI of the entry point.
+    pub schema_uri: String,
+    /// Who sends these messages.
+    pub direction: Direction,
+    /// Names of the messages, in the entry point's order.
+    pub messages: Vec<String>,
+}
+
+impl ProtocolModel {
+    /// Reads one protocol of a workspace into the model.
+    pub fn build(workspace: &Workspace, protocol: &ProtocolSource) -> Result<Self> {
+        let mut reader = build::TypeReader::new(&workspace.schemas);
+        let mut messages = Vec::new();
+        let mut unions = Vec::new();
+        for direction in [Direction::Client, Direction::Server] {
+            let union = protocol.union(direction);
+            let mut names = Vec::new();
+            for variant in &union.variants {
+                let name = protocol
+                    .message_name(&variant.schema_uri)
+                    .expect("the loader checked every variant is named");
+                let type_name = reader.named(&variant.schema_uri)?;
+                messages.push(Message {
+                    name: name.to_string(),
+                    direction,
+                    type_name,
+                    schema_uri: variant.schema_uri.clone(),
+                    when: variant.when.clone(),
+                });
+                names.push(name.to_string());
+            }
+            if !naming::is_type_name(&union.title) {
+                return Err(Error::at(
+                    protocol.dir.join(entry_file(direction)),
+                    "/title",
+                    "the title is the union's PascalCase type name",
+                ));
+            }
+            unions.push(UnionModel {
+                name: union.title.clone(),
+                doc: union.description.clone(),
+                schema_uri: union.uri.clone(),
+                direction,
+                messages: names,
+            });
+        }
+        let server = unions.pop().expect("two unions");
+        let client = unions.pop().expect("two unions");
+        let model = Self {
+            id: protocol.id.clone(),
+            description: protocol.description.clone(),
+            messages,
+            client,
+            server,
+            types: reader.types,
+            examples: protocol
+                .valid_examples()
+                .into_iter()
+                .map(|(e, v)| (e.clone(), v.clone()))
+                .collect(),
+        };
+        model.check(protocol)?;
+        Ok(model)
+    }
+
+    /// Reads every protocol of a workspace.
+    pub fn build_all(workspace: &Workspace) -> Result<Vec<Self>> {
+        workspace
+            .protocols
+            .iter()
+            .map(|p| Self::build(workspace, p))
+            .collect()
+    }
+
+    /// The named type with this name.
+    pub fn type_def(&self, name: &str) -> Option<&TypeDef> {
+        self.types.iter().find(|t| t.name == name)
+    }
+
+    /// The message with this name.
+    pub fn message(&self, name: &str) -> Option<&Message> {
+        self.messages.iter().find(|m| m.name == name)
+    }
+
+    /// The union of one direction.
+    pub fn union(&self, direction: Direction) -> &UnionModel {
+        match direction {
+            Direction::Client => &self.client,
+            Direction::Server => &self.server,
+        }
+    }
+
+    /// The messages of one direction, in order.
+    pub fn messages_of(&self, direction: Direction) -> impl Iterator<Item = &Message> {
+        self.messages
+            .iter()
+            .filter(move |m| m.direction == direction)
+    }
+
+    /// Messages are objects (so that their tags can be read), and type names do not collide
+    /// with the unions'.
+    fn check(&self, protocol: &ProtocolSource) -> Result<()> {
+        for message in &self.messages {
+            let def = self
+                .type_def(&message.type_name)
+                .expect("every message has a type");
+            if !matches!(def.kind, TypeKind::Struct(_)) {
+                return Err(Error::message(format!(
+                    "{}: message {} is not an object with properties",
+                    def.origin, message.name
+                )));
+            }
+        }
+        for union in [&self.client, &self.server] {
+            if let Some(clash) = self.type_def(&union.name) {
+                return Err(Error::message(format!(
+                    "{}: the type name {} is also the name of {}",
+                    protocol.dir.display(),
+                    clash.name,
+                    union.schema_uri
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn entry_file(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Client => "client.schema.json",
+        Direction::Server => "server.schema.json",
+    }
+}

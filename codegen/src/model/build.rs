@@ -1,0 +1,729 @@
+//! Reading schemas into model types.
+//!
+//! Every keyword is either understood or refused: a construct the generator does not support is
+//! an error naming the file and JSON Pointer, never a silently looser type.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use super::naming::{is_type_name, pascal_case};
+use super::types::{
+    Additional, ArrayRules, Constrained, Encoding, Field, Format, NumberRules, StringRules, Struct,
+    Ty, TypeDef, TypeKind,
+};
+use crate::error::{Error, Result};
+use crate::source::{SchemaDocument, SchemaSet};
+
+/// Keywords that only annotate: they never change what a schema accepts.
+const ANNOTATIONS: &[&str] = &[
+    "title",
+    "description",
+    "examples",
+    "default",
+    "$comment",
+    "deprecated",
+    "readOnly",
+    "writeOnly",
+    "$schema",
+    "$id",
+    "$defs",
+];
+
+/// Keywords this reader understands, besides annotations.
+const SUPPORTED: &[&str] = &[
+    "$ref",
+    "type",
+    "properties",
+    "required",
+    "additionalProperties",
+    "items",
+    "enum",
+    "const",
+    "anyOf",
+    "oneOf",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "format",
+    "contentEncoding",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minItems",
+    "maxItems",
+];
+
+/// Collects the named types of one protocol.
+pub(crate) struct TypeReader<'a> {
+    set: &'a SchemaSet,
+    /// The types, in the order they were first met.
+    pub types: Vec<TypeDef>,
+    /// Name of the type built from each schema location.
+    by_origin: BTreeMap<String, String>,
+}
+
+/// Where a schema sits: its document and the JSON Pointer inside it.
+#[derive(Clone, Copy)]
+struct At<'a> {
+    document: &'a SchemaDocument,
+    pointer: &'a str,
+}
+
+impl<'a> TypeReader<'a> {
+    pub fn new(set: &'a SchemaSet) -> Self {
+        Self {
+            set,
+            types: Vec::new(),
+            by_origin: BTreeMap::new(),
+        }
+    }
+
+    /// The named type for the schema at an absolute URI (with optional pointer fragment),
+    /// reading it the first time.
+    pub fn named(&mut self, uri: &str) -> Result<String> {
+        let resolved = self.set.resolve_absolute(uri).map_err(Error::message)?;
+        let (document, pointer) = (resolved.document, resolved.pointer.clone());
+        self.named_at(
+            At {
+                document,
+                pointer: &pointer,
+            },
+            None,
+        )
+    }
+
+    fn named_at(&mut self, at: At<'_>, fallback: Option<&str>) -> Result<String> {
+        let origin = origin(at);
+        if let Some(name) = self.by_origin.get(&origin) {
+            return Ok(name.clone());
+        }
+        let schema = self.schema(at)?;
+        let name = match schema.get("title").and_then(Value::as_str) {
+            Some(title) => title.to_string(),
+            None => match (at.pointer.rsplit_once("/$defs/"), fallback) {
+                (Some((_, key)), _) if !key.contains('/') => pascal_case(key),
+                (_, Some(fallback)) => fallback.to_string(),
+                _ => {
+                    return Err(self.error(
+                        at,
+                        "a schema that is referenced needs a `title` (or to sit in `$defs`)",
+                    ));
+                }
+            },
+        };
+        if !is_type_name(&name) {
+            return Err(self.error(at, format!("{name:?} is not a PascalCase type name")));
+        }
+        if let Some(other) = self.types.iter().find(|t| t.name == name) {
+            return Err(self.error(
+                at,
+                format!("the type name {name} is already taken by {}", other.origin),
+            ));
+        }
+        self.by_origin.insert(origin.clone(), name.clone());
+        // Reserve the slot first, so that the order of types follows the order of discovery and
+        // recursive references find the name.
+        let index = self.types.len();
+        let doc = description(schema);
+        self.types.push(TypeDef {
+            name: name.clone(),
+            doc,
+            origin,
+            kind: TypeKind::Alias(Ty::Any),
+        });
+        let kind = self.kind(at, &name)?;
+        self.types[index].kind = kind;
+        Ok(name)
+    }
+
+    /// The kind of the named type at `at`.
+    fn kind(&mut self, at: At<'_>, name: &str) -> Result<TypeKind> {
+        let schema = self.schema(at)?;
+        check_keywords(schema).map_err(|m| self.error(at, m))?;
+        if schema.get("$ref").is_some() {
+            let target = self.reference(at)?;
+            return Ok(TypeKind::Alias(Ty::Named(target)));
+        }
+        if let Some(value) = schema.get("const") {
+            return Ok(TypeKind::Const(value.clone()));
+        }
+        if let Some(values) = schema.get("enum") {
+            return self.string_enum(at, values).map(TypeKind::StringEnum);
+        }
+        if is_union(schema) {
+            let members = self.kinds_union(at, name)?;
+            return Ok(match collapse_null(&members) {
+                Some(ty) => TypeKind::Alias(ty),
+                None => TypeKind::OneOfKinds(members),
+            });
+        }
+        match type_list(schema).first().map(String::as_str) {
+            Some("object") if is_struct(schema) => self.structure(at, name).map(TypeKind::Struct),
+            Some("string") if has_any(schema, STRING_RULES) => self
+                .string_rules(at)
+                .map(|r| TypeKind::Constrained(Constrained::String(r))),
+            Some(kind @ ("integer" | "number")) if has_any(schema, NUMBER_RULES) => self
+                .number_rules(at, kind == "integer")
+                .map(|r| TypeKind::Constrained(Constrained::Number(r))),
+            Some("array") if has_any(schema, ARRAY_RULES) => {
+                let items = self.items(at, name)?;
+                let (min_items, max_items) =
+                    (self.count(at, "minItems")?, self.count(at, "maxItems")?);
+                Ok(TypeKind::Constrained(Constrained::Array(ArrayRules {
+                    items,
+                    min_items,
+                    max_items,
+                })))
+            }
+            _ => self.plain(at, name).map(TypeKind::Alias),
+        }
+    }
+
+    /// The type of a schema used in place (a property, an item): plain types stay plain,
+    /// anything that needs a name gets one (its title, or `context`).
+    fn ty(&mut self, at: At<'_>, context: &str) -> Result<Ty> {
+        let schema = self.schema(at)?;
+        check_keywords(schema).map_err(|m| self.error(at, m))?;
+        if schema.get("$ref").is_some() {
+            let extra: Vec<&String> = schema
+                .as_object()
+                .into_iter()
+                .flat_map(|o| o.keys())
+                .filter(|k| *k != "$ref" && !ANNOTATIONS.contains(&k.as_str()))
+                .collect();
+            if let Some(key) = extra.first() {
+                return Err(self.error(
+                    at,
+                    format!(
+                        "`{key}` beside `$ref` is not supported: move it into the referenced schema"
+                    ),
+                ));
+            }
+            return self.reference(at).map(Ty::Named);
+        }
+        if schema.get("const") == Some(&Value::Null) {
+            return Ok(Ty::Null);
+        }
+        let named = schema.get("const").is_some()
+            || schema.get("enum").is_some()
+            || (type_list(schema).first().map(String::as_str) == Some("object")
+                && is_struct(schema)
+                && type_list(schema).len() == 1)
+            || (type_list(schema).len() == 1 && needs_rules(schema));
+        if named {
+            return self.named_at(at, Some(context)).map(Ty::Named);
+        }
+        if is_union(schema) {
+            let members = self.kinds_union(at, context)?;
+            return match collapse_null(&members) {
+                Some(ty) => Ok(ty),
+                // Several kinds (besides null) need a named type of their own.
+                None => self.named_at(at, Some(context)).map(Ty::Named),
+            };
+        }
+        self.plain(at, context)
+    }
+
+    /// A schema with at most one `type` and no constraints of its own.
+    fn plain(&mut self, at: At<'_>, context: &str) -> Result<Ty> {
+        let schema = self.schema(at)?;
+        let kind = type_list(schema).into_iter().next();
+        Ok(match kind.as_deref() {
+            None => {
+                if let Some(key) = ["properties", "required", "additionalProperties", "items"]
+                    .iter()
+                    .find(|k| schema.get(**k).is_some())
+                {
+                    return Err(self.error(at, format!("`{key}` without `type` applies to some JSON types only: state the `type`")));
+                }
+                Ty::Any
+            }
+            Some("null") => Ty::Null,
+            Some("boolean") => Ty::Bool,
+            Some("integer") => Ty::Integer,
+            Some("number") => Ty::Number,
+            Some("string") => Ty::String,
+            Some("array") => Ty::Array(Box::new(self.items(at, context)?)),
+            Some("object") => match schema.get("additionalProperties") {
+                Some(Value::Object(_)) => Ty::Map(Box::new(self.child(
+                    at,
+                    "/additionalProperties",
+                    &format!("{context}Value"),
+                )?)),
+                _ => Ty::Object,
+            },
+            Some(other) => return Err(self.error(at, format!("unknown type {other:?}"))),
+        })
+    }
+
+    /// The members of a union of JSON kinds: `type: [..]`, or `anyOf`/`oneOf` whose branches
+    /// accept different kinds of values (so that exactly one branch can match).
+    fn kinds_union(&mut self, at: At<'_>, context: &str) -> Result<Vec<Ty>> {
+        let schema = self.schema(at)?;
+        let mut members = Vec::new();
+        for keyword in ["anyOf", "oneOf"] {
+            let Some(branches) = schema.get(keyword) else {
+                continue;
+            };
+            if !type_list(schema).is_empty()
+                || schema.get("anyOf").is_some() && schema.get("oneOf").is_some()
+            {
+                return Err(self.error(
+                    at,
+                    format!("`{keyword}` beside `type` or another union is not supported"),
+                ));
+            }
+            let count = branches.as_array().map_or(0, Vec::len);
+            for i in 0..count {
+                let pointer = format!("/{keyword}/{i}");
+                members.push(self.child(at, &pointer, &format!("{context}{}", i + 1))?);
+            }
+        }
+        let types = type_list(schema);
+        if types.len() > 1 {
+            // Each kind takes the constraints that apply to it: a copy of the schema with one type.
+            for kind in types {
+                let mut single = schema.as_object().cloned().unwrap_or_default();
+                single.insert("type".into(), Value::String(kind.clone()));
+                for key in ["title", "description"] {
+                    single.remove(key);
+                }
+                let copy = Value::Object(single);
+                members.push(self.ty_of_value(
+                    at,
+                    &copy,
+                    &format!("{context}{}", pascal_case(&kind)),
+                )?);
+            }
+        }
+        let mut kinds: Vec<&str> = Vec::new();
+        for member in &members {
+            for kind in self.json_kinds(member) {
+                if kinds.contains(&kind)
+                    || (kind == "integer" && kinds.contains(&"number"))
+                    || (kind == "number" && kinds.contains(&"integer"))
+                {
+                    return Err(self.error(at, format!("two branches accept {kind} values: only unions of different JSON types are supported")));
+                }
+                kinds.push(kind);
+            }
+        }
+        Ok(members)
+    }
+
+    /// The type of a schema value that does not sit in a document (a per-kind copy).
+    fn ty_of_value(&mut self, at: At<'_>, schema: &Value, context: &str) -> Result<Ty> {
+        if needs_rules(schema) || schema.get("enum").is_some() || is_struct(schema) {
+            // A constrained member is a named type of its own; it has no location of its own,
+            // so it is registered under a synthetic origin.
+            let origin = format!("{}#{}?{}", at.document.uri, at.pointer, context);
+            if let Some(name) = self.by_origin.get(&origin) {
+                return Ok(Ty::Named(name.clone()));
+            }
+            let holder = SchemaDocument {
+                uri: at.document.uri.clone(),
+                path: at.document.path.clone(),
+                value: schema.clone(),
+            };
+            let inner = At {
+                document: &holder,
+                pointer: "",
+            };
+            let name = context.to_string();
+            if self.types.iter().any(|t| t.name == name) {
+                return Err(self.error(at, format!("the type name {name} is already taken")));
+            }
+            self.by_origin.insert(origin.clone(), name.clone());
+            let index = self.types.len();
+            self.types.push(TypeDef {
+                name: name.clone(),
+                doc: None,
+                origin,
+                kind: TypeKind::Alias(Ty::Any),
+            });
+            let kind = self.kind(inner, &name)?;
+            self.types[index].kind = kind;
+            return Ok(Ty::Named(name));
+        }
+        let holder = SchemaDocument {
+            uri: at.document.uri.clone(),
+            path: at.document.path.clone(),
+            value: schema.clone(),
+        };
+        self.plain(
+            At {
+                document: &holder,
+                pointer: "",
+            },
+            context,
+        )
+    }
+
+    /// The JSON kinds a type accepts, to check that union members do not overlap.
+    fn json_kinds(&self, ty: &Ty) -> Vec<&'static str> {
+        match ty {
+            Ty::Any => vec!["null", "boolean", "number", "string", "array", "object"],
+            Ty::Null => vec!["null"],
+            Ty::Bool => vec!["boolean"],
+            Ty::Integer => vec!["integer"],
+            Ty::Number => vec!["number"],
+            Ty::String => vec!["string"],
+            Ty::Object | Ty::Map(_) => vec!["object"],
+            Ty::Array(_) => vec!["array"],
+            Ty::Nullable(inner) => {
+                let mut kinds = self.json_kinds(inner);
+                kinds.push("null");
+                kinds
+            }
+            Ty::Named(name) => {
+                let Some(def) = self.types.iter().find(|t| &t.name == name) else {
+                    return Vec::new();
+                };
+                match &def.kind {
+                    TypeKind::Struct(_) => vec!["object"],
+                    TypeKind::StringEnum(_) => vec!["string"],
+                    TypeKind::Const(value) => vec![kind_of(value)],
+                    TypeKind::Constrained(Constrained::String(_)) => vec!["string"],
+                    TypeKind::Constrained(Constrained::Number(r)) => {
+                        vec![if r.integer { "integer" } else { "number" }]
+                    }
+                    TypeKind::Constrained(Constrained::Array(_)) => vec!["array"],
+                    TypeKind::Alias(inner) => self.json_kinds(inner),
+                    TypeKind::OneOfKinds(members) => {
+                        members.iter().flat_map(|m| self.json_kinds(m)).collect()
+                    }
+                }
+            }
+        }
+    }
+
+    fn structure(&mut self, at: At<'_>, name: &str) -> Result<Struct> {
+        let schema = self.schema(at)?;
+        let required: Vec<String> = match schema.get("required") {
+            None => Vec::new(),
+            Some(Value::Array(names)) => names
+                .iter()
+                .map(|n| {
+                    n.as_str()
+                        .map(str::to_owned)
+                        .ok_or_else(|| self.error(at, "`required` lists strings"))
+                })
+                .collect::<Result<_>>()?,
+            Some(_) => return Err(self.error(at, "`required` is an array")),
+        };
+        let empty = Map::new();
+        let properties = match schema.get("properties") {
+            None => &empty,
+            Some(Value::Object(p)) => p,
+            Some(_) => return Err(self.error(at, "`properties` is an object")),
+        };
+        let mut fields = Vec::new();
+        for (wire, property) in properties {
+            let pointer = format!("/properties/{}", escape(wire));
+            let ty = self.child(at, &pointer, &format!("{name}{}", pascal_case(wire)))?;
+            fields.push(Field {
+                wire: wire.clone(),
+                doc: description(property),
+                ty,
+                required: required.contains(wire),
+            });
+        }
+        for wire in &required {
+            if !properties.contains_key(wire) {
+                fields.push(Field {
+                    wire: wire.clone(),
+                    doc: None,
+                    ty: Ty::Any,
+                    required: true,
+                });
+            }
+        }
+        let additional = match schema.get("additionalProperties") {
+            None | Some(Value::Bool(true)) => Additional::Any,
+            Some(Value::Bool(false)) => Additional::Denied,
+            Some(Value::Object(_)) => Additional::Typed(self.child(
+                at,
+                "/additionalProperties",
+                &format!("{name}Value"),
+            )?),
+            Some(_) => {
+                return Err(self.error(at, "`additionalProperties` is a boolean or a schema"));
+            }
+        };
+        Ok(Struct { fields, additional })
+    }
+
+    fn items(&mut self, at: At<'_>, context: &str) -> Result<Ty> {
+        match self.schema(at)?.get("items") {
+            None | Some(Value::Bool(true)) => Ok(Ty::Any),
+            Some(Value::Object(_)) => self.child(at, "/items", &format!("{context}Item")),
+            Some(_) => Err(self.error(at, "`items` must be a schema")),
+        }
+    }
+
+    fn string_enum(&self, at: At<'_>, values: &Value) -> Result<Vec<String>> {
+        let values = values
+            .as_array()
+            .ok_or_else(|| self.error(at, "`enum` is an array"))?;
+        let strings: Option<Vec<String>> = values
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned))
+            .collect();
+        let strings =
+            strings.ok_or_else(|| self.error(at, "only enumerations of strings are supported"))?;
+        if strings.is_empty() {
+            return Err(self.error(at, "an empty `enum` accepts nothing"));
+        }
+        let mut names: Vec<String> = strings.iter().map(|s| pascal_case(s)).collect();
+        names.sort();
+        if names.windows(2).any(|w| w[0] == w[1]) || names.iter().any(String::is_empty) {
+            return Err(self.error(at, "enumeration values must give distinct names"));
+        }
+        if self
+            .schema(at)?
+            .get("type")
+            .is_some_and(|kinds| kinds != "string")
+        {
+            return Err(self.error(at, "an enumeration of strings has `type: string` or none"));
+        }
+        Ok(strings)
+    }
+
+    fn string_rules(&self, at: At<'_>) -> Result<StringRules> {
+        let schema = self.schema(at)?;
+        let format = match schema.get("format").map(|f| f.as_str()) {
+            None => None,
+            Some(Some("date-time")) => Some(Format::DateTime),
+            Some(Some("uuid")) => Some(Format::Uuid),
+            Some(other) => {
+                return Err(self.error(
+                    at,
+                    format!("format {other:?} is not supported (date-time and uuid are)"),
+                ));
+            }
+        };
+        let encoding = match schema.get("contentEncoding").map(|f| f.as_str()) {
+            None => None,
+            Some(Some("base64")) => Some(Encoding::Base64),
+            Some(other) => {
+                return Err(self.error(
+                    at,
+                    format!("contentEncoding {other:?} is not supported (base64 is)"),
+                ));
+            }
+        };
+        let pattern = match schema.get("pattern") {
+            None => None,
+            Some(Value::String(p)) => {
+                regex::Regex::new(p)
+                    .map_err(|e| self.error(at, format!("pattern {p:?} is not supported: {e}")))?;
+                Some(p.clone())
+            }
+            Some(_) => return Err(self.error(at, "`pattern` is a string")),
+        };
+        Ok(StringRules {
+            min_length: self.count(at, "minLength")?,
+            max_length: self.count(at, "maxLength")?,
+            pattern,
+            format,
+            encoding,
+        })
+    }
+
+    fn number_rules(&self, at: At<'_>, integer: bool) -> Result<NumberRules> {
+        let bound = |key: &str| -> Result<Option<f64>> {
+            match self.schema(at)?.get(key) {
+                None => Ok(None),
+                Some(v) => v
+                    .as_f64()
+                    .map(Some)
+                    .ok_or_else(|| self.error(at, format!("`{key}` is a number"))),
+            }
+        };
+        let multiple_of = bound("multipleOf")?;
+        if multiple_of.is_some_and(|m| m <= 0.0) {
+            return Err(self.error(at, "`multipleOf` is positive"));
+        }
+        Ok(NumberRules {
+            integer,
+            minimum: bound("minimum")?,
+            maximum: bound("maximum")?,
+            exclusive_minimum: bound("exclusiveMinimum")?,
+            exclusive_maximum: bound("exclusiveMaximum")?,
+            multiple_of,
+        })
+    }
+
+    fn count(&self, at: At<'_>, key: &str) -> Result<Option<u64>> {
+        match self.schema(at)?.get(key) {
+            None => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .map(Some)
+                .ok_or_else(|| self.error(at, format!("`{key}` is a non-negative integer"))),
+        }
+    }
+
+    /// The type of the schema at `at` + `suffix`.
+    fn child(&mut self, at: At<'_>, suffix: &str, context: &str) -> Result<Ty> {
+        let pointer = format!("{}{suffix}", at.pointer);
+        self.ty(
+            At {
+                document: at.document,
+                pointer: &pointer,
+            },
+            context,
+        )
+    }
+
+    /// Follows the `$ref` of the schema at `at` to a named type.
+    fn reference(&mut self, at: At<'_>) -> Result<String> {
+        let reference = self
+            .schema(at)?
+            .get("$ref")
+            .and_then(Value::as_str)
+            .ok_or_else(|| self.error(at, "`$ref` is a string"))?;
+        let target = self
+            .set
+            .resolve(at.document, reference)
+            .map_err(|e| Error::at(self.set.display(at.document), at.pointer, e.message))?;
+        let (document, pointer) = (target.document, target.pointer.clone());
+        self.named_at(
+            At {
+                document,
+                pointer: &pointer,
+            },
+            None,
+        )
+    }
+
+    fn schema<'s>(&self, at: At<'s>) -> Result<&'s Value> {
+        at.document
+            .value
+            .pointer(at.pointer)
+            .ok_or_else(|| self.error(at, "nothing at this pointer"))
+    }
+
+    fn error(&self, at: At<'_>, message: impl Into<String>) -> Error {
+        Error::at(self.set.display(at.document), at.pointer, message)
+    }
+}
+
+/// A union of at most one kind besides `null`, as a plain (possibly nullable) type; `None` when
+/// several kinds need a named type.
+fn collapse_null(members: &[Ty]) -> Option<Ty> {
+    let others: Vec<&Ty> = members.iter().filter(|t| **t != Ty::Null).collect();
+    let nullable = others.len() < members.len();
+    match others.as_slice() {
+        [] => Some(Ty::Null),
+        [single] if nullable => Some(Ty::Nullable(Box::new((*single).clone()))),
+        [single] => Some((*single).clone()),
+        _ => None,
+    }
+}
+
+fn is_union(schema: &Value) -> bool {
+    schema.get("anyOf").is_some() || schema.get("oneOf").is_some() || type_list(schema).len() > 1
+}
+
+const STRING_RULES: &[&str] = &[
+    "minLength",
+    "maxLength",
+    "pattern",
+    "format",
+    "contentEncoding",
+];
+const NUMBER_RULES: &[&str] = &[
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+];
+const ARRAY_RULES: &[&str] = &["minItems", "maxItems"];
+
+fn has_any(schema: &Value, keys: &[&str]) -> bool {
+    keys.iter().any(|k| schema.get(k).is_some())
+}
+
+/// Whether a single-typed schema has constraints that need a validating type.
+fn needs_rules(schema: &Value) -> bool {
+    match type_list(schema).first().map(String::as_str) {
+        Some("string") => has_any(schema, STRING_RULES),
+        Some("integer" | "number") => has_any(schema, NUMBER_RULES),
+        Some("array") => has_any(schema, ARRAY_RULES),
+        _ => false,
+    }
+}
+
+/// Whether an object schema describes a structure (rather than any object, or a map).
+fn is_struct(schema: &Value) -> bool {
+    schema.get("properties").is_some()
+        || schema.get("required").is_some()
+        || schema.get("additionalProperties") == Some(&Value::Bool(false))
+}
+
+/// The `type` keyword as a list.
+fn type_list(schema: &Value) -> Vec<String> {
+    match schema.get("type") {
+        Some(Value::String(kind)) => vec![kind.clone()],
+        Some(Value::Array(kinds)) => kinds
+            .iter()
+            .filter_map(|k| k.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn check_keywords(schema: &Value) -> std::result::Result<(), String> {
+    let object = match schema {
+        Value::Object(object) => object,
+        Value::Bool(true) => return Ok(()),
+        _ => return Err("a schema is an object (or `true`)".into()),
+    };
+    for key in object.keys() {
+        if !ANNOTATIONS.contains(&key.as_str()) && !SUPPORTED.contains(&key.as_str()) {
+            return Err(format!("keyword `{key}` is not supported by the generator"));
+        }
+    }
+    if let Some(Value::Array(kinds)) = object.get("type")
+        && kinds.iter().any(|k| !k.is_string())
+    {
+        return Err("`type` lists strings".into());
+    }
+    Ok(())
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn description(schema: &Value) -> Option<String> {
+    schema
+        .get("description")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+fn origin(at: At<'_>) -> String {
+    if at.pointer.is_empty() {
+        at.document.uri.clone()
+    } else {
+        format!("{}#{}", at.document.uri, at.pointer)
+    }
+}
+
+fn escape(name: &str) -> String {
+    name.replace('~', "~0").replace('/', "~1")
+}
