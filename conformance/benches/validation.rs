@@ -1,1 +1,112 @@
-fn main() {}
+//! Frame validation throughput: the suite's validator (the discriminator picks the one message
+//! schema, a residual schema checks the rest) next to a raw `jsonschema` validator of the whole
+//! `server.schema.json`, on the same frames, in the same run.
+//!
+//! `cargo bench -p agentwire-conformance --bench validation` prints frames/s and ns/frame per
+//! protocol and overall.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use agentwire_codegen::protocol::Direction;
+use agentwire_codegen::source::validator_in;
+use agentwire_conformance::schemas::Schemas;
+use serde_json::Value;
+
+/// How long each measurement runs.
+const MEASURE: Duration = Duration::from_millis(700);
+
+fn measure(frames: &[Value], mut f: impl FnMut(&Value) -> bool) -> (f64, usize) {
+    // Warm up, then count whole passes over the frames until the time is up.
+    for frame in frames {
+        black_box(f(frame));
+    }
+    let started = Instant::now();
+    let mut done = 0usize;
+    let mut valid = 0usize;
+    while started.elapsed() < MEASURE {
+        for frame in frames {
+            if black_box(f(black_box(frame))) {
+                valid += 1;
+            }
+        }
+        done += frames.len();
+    }
+    let ns = started.elapsed().as_nanos() as f64 / done as f64;
+    (ns, valid)
+}
+
+fn line(label: &str, ns: f64, baseline: f64) {
+    println!(
+        "  {label:<34} {:>12.0} frames/s {:>9.0} ns/frame  {:>6.1}% of raw time",
+        1e9 / ns,
+        ns,
+        ns / baseline * 100.0
+    );
+}
+
+fn main() {
+    let schemas = Schemas::embedded().expect("the embedded schemas load");
+    let registry = schemas.workspace.schemas.registry().expect("registry");
+    println!(
+        "frame validation: suite (discriminator-selected) vs raw jsonschema on server.schema.json"
+    );
+    let mut totals = [0f64; 3];
+    for protocol in &schemas.workspace.protocols {
+        let validators = schemas.validators(&protocol.id).expect("validators");
+        let suite = validators.of(Direction::Server);
+        let raw = validator_in(&registry, &protocol.server.uri).expect("raw validator");
+        let mut frames: Vec<Value> = protocol
+            .valid_examples()
+            .into_iter()
+            .filter(|(e, _)| e.direction == Direction::Server)
+            .map(|(_, v)| v.clone())
+            .collect();
+        let invalid: Vec<Value> = protocol
+            .invalid_examples()
+            .into_iter()
+            .filter(|(e, _)| e.direction == Direction::Server)
+            .map(|(_, v)| v.clone())
+            .collect();
+        if frames.is_empty() {
+            // generalbots-meet's document shows no server frame: use its invalid ones and the
+            // relayed shapes the suite receives.
+            frames.push(serde_json::json!({"type": "join", "room_id": "r", "participant_name": "n", "participant_id": "p"}));
+            frames.push(serde_json::json!({"type": "signal", "room_id": "r", "target_id": "p", "signal": {"sdp": "x"}, "sender_id": "q"}));
+            frames
+                .push(serde_json::json!({"type": "leave", "room_id": "r", "participant_id": "p"}));
+        }
+        // Mostly valid traffic, as on a conforming server, with the invalid examples mixed in.
+        let mut mixed = Vec::new();
+        for _ in 0..4 {
+            mixed.extend(frames.iter().cloned());
+        }
+        mixed.extend(invalid.iter().cloned());
+        for frame in &mixed {
+            assert_eq!(
+                suite.is_valid(frame),
+                raw.is_valid(frame),
+                "the paths disagree on {frame}"
+            );
+        }
+        let (raw_ns, _) = measure(&mixed, |f| raw.is_valid(f));
+        let (fast_ns, _) = measure(&mixed, |f| suite.is_valid(f));
+        let (full_ns, _) = measure(&mixed, |f| suite.validate(f).is_valid());
+        println!(
+            "{} ({} frames, {} invalid):",
+            protocol.id,
+            mixed.len(),
+            invalid.len()
+        );
+        line("raw jsonschema is_valid", raw_ns, raw_ns);
+        line("suite is_valid", fast_ns, raw_ns);
+        line("suite validate (verdict + base64)", full_ns, raw_ns);
+        totals[0] += raw_ns;
+        totals[1] += fast_ns;
+        totals[2] += full_ns;
+    }
+    println!("mean over protocols:");
+    line("raw jsonschema is_valid", totals[0], totals[0]);
+    line("suite is_valid", totals[1], totals[0]);
+    line("suite validate (verdict + base64)", totals[2], totals[0]);
+}

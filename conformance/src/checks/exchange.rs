@@ -33,7 +33,7 @@ pub fn judge(ctx: &Ctx<'_>, index: usize, answer: &Answer, level: Severity, reco
         Answer::Nothing(mismatches) => recorder.finding(
             level,
             format!(
-                "`{}` was not answered as documented within {} ms{}",
+                "`{}` was not answered as documented (waited up to {} ms){}",
                 exchange.request,
                 ctx.settings.timeout.as_millis(),
                 describe(mismatches)

@@ -43,7 +43,7 @@ pub async fn run(ctx: &Ctx<'_>, spec: &CheckSpec, recorder: &Recorder) -> Result
         connection.close().await;
         return Ok(());
     }
-    if let Err(why) = ctx.probe(&mut connection).await {
+    if let Err(why) = ctx.ws_probe(&mut connection).await {
         recorder.finding(level, format!("the connection is not served: {why}"));
     }
     connection.close().await;

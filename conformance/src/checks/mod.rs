@@ -508,6 +508,11 @@ impl<'a> Ctx<'a> {
                 };
             }
         }
+        self.ws_probe(connection).await
+    }
+
+    /// A WebSocket ping answered by a pong: the connection is open and read.
+    pub async fn ws_probe(&self, connection: &mut Connection) -> Result<(), String> {
         if !connection.ping(self.settings.timeout).await {
             return Err("could not send a WebSocket ping".into());
         }

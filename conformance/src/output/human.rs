@@ -104,6 +104,8 @@ pub fn detail(check: &CheckReport) -> String {
             )),
             _ => None,
         })
+        // The first of the worst findings: usually the cause, later ones its consequences.
+        .rev()
         .max_by_key(|(severity, _)| *severity);
     match worst {
         Some((_, message)) => crate::util::prefix(&message, 300).to_string(),

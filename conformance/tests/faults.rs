@@ -1,0 +1,187 @@
+//! The suite against deliberately faulty servers (tests/support): each fault breaks one documented
+//! rule, and the suite must fail exactly the checks that receive the broken behaviour, warn where
+//! the rule is open, and pass every other check.
+
+mod support;
+
+use agentwire_conformance::report::Status;
+use support::{Fault, check, dump, with_status};
+
+/// Short waits: faults that withhold an answer cost one timeout each.
+const TIMEOUT_MS: u64 = 400;
+
+async fn expect(protocol: &'static str, fault: Fault, fails: &[&str], warns: &[&str]) {
+    let report = check(protocol, fault, TIMEOUT_MS).await;
+    let failed = with_status(&report, Status::Fail);
+    let warned = with_status(&report, Status::Warn);
+    let mut fails: Vec<String> = fails.iter().map(|s| s.to_string()).collect();
+    let mut warns: Vec<String> = warns.iter().map(|s| s.to_string()).collect();
+    fails.sort();
+    warns.sort();
+    let (mut failed_sorted, mut warned_sorted) = (failed.clone(), warned.clone());
+    failed_sorted.sort();
+    warned_sorted.sort();
+    assert_eq!(
+        failed_sorted,
+        fails,
+        "{protocol} {fault:?}: failed checks\n{}",
+        dump(&report)
+    );
+    assert_eq!(
+        warned_sorted,
+        warns,
+        "{protocol} {fault:?}: warned checks\n{}",
+        dump(&report)
+    );
+    for id in &fails {
+        let check = report.checks.iter().find(|c| &c.id == id).unwrap();
+        assert!(!check.requirement.quote.is_empty(), "{id} cites a sentence");
+    }
+}
+
+macro_rules! fault_test {
+    ($name:ident, $protocol:expr, $fault:expr, fails: [$($f:expr),* $(,)?], warns: [$($w:expr),* $(,)?]) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            expect($protocol, $fault, &[$($f),*], &[$($w),*]).await;
+        }
+    };
+}
+
+// Correct doubles: every check passes (slow ones are skipped).
+fault_test!(rixa_conforms, "rixa", Fault::None, fails: [], warns: []);
+fault_test!(datagram_conforms, "datagram", Fault::None, fails: [], warns: []);
+fault_test!(socializer_conforms, "socializer", Fault::None, fails: [], warns: []);
+fault_test!(generalbots_conforms, "generalbots", Fault::None, fails: [], warns: []);
+fault_test!(meet_conforms, "generalbots-meet", Fault::None, fails: [], warns: []);
+
+// rixa
+fault_test!(rixa_reply_not_json, "rixa", Fault::NotJsonReply("get_global_settings"),
+    fails: ["exchange.get_global_settings"], warns: []);
+fault_test!(rixa_binary_reply, "rixa", Fault::BinaryReply("get_utilization_info"),
+    fails: ["exchange.get_utilization_info"], warns: []);
+fault_test!(rixa_silence, "rixa", Fault::Silence("change_setting"),
+    fails: ["exchange.change_setting"], warns: []);
+fault_test!(rixa_client_message_sent_by_server, "rixa", Fault::EchoRequest("bug_report"),
+    fails: ["exchange.bug_report"], warns: []);
+fault_test!(rixa_status_without_level, "rixa", Fault::StatusWithoutLevel,
+    fails: ["reaction.unknown_type"], warns: []);
+fault_test!(rixa_wrong_role_is_a_warning, "rixa", Fault::WrongRole,
+    fails: [], warns: ["exchange.get_chat_modes"]);
+fault_test!(rixa_close_after_handshake, "rixa", Fault::CloseAfterHandshake,
+fails: [
+    "exchange.execute_plugin_code", "exchange.change_setting", "exchange.update_plugin_setting",
+    "exchange.bug_report", "exchange.delete_current_tracker", "exchange.get_chat_modes",
+    "exchange.get_plugin_settings", "exchange.user_settings", "exchange.get_utilization_info",
+    "exchange.get_global_settings", "exchange.get_chat_start_info", "robustness.after_bad_input",
+],
+warns: [
+    "handshake.connect", "exchange.call_plugin_function", "exchange.usr_msg",
+    "reaction.malformed_json", "reaction.unknown_type", "reaction.missing_field",
+]);
+
+// datagram
+fault_test!(datagram_wrong_cid, "datagram", Fault::WrongCid,
+    fails: [
+        "exchange.ping", "exchange.session_create", "exchange.session_resume",
+        "exchange.session_status", "exchange.session_destroy", "exchange.chat_request",
+        "session.lifecycle", "robustness.after_bad_input",
+    ],
+    warns: []);
+fault_test!(datagram_unanswered_session_request, "datagram", Fault::Silence("session_status"),
+    fails: ["exchange.session_status", "session.lifecycle"], warns: []);
+fault_test!(datagram_data_not_base64_is_a_warning, "datagram", Fault::NotBase64,
+    fails: [], warns: ["exchange.chat_request", "session.lifecycle"]);
+fault_test!(datagram_create_without_session_id, "datagram", Fault::NoSessionId,
+    fails: [
+        "exchange.session_create", "exchange.session_resume", "exchange.session_status",
+        "exchange.session_destroy", "exchange.chat_request", "session.lifecycle",
+    ],
+    warns: []);
+fault_test!(datagram_reply_not_json, "datagram", Fault::NotJsonReply("session_destroy"),
+    fails: ["exchange.session_destroy", "session.lifecycle"], warns: []);
+fault_test!(datagram_client_message_sent_by_server, "datagram", Fault::EchoRequest("chat"),
+    fails: ["exchange.chat_request", "session.lifecycle"], warns: []);
+
+// socializer
+fault_test!(socializer_missing_welcome, "socializer", Fault::NoWelcome,
+    fails: ["unprompted.system_message"], warns: []);
+fault_test!(socializer_no_1008_on_bad_token, "socializer", Fault::AcceptBadToken,
+    fails: [
+        "auth.query.malformed", "auth.query.bad_signature", "auth.query.alg_none", "auth.query.expired",
+        "auth.cookie.malformed", "auth.cookie.bad_signature", "auth.cookie.alg_none", "auth.cookie.expired",
+    ],
+    warns: []);
+fault_test!(socializer_accepts_expired_tokens, "socializer", Fault::AcceptExpired,
+    fails: ["auth.query.expired", "auth.cookie.expired"], warns: []);
+fault_test!(socializer_http_403_instead_of_1008, "socializer", Fault::Http403OnBadToken,
+    fails: [
+        "auth.missing",
+        "auth.query.malformed", "auth.query.bad_signature", "auth.query.alg_none", "auth.query.expired",
+        "auth.cookie.malformed", "auth.cookie.bad_signature", "auth.cookie.alg_none", "auth.cookie.expired",
+    ],
+    warns: []);
+fault_test!(socializer_no_error_for_missing_field, "socializer", Fault::NoMissingFieldError,
+    fails: ["reaction.missing_field"], warns: []);
+fault_test!(socializer_client_message_sent_by_server, "socializer", Fault::EchoRequest("chat_message"),
+    fails: [
+        "auth.query.valid", "auth.cookie.valid", "exchange.chat_message",
+        "reaction.rate_exceeded", "robustness.after_bad_input",
+    ],
+    warns: []);
+fault_test!(socializer_bad_timestamp, "socializer", Fault::BadTimestamp,
+    fails: [
+        "auth.query.valid", "auth.cookie.valid", "exchange.chat_message",
+        "reaction.rate_exceeded", "robustness.after_bad_input",
+    ],
+    warns: []);
+
+// generalbots
+fault_test!(generalbots_pong_without_timestamp, "generalbots", Fault::PongWithoutTimestamp,
+    fails: [
+        "auth.query.valid", "auth.first_message.valid", "exchange.ping", "reaction.rate_exceeded",
+        "limit.max_message_bytes", "robustness.after_bad_input",
+    ],
+    warns: []);
+fault_test!(generalbots_chunks_do_not_add_up, "generalbots", Fault::ChunksDontAddUp,
+    fails: ["stream.chat_message"], warns: []);
+fault_test!(generalbots_two_message_ids_in_one_stream, "generalbots", Fault::TwoMessageIds,
+    fails: ["stream.chat_message"], warns: []);
+fault_test!(generalbots_undocumented_error_code, "generalbots", Fault::UndocumentedErrorCode,
+    fails: ["reaction.malformed_json"], warns: []);
+fault_test!(generalbots_no_size_limit, "generalbots", Fault::NoSizeLimit,
+    fails: ["reaction.oversized_frame"], warns: []);
+fault_test!(generalbots_no_connection_limit, "generalbots", Fault::NoConnectionLimit,
+    fails: ["reaction.too_many_connections"], warns: []);
+fault_test!(generalbots_accepts_bad_tokens, "generalbots", Fault::AcceptBadToken,
+    fails: ["auth.query.malformed", "auth.first_message.malformed"], warns: []);
+fault_test!(generalbots_silent_ping, "generalbots", Fault::Silence("ping"),
+    fails: [
+        "auth.query.valid", "auth.first_message.valid", "exchange.ping",
+        "limit.max_message_bytes", "robustness.after_bad_input",
+    ],
+    warns: []);
+
+// generalbots-meet: its server frames are readings (open), so relay faults warn; frames that are
+// no message at all, and the endpoint, fail.
+fault_test!(meet_wrong_path, "generalbots-meet", Fault::WrongPath,
+fails: ["handshake.connect", "robustness.after_bad_input"],
+warns: [
+    "relay.join", "relay.signal", "relay.leave", "reaction.malformed_json",
+    "reaction.oversized_frame", "reaction.too_many_connections", "limit.max_message_bytes",
+]);
+fault_test!(meet_close_after_handshake, "generalbots-meet", Fault::CloseAfterHandshake,
+    fails: ["handshake.connect", "robustness.after_bad_input"],
+    warns: ["relay.join", "reaction.malformed_json", "reaction.oversized_frame", "limit.max_message_bytes"]);
+fault_test!(meet_no_relay, "generalbots-meet", Fault::NoRelay,
+    fails: [], warns: ["relay.join"]);
+fault_test!(meet_no_participant_id, "generalbots-meet", Fault::NoParticipantId,
+    fails: [], warns: ["relay.join"]);
+fault_test!(meet_undocumented_server_type, "generalbots-meet", Fault::UnknownServerType,
+    fails: ["relay.join"], warns: []);
+fault_test!(meet_binary_relay, "generalbots-meet", Fault::BinaryRelay,
+    fails: ["relay.join"], warns: []);
+fault_test!(meet_no_signal_relay, "generalbots-meet", Fault::NoSignalRelay,
+    fails: [], warns: ["relay.signal"]);
+fault_test!(meet_undocumented_error_code, "generalbots-meet", Fault::UndocumentedErrorCode,
+    fails: [], warns: ["reaction.malformed_json"]);
