@@ -44,6 +44,7 @@ pub fn generate(root: &Path) -> Result<Files> {
         );
     }
     files.extend(agentwire_codegen::emit::asyncapi::emit(&workspace).map_err(anyhow::Error::msg)?);
+    files.extend(agentwire_codegen::emit::ts::emit(&models).map_err(anyhow::Error::msg)?);
     Ok(files)
 }
 

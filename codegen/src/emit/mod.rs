@@ -2,3 +2,4 @@
 
 pub mod asyncapi;
 pub mod rust;
+pub mod ts;
