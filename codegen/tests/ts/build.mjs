@@ -1,0 +1,87 @@
+// Builds the generated package the way `npm pack` does, with this project's pinned TypeScript,
+// and installs the tarball where the tests import it from:
+//
+//   target/ts-bindings/package/    a copy of generated/ts, compiled with `tsc --strict` into dist/
+//   target/ts-bindings/*.tgz       the packed package
+//   target/ts-bindings/install/    a project that installed the tarball (what the tests import)
+//   target/ts-bindings/corpus/     the agreement corpus, `cargo xtask corpus --out`
+//
+// Nothing here needs the network: the package has no dependencies.
+
+import { execFileSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { paths } from "./lib/paths.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+function step(name, action) {
+  const started = Date.now();
+  try {
+    action();
+  } catch (error) {
+    console.error(`build.mjs: ${name} failed`);
+    throw error;
+  }
+  console.log(`build.mjs: ${name} (${Date.now() - started} ms)`);
+}
+
+function run(command, args, cwd, timeout = 300_000) {
+  execFileSync(command, args, { cwd, stdio: ["ignore", "inherit", "inherit"], timeout });
+}
+
+const generated = readFileSync(join(paths.generated, "package.json"), "utf8");
+const manifest = JSON.parse(generated);
+const ownTypescript = JSON.parse(readFileSync(join(here, "package.json"), "utf8")).devDependencies.typescript;
+if (manifest.devDependencies.typescript !== ownTypescript) {
+  throw new Error(
+    `generated/ts pins typescript ${manifest.devDependencies.typescript} but the tests use ${ownTypescript}: pin the same version`,
+  );
+}
+
+step("copy generated/ts", () => {
+  for (const stale of [paths.package, paths.install, paths.tarballRecord]) {
+    rmSync(stale, { recursive: true, force: true });
+  }
+  mkdirSync(paths.package, { recursive: true });
+  for (const entry of readdirSync(paths.generated)) {
+    if (entry === "node_modules" || entry === "dist") continue;
+    cpSync(join(paths.generated, entry), join(paths.package, entry), { recursive: true });
+  }
+});
+
+step("compile with tsc --strict", () => {
+  run(process.execPath, [paths.tsc, "-p", join(paths.package, "tsconfig.json")], paths.package);
+});
+
+let tarball;
+step("npm pack", () => {
+  const out = execFileSync(
+    "npm",
+    ["pack", "--ignore-scripts", "--json", "--pack-destination", paths.work],
+    { cwd: paths.package, encoding: "utf8", timeout: 120_000 },
+  );
+  tarball = join(paths.work, JSON.parse(out)[0].filename);
+});
+
+step("install the tarball", () => {
+  mkdirSync(paths.install, { recursive: true });
+  writeFileSync(
+    join(paths.install, "package.json"),
+    JSON.stringify({ name: "agentwire-ts-install", private: true, type: "module" }, null, 2),
+  );
+  run("npm", ["install", "--offline", "--no-audit", "--no-fund", "--no-package-lock", tarball], paths.install, 120_000);
+  writeFileSync(paths.tarballRecord, tarball);
+});
+
+if (process.env.AGENTWIRE_SKIP_CORPUS !== "1") {
+  step("agreement corpus (cargo xtask corpus)", () => {
+    run("cargo", ["xtask", "corpus", "--out", paths.corpus], paths.root, 600_000);
+  });
+}
+
+if (!existsSync(join(paths.installed, "dist", "index.js"))) {
+  throw new Error(`build.mjs: the installed package has no dist/index.js under ${paths.installed}`);
+}
