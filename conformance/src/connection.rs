@@ -229,11 +229,16 @@ impl Connection {
 
     /// Sends a JSON frame.
     pub async fn send_json(&mut self, value: &Value, timeout: Duration) -> bool {
+        self.send_json_shown(value, value, timeout).await
+    }
+
+    /// Sends a JSON frame, recording `shown` instead (a credential redacted).
+    pub async fn send_json_shown(&mut self, value: &Value, shown: &Value, timeout: Duration) -> bool {
         let message = self.validators.client.message_of(value).map(str::to_string);
         self.recorder.push(Evidence::Frame {
             connection: self.name.clone(),
             direction: FrameDirection::Sent,
-            json: Some(shorten(value)),
+            json: Some(shorten(shown)),
             text: None,
             bytes: None,
             message,

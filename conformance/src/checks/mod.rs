@@ -26,7 +26,7 @@ use crate::frames::Requests;
 use crate::plan::{CheckKind, CheckSpec};
 use crate::report::{RuleLevel, Severity};
 use crate::schemas::Schemas;
-use crate::target::Target;
+use crate::target::{REDACTED, Target};
 use crate::validate::ProtocolValidators;
 
 /// Everything a check needs.
@@ -144,7 +144,9 @@ impl<'a> Ctx<'a> {
                     } => (
                         self.target.url(self.protocol, None),
                         self.target.shown_url(self.protocol, None),
-                        self.requests().auth_message(message, pointer, token),
+                        self.requests()
+                            .auth_message(message, pointer, token)
+                            .zip(self.requests().auth_message(message, pointer, REDACTED)),
                     ),
                 }
             }
@@ -158,8 +160,10 @@ impl<'a> Ctx<'a> {
         };
         let mut connection =
             Connection::open(name, &dial, recorder, Arc::clone(self.validators)).await?;
-        if let Some(frame) = first {
-            connection.send_json(&frame, self.settings.timeout).await;
+        if let Some((frame, shown)) = first {
+            connection
+                .send_json_shown(&frame, &shown, self.settings.timeout)
+                .await;
         }
         Ok(connection)
     }

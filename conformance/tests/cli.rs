@@ -1,0 +1,229 @@
+//! The `conformance` binary: exit codes, the JSON report against report.schema.json, JUnit XML,
+//! `validate` on good and bad frame files, and `list`.
+
+mod support;
+
+use std::io::Write as _;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use support::{Fault, SECRET, TOKEN, start};
+
+fn conformance(args: Vec<String>) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_conformance"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+async fn run(args: &[&str]) -> Output {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || conformance(args)).await.unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn report_schema() -> jsonschema::Validator {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("report.schema.json");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    jsonschema::draft202012::new(&schema).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conforming_server_exits_0_with_a_valid_json_report() {
+    let double = start("socializer", Fault::None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report.json");
+    let output = run(&[
+        "run", "--protocol", "socializer", "--url", &double.url, "--jwt-secret", SECRET,
+        "--format", "json", "--output", out.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let errors: Vec<String> = report_schema().iter_errors(&report).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(report["protocol"], "socializer");
+    assert_eq!(report["summary"]["failed"], 0);
+    assert!(report["target"].as_str().unwrap().contains("/ws/ai/ai-chat/"));
+    assert!(!report.to_string().contains(SECRET));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_faulty_server_exits_1_and_junit_parses() {
+    let double = start("generalbots", Fault::ChunksDontAddUp).await;
+    let output = run(&[
+        "run", "--protocol", "generalbots", "--url", &double.url, "--token", TOKEN,
+        "--format", "junit", "--timeout-ms", "500",
+    ])
+    .await;
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let xml = text(&output.stdout);
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    let (mut cases, mut failures, mut suites) = (0, 0, 0);
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            quick_xml::events::Event::Eof => break,
+            quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e) => {
+                match e.name().as_ref() {
+                    b"testcase" => cases += 1,
+                    b"failure" => failures += 1,
+                    b"testsuite" => suites += 1,
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(suites, 1);
+    assert!(cases >= 15, "{cases} testcases");
+    assert_eq!(failures, 1, "{xml}");
+    assert!(xml.contains("stream.chat_message"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_human_format_shows_progress_and_a_table() {
+    let double = start("datagram", Fault::WrongCid).await;
+    let output = run(&["run", "--protocol", "datagram", "--url", &double.url, "--timeout-ms", "300"]).await;
+    assert_eq!(output.status.code(), Some(1));
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert!(stderr.contains("datagram: running"), "{stderr}");
+    assert!(stderr.contains("exchange.ping"), "{stderr}");
+    assert!(stdout.contains("STATUS"), "{stdout}");
+    assert!(stdout.contains("FAIL   exchange.ping"), "{stdout}");
+    assert!(stdout.contains("rests on: \"Simple Ping/Pong\""), "{stdout}");
+    assert!(stdout.contains("passed,"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_protocols_with_only_and_skip() {
+    let double = start("generalbots-meet", Fault::None).await;
+    // Every protocol at one origin: only meet's endpoint exists there, so select its checks.
+    let output = run(&[
+        "run", "--protocol", "generalbots-meet", "--url", &double.url, "--only", "relay",
+        "--skip", "relay.leave", "--format", "json",
+    ])
+    .await;
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let ids: Vec<&str> = report["checks"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["relay.join", "relay.signal"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_errors_exit_2() {
+    for args in [
+        vec!["run", "--protocol", "rixa"],
+        vec!["run"],
+        vec!["run", "--protocol", "nope", "--url", "ws://127.0.0.1:9"],
+        vec!["run", "--protocol", "rixa", "--url", "http://127.0.0.1:9"],
+        vec!["run", "--protocol", "rixa", "--url", "wss://127.0.0.1:9"],
+        vec!["run", "--protocol", "rixa", "--url", "ws://127.0.0.1:9", "--only", "nothing.like.this"],
+        vec!["run", "--protocol", "rixa", "--url", "ws://127.0.0.1:9", "--header", "no-colon"],
+        vec!["run", "--all", "--protocol", "rixa", "--url", "ws://127.0.0.1:9"],
+        vec!["list", "--protocol", "nope"],
+        vec!["validate", "--protocol", "rixa", "--direction", "server", "/does/not/exist.json"],
+        vec!["frobnicate"],
+    ] {
+        let output = run(&args).await;
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", text(&output.stderr));
+    }
+    let output = run(&["run", "--protocol", "rixa"]).await;
+    assert!(text(&output.stderr).contains("--url"), "{}", text(&output.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_names_checks_and_sentences() {
+    let output = run(&["list"]).await;
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = text(&output.stdout);
+    for needle in [
+        "handshake.connect",
+        "auth.cookie.alg_none",
+        "stream.chat_message",
+        "session.lifecycle",
+        "relay.signal",
+        "reaction.too_many_connections",
+        "\"If the token is invalid or missing, the server will close the connection with status code 1008 (Policy Violation).\"",
+        "[--include-slow]",
+    ] {
+        assert!(stdout.contains(needle), "missing {needle}");
+    }
+    let output = run(&["list", "--protocol", "datagram", "--format", "json"]).await;
+    let listed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(listed[0]["protocol"], "datagram");
+    assert!(listed[0]["checks"].as_array().unwrap().iter().all(|c| c["requirement"]["quote"].is_string()));
+}
+
+fn file_with(dir: &tempfile::TempDir, name: &str, content: &str) -> String {
+    let path = dir.path().join(name);
+    std::fs::write(&path, content).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validate_recorded_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = file_with(&dir, "pong.json", "{\n \"type\": \"pong\",\n \"timestamp\": \"2024-01-01T10:00:00Z\"\n}\n");
+    let output = run(&["validate", "--protocol", "generalbots", "--direction", "server", &good]).await;
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stdout));
+    assert!(text(&output.stdout).contains("1 valid, 0 invalid"));
+
+    let lines = file_with(
+        &dir,
+        "frames.jsonl",
+        "{\"type\": \"pong\", \"timestamp\": \"2024-01-01T10:00:00Z\"}\n\
+         {\"type\": \"pong\"}\n\
+         this is not json\n\
+         {\"type\": \"error\", \"code\": \"ROOM_FULL\", \"message\": \"x\"}\n",
+    );
+    let output = run(&["validate", "--protocol", "generalbots", "--direction", "server", &lines]).await;
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("frames.jsonl:2: invalid `pong`"), "{stdout}");
+    assert!(stdout.contains("required at \"\""), "{stdout}");
+    assert!(stdout.contains("frames.jsonl:3: invalid"), "{stdout}");
+    assert!(stdout.contains("error_message.schema.json"), "{stdout}");
+    assert!(stdout.contains("1 valid, 3 invalid"), "{stdout}");
+
+    let output = run(&["validate", "--protocol", "generalbots", "--direction", "server", "--format", "json", &lines]).await;
+    let result: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(result["summary"]["invalid"], 3);
+    assert_eq!(result["frames"][1]["errors"][0]["keyword"], "required");
+
+    // The client direction: a server frame sent by a client is invalid.
+    let output = run(&["validate", "--protocol", "generalbots", "--direction", "client", &good]).await;
+    assert_eq!(output.status.code(), Some(1));
+
+    // A base64 warning does not fail.
+    let chat = file_with(&dir, "chat.json", r#"{"msg": "chat", "cid": "1", "content": {"success": true, "error": false, "sender": "A", "bot": true, "type": "text", "data": "not base64!"}}"#);
+    let output = run(&["validate", "--protocol", "datagram", "--direction", "server", &chat]).await;
+    assert_eq!(output.status.code(), Some(0));
+    assert!(text(&output.stdout).contains("does not decode as base64"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validate_a_huge_file_in_bounded_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.jsonl");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    let line = "{\"type\": \"stream_chunk\", \"message_id\": \"m\", \"content\": \"some text of a chunk\"}\n";
+    let mut written = 0;
+    while written < 24 << 20 {
+        file.write_all(line.as_bytes()).unwrap();
+        written += line.len();
+    }
+    // One line too long to be a frame, then a valid one.
+    file.write_all(&vec![b'x'; 17 << 20]).unwrap();
+    file.write_all(b"\n").unwrap();
+    file.write_all(line.as_bytes()).unwrap();
+    drop(file);
+    let started = std::time::Instant::now();
+    let output = run(&["validate", "--protocol", "generalbots", "--direction", "server", path.to_str().unwrap()]).await;
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("1 invalid"), "{stdout}");
+    assert!(started.elapsed().as_secs() < 60);
+}

@@ -1,0 +1,93 @@
+//! Hostile servers: huge frames, deeply nested JSON, binary frames, silence, a TCP listener that
+//! never completes the handshake. The suite must end in bounded time, without panicking, with the
+//! behaviour reported as findings.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use agentwire_conformance::report::{Evidence, ProtocolReport, Status};
+use support::{run_against, start_hostile, start_mute};
+use tokio_tungstenite::tungstenite::{Bytes, Message};
+
+const TIMEOUT_MS: u64 = 300;
+const BOUND: Duration = Duration::from_secs(20);
+
+async fn run_bounded(protocol: &str, url: &str) -> ProtocolReport {
+    let started = Instant::now();
+    let report = tokio::time::timeout(BOUND, run_against(protocol, url, TIMEOUT_MS))
+        .await
+        .expect("the run ends in bounded time");
+    assert!(started.elapsed() < BOUND);
+    report
+}
+
+fn evidence_mentions(report: &ProtocolReport, needle: &str) -> bool {
+    report
+        .checks
+        .iter()
+        .flat_map(|c| &c.evidence)
+        .any(|e| serde_json::to_string(e).unwrap().contains(needle))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_never_completes_the_handshake() {
+    let mute = start_mute().await;
+    let report = run_bounded("generalbots", &mute.url).await;
+    let handshake = &report.checks[0];
+    assert_eq!(handshake.id, "handshake.connect");
+    assert_eq!(handshake.status, Status::Fail);
+    assert!(evidence_mentions(&report, "no handshake within the deadline"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_frame_is_capped() {
+    let huge = Message::text(format!("{{\"type\": \"pong\", \"timestamp\": \"{}\"}}", "x".repeat(3 << 20)));
+    let server = start_hostile(huge).await;
+    let report = run_bounded("generalbots-meet", &server.url).await;
+    assert!(evidence_mentions(&report, "over the suite's cap"), "{report:#?}");
+    assert!(report.summary.failed > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deeply_nested_json_is_not_json_to_the_suite() {
+    let nested = Message::text(format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)));
+    let server = start_hostile(nested).await;
+    let report = run_bounded("datagram", &server.url).await;
+    assert!(evidence_mentions(&report, "not JSON"), "{}", support::dump(&report));
+    assert!(report.summary.failed > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_frames_are_violations() {
+    let server = start_hostile(Message::Binary(Bytes::from(vec![0u8; 4096]))).await;
+    let report = run_bounded("rixa", &server.url).await;
+    let violations = report
+        .checks
+        .iter()
+        .flat_map(|c| &c.evidence)
+        .filter(|e| matches!(e, Evidence::Violation { error, .. } if error.contains("binary frame")))
+        .count();
+    assert!(violations > 0);
+    assert!(report.summary.failed > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_server_fails_without_hanging() {
+    // An unsolicited pong is harmless; after it, the server never says anything.
+    let server = start_hostile(Message::Pong(Bytes::from_static(b"hi"))).await;
+    let report = run_bounded("socializer", &server.url).await;
+    assert_eq!(report.checks[0].status, Status::Pass, "the handshake works");
+    let welcome = report.checks.iter().find(|c| c.id == "unprompted.system_message").unwrap();
+    assert_eq!(welcome.status, Status::Fail);
+    assert!(evidence_mentions(&report, "\"kind\":\"timeout\""));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_listening() {
+    // Bind and drop to get a port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let report = run_bounded("rixa", &format!("ws://127.0.0.1:{port}")).await;
+    assert!(report.checks.iter().all(|c| c.status != Status::Pass));
+    assert!(evidence_mentions(&report, "the connection failed"));
+}
