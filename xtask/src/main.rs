@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
+mod bindings;
 mod outputs;
 mod test;
 
@@ -26,6 +27,18 @@ enum Task {
     },
     /// Run every test: freshness of `generated/`, formatting, lints and the test suites.
     Test,
+    /// Pack the npm package and the Rust crates into `dist/`, with a dry-run publish of each.
+    Bindings {
+        /// Package crates from a work tree with uncommitted changes.
+        #[arg(long)]
+        allow_dirty: bool,
+        /// Only the Rust crates.
+        #[arg(long)]
+        skip_npm: bool,
+        /// Only the npm package.
+        #[arg(long)]
+        skip_crates: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -33,6 +46,18 @@ fn main() -> ExitCode {
     let result = match cli.task {
         Task::Codegen { check } => codegen(&workspace_root(), check),
         Task::Test => test::run(&workspace_root()),
+        Task::Bindings {
+            allow_dirty,
+            skip_npm,
+            skip_crates,
+        } => bindings::run(
+            &workspace_root(),
+            bindings::Options {
+                allow_dirty,
+                skip_npm,
+                skip_crates,
+            },
+        ),
     };
     match result {
         Ok(code) => code,

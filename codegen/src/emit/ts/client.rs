@@ -108,7 +108,9 @@ pub fn client(model: &ProtocolModel) -> Result<ClientData> {
     for message in model.messages_of(Direction::Client) {
         let plan = Plan::of(model, message);
         outgoing.insert(message.name.clone(), plan.outgoing());
-        let def = model.type_def(&message.type_name).expect("messages have types");
+        let def = model
+            .type_def(&message.type_name)
+            .expect("messages have types");
         let TypeKind::Struct(structure) = &def.kind else {
             unreachable!("the model checks that messages are objects")
         };
@@ -243,7 +245,11 @@ fn method(
         name,
         message: string_literal(&message.name),
         input,
-        default: if all_optional { " = {}".into() } else { String::new() },
+        default: if all_optional {
+            " = {}".into()
+        } else {
+            String::new()
+        },
         returns,
         call,
         with_options,
@@ -409,16 +415,14 @@ fn fresh_kind(model: &ProtocolModel, message: &Message, pointer: &str) -> Option
         Ty::String => Some("string"),
         Ty::Integer | Ty::Number => Some("integer"),
         Ty::Named(name) => match &model.type_def(&name)?.kind {
-            TypeKind::Constrained(crate::model::Constrained::String(rules)) => {
-                match rules.format {
-                    Some(Format::Uuid) => Some("uuid"),
-                    Some(Format::DateTime) => None,
-                    None if rules.pattern.is_none() && rules.min_length.unwrap_or(0) <= 32 => {
-                        (rules.max_length.unwrap_or(u64::MAX) >= 32).then_some("string")
-                    }
-                    None => None,
+            TypeKind::Constrained(crate::model::Constrained::String(rules)) => match rules.format {
+                Some(Format::Uuid) => Some("uuid"),
+                Some(Format::DateTime) => None,
+                None if rules.pattern.is_none() && rules.min_length.unwrap_or(0) <= 32 => {
+                    (rules.max_length.unwrap_or(u64::MAX) >= 32).then_some("string")
                 }
-            }
+                None => None,
+            },
             _ => None,
         },
         _ => None,
@@ -458,8 +462,7 @@ fn input_body(
             None => match (&field.ty, plan.fills_below(&at)) {
                 (Ty::Named(name), true) => match model.type_def(name).map(|d| &d.kind) {
                     Some(TypeKind::Struct(nested)) => {
-                        let (body, nested_optional) =
-                            input_body(model, nested, &at, plan, &inner);
+                        let (body, nested_optional) = input_body(model, nested, &at, plan, &inner);
                         (body, nested_optional)
                     }
                     _ => (ts_type(&field.ty, "t."), false),

@@ -9,8 +9,8 @@ use serde::Serialize;
 use super::names::{camel_case, string_literal};
 use super::types::ts_type;
 use crate::model::{
-    Additional, Constrained, Message, ProtocolModel, StringRules, TagValue, Ty, TypeDef,
-    TypeKind, UnionModel,
+    Additional, Constrained, Message, ProtocolModel, StringRules, TagValue, Ty, TypeDef, TypeKind,
+    UnionModel,
 };
 
 /// The check of one named type.

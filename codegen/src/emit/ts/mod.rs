@@ -34,19 +34,55 @@ pub const TYPESCRIPT_VERSION: &str = "5.9.3";
 
 /// The templates, by name: (name, source).
 const TEMPLATES: &[(&str, &str)] = &[
-    ("package.json", include_str!("../../../templates/ts/package.json.hbs")),
-    ("tsconfig.json", include_str!("../../../templates/ts/tsconfig.json.hbs")),
+    (
+        "package.json",
+        include_str!("../../../templates/ts/package.json.hbs"),
+    ),
+    (
+        "tsconfig.json",
+        include_str!("../../../templates/ts/tsconfig.json.hbs"),
+    ),
     ("npmrc", include_str!("../../../templates/ts/npmrc.hbs")),
-    ("README.md", include_str!("../../../templates/ts/README.md.hbs")),
-    ("index.ts", include_str!("../../../templates/ts/index.ts.hbs")),
-    ("runtime/check.ts", include_str!("../../../templates/ts/runtime/check.ts.hbs")),
-    ("runtime/decode.ts", include_str!("../../../templates/ts/runtime/decode.ts.hbs")),
-    ("runtime/client.ts", include_str!("../../../templates/ts/runtime/client.ts.hbs")),
-    ("runtime/index.ts", include_str!("../../../templates/ts/runtime/index.ts.hbs")),
-    ("protocol/types.ts", include_str!("../../../templates/ts/protocol/types.ts.hbs")),
-    ("protocol/guards.ts", include_str!("../../../templates/ts/protocol/guards.ts.hbs")),
-    ("protocol/client.ts", include_str!("../../../templates/ts/protocol/client.ts.hbs")),
-    ("protocol/index.ts", include_str!("../../../templates/ts/protocol/index.ts.hbs")),
+    (
+        "README.md",
+        include_str!("../../../templates/ts/README.md.hbs"),
+    ),
+    (
+        "index.ts",
+        include_str!("../../../templates/ts/index.ts.hbs"),
+    ),
+    (
+        "runtime/check.ts",
+        include_str!("../../../templates/ts/runtime/check.ts.hbs"),
+    ),
+    (
+        "runtime/decode.ts",
+        include_str!("../../../templates/ts/runtime/decode.ts.hbs"),
+    ),
+    (
+        "runtime/client.ts",
+        include_str!("../../../templates/ts/runtime/client.ts.hbs"),
+    ),
+    (
+        "runtime/index.ts",
+        include_str!("../../../templates/ts/runtime/index.ts.hbs"),
+    ),
+    (
+        "protocol/types.ts",
+        include_str!("../../../templates/ts/protocol/types.ts.hbs"),
+    ),
+    (
+        "protocol/guards.ts",
+        include_str!("../../../templates/ts/protocol/guards.ts.hbs"),
+    ),
+    (
+        "protocol/client.ts",
+        include_str!("../../../templates/ts/protocol/client.ts.hbs"),
+    ),
+    (
+        "protocol/index.ts",
+        include_str!("../../../templates/ts/protocol/index.ts.hbs"),
+    ),
 ];
 
 /// What the package is called and which versions it names.
@@ -349,8 +385,15 @@ fn check_exports(model: &ProtocolModel, data: &ProtocolData) -> Result<()> {
     }
     names.extend(data.client.inputs.iter().map(|i| i.name.clone()));
     names.extend(
-        ["PROTOCOL_ID", "ENDPOINT_PATH", "SPEC", "ConnectOptions", "Client", "connect"]
-            .map(String::from),
+        [
+            "PROTOCOL_ID",
+            "ENDPOINT_PATH",
+            "SPEC",
+            "ConnectOptions",
+            "Client",
+            "connect",
+        ]
+        .map(String::from),
     );
     for name in names {
         if !seen.insert(name.clone()) {

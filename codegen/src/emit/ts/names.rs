@@ -80,7 +80,7 @@ pub fn json_literal(value: &serde_json::Value, indent: usize, width: usize) -> S
 fn render(value: &serde_json::Value, indent: usize, column: usize, width: usize) -> String {
     use serde_json::Value;
     let flat = flat(value);
-    if column + flat.chars().count() + 1 <= width {
+    if column + flat.chars().count() < width {
         return flat;
     }
     let inner = " ".repeat(indent + 2);
@@ -100,7 +100,10 @@ fn render(value: &serde_json::Value, indent: usize, column: usize, width: usize)
                 .map(|(key, item)| {
                     let key = property_key(key);
                     let column = indent + 2 + key.len() + 2;
-                    format!("{inner}{key}: {},\n", render(item, indent + 2, column, width))
+                    format!(
+                        "{inner}{key}: {},\n",
+                        render(item, indent + 2, column, width)
+                    )
                 })
                 .collect(),
         ),

@@ -55,10 +55,7 @@ pub fn declarations(model: &ProtocolModel) -> Vec<TypeDecl> {
 
 fn declaration(def: &TypeDef, prefix: &str) -> TypeDecl {
     let notes = notes(&def.kind);
-    let doc = doc_comment(
-        &paragraphs([def.doc.as_deref(), notes.as_deref()]),
-        "",
-    );
+    let doc = doc_comment(&paragraphs([def.doc.as_deref(), notes.as_deref()]), "");
     match &def.kind {
         TypeKind::Struct(s) => {
             let fields = s
@@ -140,7 +137,11 @@ pub fn literal_type(value: &Value) -> String {
         Value::String(s) => string_literal(s),
         Value::Array(items) => format!(
             "[{}]",
-            items.iter().map(literal_type).collect::<Vec<_>>().join(", ")
+            items
+                .iter()
+                .map(literal_type)
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         Value::Object(map) => {
             let fields: Vec<String> = map
