@@ -233,7 +233,12 @@ impl Connection {
     }
 
     /// Sends a JSON frame, recording `shown` instead (a credential redacted).
-    pub async fn send_json_shown(&mut self, value: &Value, shown: &Value, timeout: Duration) -> bool {
+    pub async fn send_json_shown(
+        &mut self,
+        value: &Value,
+        shown: &Value,
+        timeout: Duration,
+    ) -> bool {
         let message = self.validators.client.message_of(value).map(str::to_string);
         self.recorder.push(Evidence::Frame {
             connection: self.name.clone(),

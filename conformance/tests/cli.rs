@@ -18,7 +18,9 @@ fn conformance(args: Vec<String>) -> Output {
 
 async fn run(args: &[&str]) -> Output {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    tokio::task::spawn_blocking(move || conformance(args)).await.unwrap()
+    tokio::task::spawn_blocking(move || conformance(args))
+        .await
+        .unwrap()
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -37,17 +39,34 @@ async fn a_conforming_server_exits_0_with_a_valid_json_report() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("report.json");
     let output = run(&[
-        "run", "--protocol", "socializer", "--url", &double.url, "--jwt-secret", SECRET,
-        "--format", "json", "--output", out.to_str().unwrap(),
+        "run",
+        "--protocol",
+        "socializer",
+        "--url",
+        &double.url,
+        "--jwt-secret",
+        SECRET,
+        "--format",
+        "json",
+        "--output",
+        out.to_str().unwrap(),
     ])
     .await;
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    let errors: Vec<String> = report_schema().iter_errors(&report).map(|e| e.to_string()).collect();
+    let errors: Vec<String> = report_schema()
+        .iter_errors(&report)
+        .map(|e| e.to_string())
+        .collect();
     assert!(errors.is_empty(), "{errors:?}");
     assert_eq!(report["protocol"], "socializer");
     assert_eq!(report["summary"]["failed"], 0);
-    assert!(report["target"].as_str().unwrap().contains("/ws/ai/ai-chat/"));
+    assert!(
+        report["target"]
+            .as_str()
+            .unwrap()
+            .contains("/ws/ai/ai-chat/")
+    );
     assert!(!report.to_string().contains(SECRET));
 }
 
@@ -55,8 +74,17 @@ async fn a_conforming_server_exits_0_with_a_valid_json_report() {
 async fn a_faulty_server_exits_1_and_junit_parses() {
     let double = start("generalbots", Fault::ChunksDontAddUp).await;
     let output = run(&[
-        "run", "--protocol", "generalbots", "--url", &double.url, "--token", TOKEN,
-        "--format", "junit", "--timeout-ms", "500",
+        "run",
+        "--protocol",
+        "generalbots",
+        "--url",
+        &double.url,
+        "--token",
+        TOKEN,
+        "--format",
+        "junit",
+        "--timeout-ms",
+        "500",
     ])
     .await;
     assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
@@ -86,14 +114,26 @@ async fn a_faulty_server_exits_1_and_junit_parses() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_human_format_shows_progress_and_a_table() {
     let double = start("datagram", Fault::WrongCid).await;
-    let output = run(&["run", "--protocol", "datagram", "--url", &double.url, "--timeout-ms", "300"]).await;
+    let output = run(&[
+        "run",
+        "--protocol",
+        "datagram",
+        "--url",
+        &double.url,
+        "--timeout-ms",
+        "300",
+    ])
+    .await;
     assert_eq!(output.status.code(), Some(1));
     let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
     assert!(stderr.contains("datagram: running"), "{stderr}");
     assert!(stderr.contains("exchange.ping"), "{stderr}");
     assert!(stdout.contains("STATUS"), "{stdout}");
     assert!(stdout.contains("FAIL   exchange.ping"), "{stdout}");
-    assert!(stdout.contains("rests on: \"Simple Ping/Pong\""), "{stdout}");
+    assert!(
+        stdout.contains("rests on: \"Simple Ping/Pong\""),
+        "{stdout}"
+    );
     assert!(stdout.contains("passed,"), "{stdout}");
 }
 
@@ -102,13 +142,27 @@ async fn all_protocols_with_only_and_skip() {
     let double = start("generalbots-meet", Fault::None).await;
     // Every protocol at one origin: only meet's endpoint exists there, so select its checks.
     let output = run(&[
-        "run", "--protocol", "generalbots-meet", "--url", &double.url, "--only", "relay",
-        "--skip", "relay.leave", "--format", "json",
+        "run",
+        "--protocol",
+        "generalbots-meet",
+        "--url",
+        &double.url,
+        "--only",
+        "relay",
+        "--skip",
+        "relay.leave",
+        "--format",
+        "json",
     ])
     .await;
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let ids: Vec<&str> = report["checks"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["relay.join", "relay.signal"]);
 }
 
@@ -120,18 +174,57 @@ async fn usage_errors_exit_2() {
         vec!["run", "--protocol", "nope", "--url", "ws://127.0.0.1:9"],
         vec!["run", "--protocol", "rixa", "--url", "http://127.0.0.1:9"],
         vec!["run", "--protocol", "rixa", "--url", "wss://127.0.0.1:9"],
-        vec!["run", "--protocol", "rixa", "--url", "ws://127.0.0.1:9", "--only", "nothing.like.this"],
-        vec!["run", "--protocol", "rixa", "--url", "ws://127.0.0.1:9", "--header", "no-colon"],
-        vec!["run", "--all", "--protocol", "rixa", "--url", "ws://127.0.0.1:9"],
+        vec![
+            "run",
+            "--protocol",
+            "rixa",
+            "--url",
+            "ws://127.0.0.1:9",
+            "--only",
+            "nothing.like.this",
+        ],
+        vec![
+            "run",
+            "--protocol",
+            "rixa",
+            "--url",
+            "ws://127.0.0.1:9",
+            "--header",
+            "no-colon",
+        ],
+        vec![
+            "run",
+            "--all",
+            "--protocol",
+            "rixa",
+            "--url",
+            "ws://127.0.0.1:9",
+        ],
         vec!["list", "--protocol", "nope"],
-        vec!["validate", "--protocol", "rixa", "--direction", "server", "/does/not/exist.json"],
+        vec![
+            "validate",
+            "--protocol",
+            "rixa",
+            "--direction",
+            "server",
+            "/does/not/exist.json",
+        ],
         vec!["frobnicate"],
     ] {
         let output = run(&args).await;
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", text(&output.stderr));
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
     }
     let output = run(&["run", "--protocol", "rixa"]).await;
-    assert!(text(&output.stderr).contains("--url"), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("--url"),
+        "{}",
+        text(&output.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -154,7 +247,13 @@ async fn list_names_checks_and_sentences() {
     let output = run(&["list", "--protocol", "datagram", "--format", "json"]).await;
     let listed: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(listed[0]["protocol"], "datagram");
-    assert!(listed[0]["checks"].as_array().unwrap().iter().all(|c| c["requirement"]["quote"].is_string()));
+    assert!(
+        listed[0]["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["requirement"]["quote"].is_string())
+    );
 }
 
 fn file_with(dir: &tempfile::TempDir, name: &str, content: &str) -> String {
@@ -166,8 +265,20 @@ fn file_with(dir: &tempfile::TempDir, name: &str, content: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn validate_recorded_frames() {
     let dir = tempfile::tempdir().unwrap();
-    let good = file_with(&dir, "pong.json", "{\n \"type\": \"pong\",\n \"timestamp\": \"2024-01-01T10:00:00Z\"\n}\n");
-    let output = run(&["validate", "--protocol", "generalbots", "--direction", "server", &good]).await;
+    let good = file_with(
+        &dir,
+        "pong.json",
+        "{\n \"type\": \"pong\",\n \"timestamp\": \"2024-01-01T10:00:00Z\"\n}\n",
+    );
+    let output = run(&[
+        "validate",
+        "--protocol",
+        "generalbots",
+        "--direction",
+        "server",
+        &good,
+    ])
+    .await;
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stdout));
     assert!(text(&output.stdout).contains("1 valid, 0 invalid"));
 
@@ -179,27 +290,68 @@ async fn validate_recorded_frames() {
          this is not json\n\
          {\"type\": \"error\", \"code\": \"ROOM_FULL\", \"message\": \"x\"}\n",
     );
-    let output = run(&["validate", "--protocol", "generalbots", "--direction", "server", &lines]).await;
+    let output = run(&[
+        "validate",
+        "--protocol",
+        "generalbots",
+        "--direction",
+        "server",
+        &lines,
+    ])
+    .await;
     assert_eq!(output.status.code(), Some(1));
     let stdout = text(&output.stdout);
-    assert!(stdout.contains("frames.jsonl:2: invalid `pong`"), "{stdout}");
+    assert!(
+        stdout.contains("frames.jsonl:2: invalid `pong`"),
+        "{stdout}"
+    );
     assert!(stdout.contains("required at \"\""), "{stdout}");
     assert!(stdout.contains("frames.jsonl:3: invalid"), "{stdout}");
-    assert!(stdout.contains("error_message.schema.json"), "{stdout}");
+    assert!(stdout.contains("defs.schema.json#/$defs/ErrorCode/enum"), "{stdout}");
     assert!(stdout.contains("1 valid, 3 invalid"), "{stdout}");
 
-    let output = run(&["validate", "--protocol", "generalbots", "--direction", "server", "--format", "json", &lines]).await;
+    let output = run(&[
+        "validate",
+        "--protocol",
+        "generalbots",
+        "--direction",
+        "server",
+        "--format",
+        "json",
+        &lines,
+    ])
+    .await;
     let result: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(result["summary"]["invalid"], 3);
     assert_eq!(result["frames"][1]["errors"][0]["keyword"], "required");
 
     // The client direction: a server frame sent by a client is invalid.
-    let output = run(&["validate", "--protocol", "generalbots", "--direction", "client", &good]).await;
+    let output = run(&[
+        "validate",
+        "--protocol",
+        "generalbots",
+        "--direction",
+        "client",
+        &good,
+    ])
+    .await;
     assert_eq!(output.status.code(), Some(1));
 
     // A base64 warning does not fail.
-    let chat = file_with(&dir, "chat.json", r#"{"msg": "chat", "cid": "1", "content": {"success": true, "error": false, "sender": "A", "bot": true, "type": "text", "data": "not base64!"}}"#);
-    let output = run(&["validate", "--protocol", "datagram", "--direction", "server", &chat]).await;
+    let chat = file_with(
+        &dir,
+        "chat.json",
+        r#"{"msg": "chat", "cid": "1", "content": {"success": true, "error": false, "sender": "A", "bot": true, "type": "text", "data": "not base64!"}}"#,
+    );
+    let output = run(&[
+        "validate",
+        "--protocol",
+        "datagram",
+        "--direction",
+        "server",
+        &chat,
+    ])
+    .await;
     assert_eq!(output.status.code(), Some(0));
     assert!(text(&output.stdout).contains("does not decode as base64"));
 }
@@ -221,7 +373,15 @@ async fn validate_a_huge_file_in_bounded_time() {
     file.write_all(line.as_bytes()).unwrap();
     drop(file);
     let started = std::time::Instant::now();
-    let output = run(&["validate", "--protocol", "generalbots", "--direction", "server", path.to_str().unwrap()]).await;
+    let output = run(&[
+        "validate",
+        "--protocol",
+        "generalbots",
+        "--direction",
+        "server",
+        path.to_str().unwrap(),
+    ])
+    .await;
     assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
     let stdout = text(&output.stdout);
     assert!(stdout.contains("1 invalid"), "{stdout}");

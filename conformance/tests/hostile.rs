@@ -37,15 +37,24 @@ async fn a_server_that_never_completes_the_handshake() {
     let handshake = &report.checks[0];
     assert_eq!(handshake.id, "handshake.connect");
     assert_eq!(handshake.status, Status::Fail);
-    assert!(evidence_mentions(&report, "no handshake within the deadline"));
+    assert!(evidence_mentions(
+        &report,
+        "no handshake within the deadline"
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_huge_frame_is_capped() {
-    let huge = Message::text(format!("{{\"type\": \"pong\", \"timestamp\": \"{}\"}}", "x".repeat(3 << 20)));
+    let huge = Message::text(format!(
+        "{{\"type\": \"pong\", \"timestamp\": \"{}\"}}",
+        "x".repeat(3 << 20)
+    ));
     let server = start_hostile(huge).await;
     let report = run_bounded("generalbots-meet", &server.url).await;
-    assert!(evidence_mentions(&report, "over the suite's cap"), "{report:#?}");
+    assert!(
+        evidence_mentions(&report, "over the suite's cap"),
+        "{report:#?}"
+    );
     assert!(report.summary.failed > 0);
 }
 
@@ -54,7 +63,11 @@ async fn deeply_nested_json_is_not_json_to_the_suite() {
     let nested = Message::text(format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)));
     let server = start_hostile(nested).await;
     let report = run_bounded("datagram", &server.url).await;
-    assert!(evidence_mentions(&report, "not JSON"), "{}", support::dump(&report));
+    assert!(
+        evidence_mentions(&report, "not JSON"),
+        "{}",
+        support::dump(&report)
+    );
     assert!(report.summary.failed > 0);
 }
 
@@ -66,7 +79,9 @@ async fn binary_frames_are_violations() {
         .checks
         .iter()
         .flat_map(|c| &c.evidence)
-        .filter(|e| matches!(e, Evidence::Violation { error, .. } if error.contains("binary frame")))
+        .filter(
+            |e| matches!(e, Evidence::Violation { error, .. } if error.contains("binary frame")),
+        )
         .count();
     assert!(violations > 0);
     assert!(report.summary.failed > 0);
@@ -78,7 +93,11 @@ async fn a_silent_server_fails_without_hanging() {
     let server = start_hostile(Message::Pong(Bytes::from_static(b"hi"))).await;
     let report = run_bounded("socializer", &server.url).await;
     assert_eq!(report.checks[0].status, Status::Pass, "the handshake works");
-    let welcome = report.checks.iter().find(|c| c.id == "unprompted.system_message").unwrap();
+    let welcome = report
+        .checks
+        .iter()
+        .find(|c| c.id == "unprompted.system_message")
+        .unwrap();
     assert_eq!(welcome.status, Status::Fail);
     assert!(evidence_mentions(&report, "\"kind\":\"timeout\""));
 }
@@ -86,7 +105,11 @@ async fn a_silent_server_fails_without_hanging() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_listening() {
     // Bind and drop to get a port nobody listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let report = run_bounded("rixa", &format!("ws://127.0.0.1:{port}")).await;
     assert!(report.checks.iter().all(|c| c.status != Status::Pass));
     assert!(evidence_mentions(&report, "the connection failed"));

@@ -10,7 +10,13 @@ use support::{Fault, check};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_suite_under_five_seconds_per_protocol() {
-    for protocol in ["rixa", "datagram", "socializer", "generalbots", "generalbots-meet"] {
+    for protocol in [
+        "rixa",
+        "datagram",
+        "socializer",
+        "generalbots",
+        "generalbots-meet",
+    ] {
         let started = Instant::now();
         let report = check(protocol, Fault::None, 2000).await;
         let elapsed = started.elapsed();
