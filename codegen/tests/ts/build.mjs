@@ -56,6 +56,21 @@ step("compile with tsc --strict", () => {
   run(process.execPath, [paths.tsc, "-p", join(paths.package, "tsconfig.json")], paths.package);
 });
 
+// Every construct the generator supports, in the synthetic protocol (when the checkout has it):
+// its package must compile as strictly as the real one.
+if (existsSync(join(paths.root, "codegen", "tests", "synthetic", "schema"))) {
+  step("synthetic protocol compiles with tsc --strict", () => {
+    const out = join(paths.work, "synthetic");
+    rmSync(out, { recursive: true, force: true });
+    execFileSync(
+      "cargo",
+      ["test", "--quiet", "-p", "agentwire-codegen", "--test", "ts_emit", "the_synthetic_protocol_emits"],
+      { cwd: paths.root, env: { ...process.env, AGENTWIRE_TS_OUT: out }, stdio: ["ignore", "ignore", "inherit"], timeout: 900_000 },
+    );
+    run(process.execPath, [paths.tsc, "-p", join(out, "tsconfig.json")], out);
+  });
+}
+
 let tarball;
 step("npm pack", () => {
   const out = execFileSync(

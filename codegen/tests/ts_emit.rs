@@ -1,0 +1,90 @@
+//! The TypeScript emitter on its own: byte-identical output from run to run, a subpath per
+//! protocol, nothing protocol-specific in the shared runtime, and (when `AGENTWIRE_TS_OUT` names a
+//! folder) the package of any schema folder written out for `tsc` to check.
+
+use std::path::{Path, PathBuf};
+
+use agentwire_codegen::Workspace;
+use agentwire_codegen::emit::ts;
+use agentwire_codegen::model::ProtocolModel;
+
+fn models(schema: &Path) -> Vec<ProtocolModel> {
+    let workspace = Workspace::load(schema).unwrap();
+    ProtocolModel::build_all(&workspace).unwrap()
+}
+
+fn schema_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema")
+}
+
+#[test]
+fn output_is_identical_from_run_to_run() {
+    let models = models(&schema_root());
+    assert_eq!(ts::emit(&models).unwrap(), ts::emit(&models).unwrap());
+}
+
+#[test]
+fn every_protocol_is_a_subpath_with_its_four_modules() {
+    let models = models(&schema_root());
+    let files = ts::emit(&models).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&files[&format!("{}/package.json", ts::GENERATED_DIR)]).unwrap();
+    assert_eq!(manifest["name"], ts::PACKAGE_NAME);
+    assert_eq!(
+        manifest["devDependencies"]["typescript"],
+        ts::TYPESCRIPT_VERSION
+    );
+    for model in &models {
+        let export = &manifest["exports"][format!("./{}", model.id)];
+        assert_eq!(
+            export["types"],
+            format!("./dist/{}/index.d.ts", model.id),
+            "{}",
+            model.id
+        );
+        for module in ["types", "guards", "client", "index"] {
+            let path = format!("{}/src/{}/{module}.ts", ts::GENERATED_DIR, model.id);
+            assert!(files.contains_key(&path), "{path} is missing");
+        }
+    }
+}
+
+#[test]
+fn the_shared_runtime_names_no_protocol() {
+    let models = models(&schema_root());
+    let files = ts::emit(&models).unwrap();
+    for (path, bytes) in &files {
+        if !path.contains("/src/runtime/") {
+            continue;
+        }
+        let text = String::from_utf8_lossy(bytes);
+        for model in &models {
+            assert!(
+                !text.contains(&format!("\"{}\"", model.id)),
+                "{path} names the protocol {}",
+                model.id
+            );
+        }
+    }
+}
+
+/// Every construct the generator supports, in one synthetic protocol (when the checkout has it).
+#[test]
+fn the_synthetic_protocol_emits() {
+    let synthetic = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/synthetic/schema");
+    if !synthetic.is_dir() {
+        return;
+    }
+    let models = models(&synthetic);
+    let files = ts::emit(&models).unwrap();
+    assert!(files.keys().any(|p| p.ends_with("/guards.ts")));
+    if let Some(out) = std::env::var_os("AGENTWIRE_TS_OUT") {
+        let out = PathBuf::from(out);
+        for (path, bytes) in &files {
+            let relative = path.strip_prefix(ts::GENERATED_DIR).unwrap();
+            let target = out.join(relative.trim_start_matches('/'));
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::write(target, bytes).unwrap();
+        }
+    }
+}
