@@ -45,7 +45,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Drive a live endpoint through every check of a protocol.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Validate recorded frames (one JSON value, or JSON Lines, per file).
     Validate(ValidateArgs),
     /// List the checks, with the sentence each rests on.

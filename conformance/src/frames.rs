@@ -57,14 +57,13 @@ impl<'a> Requests<'a> {
     ) -> Option<Built> {
         let mut frame = self.example(message)?;
         for pointer in self.validators.client.base64_pointers(message) {
-            if let Some(Value::String(text)) = frame.pointer(pointer) {
-                if base64::engine::general_purpose::STANDARD
+            if let Some(Value::String(text)) = frame.pointer(pointer)
+                && base64::engine::general_purpose::STANDARD
                     .decode(text)
                     .is_err()
-                {
-                    let encoded = base64::engine::general_purpose::STANDARD.encode(SAMPLE_TEXT);
-                    set_pointer(&mut frame, pointer, Value::String(encoded));
-                }
+            {
+                let encoded = base64::engine::general_purpose::STANDARD.encode(SAMPLE_TEXT);
+                set_pointer(&mut frame, pointer, Value::String(encoded));
             }
         }
         let session_pointer = self.session_pointer(message);
@@ -226,10 +225,10 @@ pub fn pad(frame: &Value, protected: &[&str], size: usize) -> Value {
         }
     };
     let current = frame.to_string().len();
-    if size > current {
-        if let Some(Value::String(text)) = frame.pointer_mut(&pointer) {
-            text.push_str(&"x".repeat(size - current));
-        }
+    if size > current
+        && let Some(Value::String(text)) = frame.pointer_mut(&pointer)
+    {
+        text.push_str(&"x".repeat(size - current));
     }
     frame
 }

@@ -128,7 +128,8 @@ pub async fn run_protocol(
         progress.done(id, n, total, &report);
         report
     };
-    let (shared, exclusive): (Vec<(usize, &CheckSpec)>, Vec<(usize, &CheckSpec)>) =
+    type Indexed<'s> = Vec<(usize, &'s CheckSpec)>;
+    let (shared, exclusive): (Indexed<'_>, Indexed<'_>) =
         specs.iter().enumerate().partition(|(_, s)| !s.exclusive);
     let mut results: Vec<Option<CheckReport>> = vec![None; total];
     let concurrent = futures_util::stream::iter(shared.into_iter().map(|(i, spec)| {

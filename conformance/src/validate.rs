@@ -224,21 +224,20 @@ impl FrameValidator {
         };
         if !valid {
             verdict.errors = errors_of(&self.entry, frame);
-            if verdict.errors.is_empty() {
-                if let Some(i) = position {
-                    verdict.errors = errors_of(&self.variants[i].validator, frame);
-                }
+            if verdict.errors.is_empty()
+                && let Some(i) = position
+            {
+                verdict.errors = errors_of(&self.variants[i].validator, frame);
             }
         }
         if let Some(i) = position {
             for pointer in &self.variants[i].base64_pointers {
-                if let Some(Value::String(text)) = frame.pointer(pointer) {
-                    if base64::engine::general_purpose::STANDARD
+                if let Some(Value::String(text)) = frame.pointer(pointer)
+                    && base64::engine::general_purpose::STANDARD
                         .decode(text)
                         .is_err()
-                    {
-                        verdict.undecodable.push(pointer.clone());
-                    }
+                {
+                    verdict.undecodable.push(pointer.clone());
                 }
             }
         }
@@ -374,17 +373,17 @@ fn walk_annotations(
     if object.get("contentEncoding").and_then(Value::as_str) == Some("base64") {
         out.push(pointer.to_string());
     }
-    if let Some(reference) = object.get("$ref").and_then(Value::as_str) {
-        if let Ok(target) = schemas.resolve(document, reference) {
-            walk_annotations(
-                schemas,
-                target.document,
-                target.schema,
-                pointer,
-                depth + 1,
-                out,
-            );
-        }
+    if let Some(reference) = object.get("$ref").and_then(Value::as_str)
+        && let Ok(target) = schemas.resolve(document, reference)
+    {
+        walk_annotations(
+            schemas,
+            target.document,
+            target.schema,
+            pointer,
+            depth + 1,
+            out,
+        );
     }
     for key in ["allOf", "anyOf", "oneOf"] {
         if let Some(Value::Array(branches)) = object.get(key) {

@@ -307,7 +307,10 @@ async fn validate_recorded_frames() {
     );
     assert!(stdout.contains("required at \"\""), "{stdout}");
     assert!(stdout.contains("frames.jsonl:3: invalid"), "{stdout}");
-    assert!(stdout.contains("defs.schema.json#/$defs/ErrorCode/enum"), "{stdout}");
+    assert!(
+        stdout.contains("defs.schema.json#/$defs/ErrorCode/enum"),
+        "{stdout}"
+    );
     assert!(stdout.contains("1 valid, 3 invalid"), "{stdout}");
 
     let output = run(&[

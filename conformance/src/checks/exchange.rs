@@ -132,12 +132,11 @@ pub async fn run_stream(
     let mut other_ids: Vec<Value> = Vec::new();
     for chunk in &chunks {
         let chunk_id = chunk.pointer(&stream.stream_id).cloned();
-        if chunk_id != id {
-            if let Some(other) = chunk_id {
-                if !other_ids.contains(&other) {
-                    other_ids.push(other);
-                }
-            }
+        if chunk_id != id
+            && let Some(other) = chunk_id
+            && !other_ids.contains(&other)
+        {
+            other_ids.push(other);
         }
         match chunk.pointer(&stream.chunk_text).and_then(Value::as_str) {
             Some(text) => joined.push_str(text),
@@ -160,12 +159,11 @@ pub async fn run_stream(
         return Ok(());
     };
     let end_id = end.pointer(&stream.stream_id).cloned();
-    if end_id != id {
-        if let Some(other) = end_id {
-            if !other_ids.contains(&other) {
-                other_ids.push(other);
-            }
-        }
+    if end_id != id
+        && let Some(other) = end_id
+        && !other_ids.contains(&other)
+    {
+        other_ids.push(other);
     }
     if !other_ids.is_empty() {
         recorder.finding(

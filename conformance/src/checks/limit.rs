@@ -86,13 +86,13 @@ pub async fn size_accepted(
             );
         }
     }
-    if let Some(codes) = &d.error_codes {
-        if connection.received_messages().contains(&codes.message) {
-            recorder.finding(
-                level,
-                format!("a {size} byte frame was answered with `{}`", codes.message),
-            );
-        }
+    if let Some(codes) = &d.error_codes
+        && connection.received_messages().contains(&codes.message)
+    {
+        recorder.finding(
+            level,
+            format!("a {size} byte frame was answered with `{}`", codes.message),
+        );
     }
     connection.close().await;
     Ok(())

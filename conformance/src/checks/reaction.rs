@@ -197,18 +197,16 @@ async fn burst(
                         message: wanted,
                         expect,
                     } = outcome
+                        && *wanted == message
                     {
-                        if *wanted == message {
-                            let wrong: Vec<String> = expect
-                                .iter()
-                                .filter_map(|e| expectation_failure(e, &value))
-                                .collect();
-                            if wrong.is_empty() {
-                                matched = Some(format!("answered with `{message}`"));
-                            } else if !answers.contains(&message.as_str()) {
-                                mismatches
-                                    .push(format!("a `{message}` whose {}", wrong.join(", ")));
-                            }
+                        let wrong: Vec<String> = expect
+                            .iter()
+                            .filter_map(|e| expectation_failure(e, &value))
+                            .collect();
+                        if wrong.is_empty() {
+                            matched = Some(format!("answered with `{message}`"));
+                        } else if !answers.contains(&message.as_str()) {
+                            mismatches.push(format!("a `{message}` whose {}", wrong.join(", ")));
                         }
                     }
                 }

@@ -83,18 +83,17 @@ pub async fn run(
             let request = build(ctx, relay, &room, None, "B")?;
             b.send_json(&request, ctx.settings.timeout).await;
             if let Some(frame) = await_delivery(ctx, &mut a, relay, &request, recorder, level).await
+                && let (Some(pointer), Some(b_id)) = (&relay.sender_id, &b_id)
             {
-                if let (Some(pointer), Some(b_id)) = (&relay.sender_id, &b_id) {
-                    let found = frame.pointer(pointer).and_then(Value::as_str);
-                    if found != Some(b_id.as_str()) {
-                        recorder.finding(
-                            level,
-                            format!(
-                                "the `{}` names {pointer} = {found:?}, not B's id {b_id:?}",
-                                relay.delivered_as
-                            ),
-                        );
-                    }
+                let found = frame.pointer(pointer).and_then(Value::as_str);
+                if found != Some(b_id.as_str()) {
+                    recorder.finding(
+                        level,
+                        format!(
+                            "the `{}` names {pointer} = {found:?}, not B's id {b_id:?}",
+                            relay.delivered_as
+                        ),
+                    );
                 }
             }
         }

@@ -2,7 +2,7 @@
 //! correctly, with one injected [`Fault`] that breaks one documented rule. Written for the tests
 //! from the documents, independently of the suite's code.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::result_large_err)]
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -107,12 +107,15 @@ impl Drop for Double {
     }
 }
 
+/// A participant of a room: its id and its connection's outbox.
+type Member = (String, mpsc::UnboundedSender<Message>);
+
 struct Shared {
     protocol: &'static str,
     fault: Fault,
     connections: AtomicUsize,
     next_id: AtomicUsize,
-    rooms: Mutex<HashMap<String, Vec<(String, mpsc::UnboundedSender<Message>)>>>,
+    rooms: Mutex<HashMap<String, Vec<Member>>>,
 }
 
 /// Starts a double for a protocol on a free loopback port.
