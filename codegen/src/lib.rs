@@ -4,6 +4,7 @@
 //! `protocol.json` description of what schemas cannot say. This crate loads and checks them
 //! ([`workspace`]), reads them into one intermediate [`model`], and emits code from that model.
 
+pub mod corpus;
 pub mod emit;
 pub mod error;
 pub mod examples;

@@ -43,6 +43,10 @@ pub struct ProtocolSource {
     pub documents: BTreeMap<String, String>,
     /// The parsed example files, by path relative to `examples/`.
     pub example_values: BTreeMap<String, Value>,
+    /// Absolute schema URI of every message, by name.
+    uris: BTreeMap<String, String>,
+    /// Message name of every message schema URI.
+    names: BTreeMap<String, String>,
 }
 
 impl Workspace {
@@ -136,7 +140,10 @@ impl ProtocolSource {
             examples,
             documents,
             example_values: BTreeMap::new(),
+            uris: BTreeMap::new(),
+            names: BTreeMap::new(),
         };
+        protocol.index_messages(&description_path)?;
         protocol.check_messages(schemas)?;
         protocol
             .check_references()
@@ -156,27 +163,30 @@ impl ProtocolSource {
         }
     }
 
+    /// Resolves every message's schema URI once, so that lookups both ways are cheap.
+    fn index_messages(&mut self, description_path: &Path) -> Result<()> {
+        let base = format!("{}{}/", crate::SCHEMA_BASE_URI, self.id);
+        for (name, info) in &self.description.messages {
+            let relative = info
+                .schema
+                .clone()
+                .unwrap_or_else(|| format!("messages/{name}.schema.json"));
+            let uri = crate::source::resolve_uri(&base, &relative)
+                .map_err(|e| Error::at(description_path, format!("/messages/{name}/schema"), e))?;
+            self.names.insert(uri.clone(), name.clone());
+            self.uris.insert(name.clone(), uri);
+        }
+        Ok(())
+    }
+
     /// Absolute URI of a message's schema.
     pub fn message_uri(&self, name: &str) -> Option<String> {
-        let info = self.description.messages.get(name)?;
-        let relative = info
-            .schema
-            .clone()
-            .unwrap_or_else(|| format!("messages/{name}.schema.json"));
-        crate::source::resolve_uri(
-            &format!("{}{}/", crate::SCHEMA_BASE_URI, self.id),
-            &relative,
-        )
-        .ok()
+        self.uris.get(name).cloned()
     }
 
     /// The name of the message whose schema has this URI.
     pub fn message_name(&self, uri: &str) -> Option<&str> {
-        self.description
-            .messages
-            .keys()
-            .find(|name| self.message_uri(name).as_deref() == Some(uri))
-            .map(String::as_str)
+        self.names.get(uri).map(String::as_str)
     }
 
     /// The direction of a message.

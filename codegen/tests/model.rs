@@ -15,14 +15,102 @@ fn model(id: &str) -> ProtocolModel {
     models().into_iter().find(|m| m.id == id).unwrap()
 }
 
-#[test]
-fn dump() {
-    for m in models() {
-        eprintln!("== {}", m.id);
-        for t in &m.types {
-            eprintln!("  {} = {:?}", t.name, t.kind);
+/// The synthetic protocol with one schema changed at a JSON Pointer, built into the model.
+fn synthetic_with(
+    file: &str,
+    pointer: &str,
+    value: serde_json::Value,
+) -> Result<ProtocolModel, agentwire_codegen::Error> {
+    use agentwire_codegen::tree::SourceTree;
+    let disk =
+        SourceTree::Disk(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/synthetic/schema"));
+    let mut files = Vec::new();
+    for path in disk.files_below("", &|_| true).unwrap() {
+        let mut text = disk.read(&path).unwrap();
+        if path == file {
+            let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+            *json.pointer_mut(pointer).expect("the pointer exists") = value.clone();
+            text = json.to_string();
         }
+        files.push((path, text));
     }
+    let workspace = Workspace::from_tree(&SourceTree::embedded("synthetic", files))?;
+    ProtocolModel::build(&workspace, &workspace.protocols[0])
+}
+
+#[test]
+fn unsupported_constructs_are_errors_naming_file_and_pointer() {
+    use serde_json::json;
+    let file = "synthetic/messages/every_scalar.schema.json";
+    let cases = [
+        (
+            "/properties/text",
+            json!({"type": "string", "format": "email"}),
+            "/properties/text",
+            "format",
+        ),
+        (
+            "/properties/text",
+            json!({"type": "object", "patternProperties": {"^x": {}}}),
+            "/properties/text",
+            "patternProperties",
+        ),
+        (
+            "/properties/text",
+            json!({"allOf": [{"type": "string"}]}),
+            "/properties/text",
+            "allOf",
+        ),
+        (
+            "/properties/text",
+            json!({"$ref": "../defs.schema.json#/$defs/Stamp", "minLength": 3}),
+            "/properties/text",
+            "beside `$ref`",
+        ),
+        (
+            "/properties/text",
+            json!({"enum": ["a", 1]}),
+            "/properties/text",
+            "only enumerations of strings",
+        ),
+        (
+            "/properties/text",
+            json!({"anyOf": [{"type": "integer"}, {"type": "number"}]}),
+            "/properties/text",
+            "two branches",
+        ),
+        (
+            "/properties/text",
+            json!({"type": "string", "pattern": "(?<=a)b"}),
+            "/properties/text",
+            "pattern",
+        ),
+        (
+            "/properties/text",
+            json!({"properties": {"a": {}}}),
+            "/properties/text",
+            "state the `type`",
+        ),
+    ];
+    for (pointer, schema, expected_pointer, words) in cases {
+        let error = synthetic_with(file, pointer, schema.clone())
+            .expect_err(&format!("{schema} must be refused"));
+        let shown = error.to_string();
+        assert!(shown.contains("every_scalar.schema.json"), "{shown}");
+        assert_eq!(error.pointer.as_deref(), Some(expected_pointer), "{shown}");
+        assert!(shown.contains(words), "{shown} should say {words}");
+    }
+}
+
+#[test]
+fn the_synthetic_protocol_builds() {
+    let model = synthetic_with(
+        "synthetic/messages/every_scalar.schema.json",
+        "/properties/text",
+        serde_json::json!({"type": "string"}),
+    )
+    .unwrap();
+    assert_eq!(model.messages.len(), 8);
 }
 
 #[test]

@@ -7,6 +7,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
 mod bindings;
+mod corpus;
 mod outputs;
 mod test;
 
@@ -39,6 +40,15 @@ enum Task {
         #[arg(long)]
         skip_crates: bool,
     },
+    /// Write the agreement corpus of every protocol (JSON Lines with the schema's verdict).
+    Corpus {
+        /// Folder to write `<id>.jsonl` into.
+        #[arg(long)]
+        out: PathBuf,
+        /// Instances per protocol.
+        #[arg(long, default_value_t = 12_000)]
+        count: usize,
+    },
 }
 
 fn main() -> ExitCode {
@@ -58,6 +68,9 @@ fn main() -> ExitCode {
                 skip_crates,
             },
         ),
+        Task::Corpus { out, count } => {
+            corpus::write(&workspace_root(), &out, count).map(|()| ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,

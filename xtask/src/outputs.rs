@@ -10,7 +10,12 @@ use agentwire_codegen::model::ProtocolModel;
 use anyhow::{Context, Result};
 
 /// Folders the generator owns entirely: a file in them that it did not produce is stale.
-const OWNED_DIRS: &[&str] = &["generated"];
+const OWNED_DIRS: &[&str] = &["generated", SYNTHETIC_CRATE];
+
+/// The synthetic protocol that exercises every construct the generator supports, and where its
+/// crate is generated (a snapshot that tests build and check).
+const SYNTHETIC_SCHEMA: &str = "codegen/tests/synthetic/schema";
+const SYNTHETIC_CRATE: &str = "codegen/tests/synthetic/generated";
 
 /// Every generated file, by path relative to the workspace root.
 pub type Files = BTreeMap<String, Vec<u8>>;
@@ -43,8 +48,31 @@ pub fn generate(root: &Path) -> Result<Files> {
                 .map(|(path, bytes)| (format!("{dir}/{path}"), bytes)),
         );
     }
+    files.extend(synthetic_crate(root)?);
     files.extend(agentwire_codegen::emit::asyncapi::emit(&workspace).map_err(anyhow::Error::msg)?);
     files.extend(agentwire_codegen::emit::ts::emit(&models).map_err(anyhow::Error::msg)?);
+    Ok(files)
+}
+
+/// The synthetic protocol's crate: not published, and two levels deeper than the real ones.
+fn synthetic_crate(root: &Path) -> Result<Files> {
+    let workspace = Workspace::load(&root.join(SYNTHETIC_SCHEMA))
+        .map_err(anyhow::Error::msg)
+        .context("loading the synthetic protocol")?;
+    let options = rust::CrateOptions {
+        runtime_path: "../../../../runtime".into(),
+        publish: false,
+        ..Default::default()
+    };
+    let mut files = Files::new();
+    for model in ProtocolModel::build_all(&workspace).map_err(anyhow::Error::msg)? {
+        let crate_files = rust::emit_crate(&model, &options).map_err(anyhow::Error::msg)?;
+        files.extend(
+            crate_files
+                .into_iter()
+                .map(|(path, bytes)| (format!("{SYNTHETIC_CRATE}/{path}"), bytes)),
+        );
+    }
     Ok(files)
 }
 

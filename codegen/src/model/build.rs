@@ -63,6 +63,8 @@ pub(crate) struct TypeReader<'a> {
     pub types: Vec<TypeDef>,
     /// Name of the type built from each schema location.
     by_origin: BTreeMap<String, String>,
+    /// Index in `types` of each name.
+    by_name: BTreeMap<String, usize>,
 }
 
 /// Where a schema sits: its document and the JSON Pointer inside it.
@@ -78,6 +80,7 @@ impl<'a> TypeReader<'a> {
             set,
             types: Vec::new(),
             by_origin: BTreeMap::new(),
+            by_name: BTreeMap::new(),
         }
     }
 
@@ -117,26 +120,38 @@ impl<'a> TypeReader<'a> {
         if !is_type_name(&name) {
             return Err(self.error(at, format!("{name:?} is not a PascalCase type name")));
         }
-        if let Some(other) = self.types.iter().find(|t| t.name == name) {
+        let index = self.reserve(at, &name, origin, description(schema))?;
+        let kind = self.kind(at, &name)?;
+        self.types[index].kind = kind;
+        Ok(name)
+    }
+
+    /// Reserves a type's slot before reading its kind, so that the order of types follows the
+    /// order of discovery and recursive references find the name.
+    fn reserve(
+        &mut self,
+        at: At<'_>,
+        name: &str,
+        origin: String,
+        doc: Option<String>,
+    ) -> Result<usize> {
+        if let Some(&other) = self.by_name.get(name) {
+            let other = &self.types[other].origin;
             return Err(self.error(
                 at,
-                format!("the type name {name} is already taken by {}", other.origin),
+                format!("the type name {name} is already taken by {other}"),
             ));
         }
-        self.by_origin.insert(origin.clone(), name.clone());
-        // Reserve the slot first, so that the order of types follows the order of discovery and
-        // recursive references find the name.
         let index = self.types.len();
-        let doc = description(schema);
+        self.by_origin.insert(origin.clone(), name.to_string());
+        self.by_name.insert(name.to_string(), index);
         self.types.push(TypeDef {
-            name: name.clone(),
+            name: name.to_string(),
             doc,
             origin,
             kind: TypeKind::Alias(Ty::Any),
         });
-        let kind = self.kind(at, &name)?;
-        self.types[index].kind = kind;
-        Ok(name)
+        Ok(index)
     }
 
     /// The kind of the named type at `at`.
@@ -333,17 +348,7 @@ impl<'a> TypeReader<'a> {
                 pointer: "",
             };
             let name = context.to_string();
-            if self.types.iter().any(|t| t.name == name) {
-                return Err(self.error(at, format!("the type name {name} is already taken")));
-            }
-            self.by_origin.insert(origin.clone(), name.clone());
-            let index = self.types.len();
-            self.types.push(TypeDef {
-                name: name.clone(),
-                doc: None,
-                origin,
-                kind: TypeKind::Alias(Ty::Any),
-            });
+            let index = self.reserve(at, &name, origin, None)?;
             let kind = self.kind(inner, &name)?;
             self.types[index].kind = kind;
             return Ok(Ty::Named(name));
@@ -379,7 +384,7 @@ impl<'a> TypeReader<'a> {
                 kinds
             }
             Ty::Named(name) => {
-                let Some(def) = self.types.iter().find(|t| &t.name == name) else {
+                let Some(def) = self.by_name.get(name).map(|&i| &self.types[i]) else {
                     return Vec::new();
                 };
                 match &def.kind {

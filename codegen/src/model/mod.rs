@@ -7,6 +7,8 @@ pub mod naming;
 pub mod types;
 pub mod union;
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 use crate::error::{Error, Result};
@@ -33,6 +35,10 @@ pub struct ProtocolModel {
     pub types: Vec<TypeDef>,
     /// The documents' examples, with their frames.
     pub examples: Vec<(ValidExample, Value)>,
+    /// Index in `types` of each type name.
+    type_index: HashMap<String, usize>,
+    /// Index in `messages` of each message's type name.
+    message_index: HashMap<String, usize>,
 }
 
 /// One message of a protocol.
@@ -105,7 +111,20 @@ impl ProtocolModel {
         }
         let server = unions.pop().expect("two unions");
         let client = unions.pop().expect("two unions");
+        let type_index = reader
+            .types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.name.clone(), i))
+            .collect();
+        let message_index = messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.type_name.clone(), i))
+            .collect();
         let model = Self {
+            type_index,
+            message_index,
             id: protocol.id.clone(),
             description: protocol.description.clone(),
             messages,
@@ -133,7 +152,14 @@ impl ProtocolModel {
 
     /// The named type with this name.
     pub fn type_def(&self, name: &str) -> Option<&TypeDef> {
-        self.types.iter().find(|t| t.name == name)
+        self.type_index.get(name).map(|&i| &self.types[i])
+    }
+
+    /// The message whose type has this name.
+    pub fn message_of_type(&self, type_name: &str) -> Option<&Message> {
+        self.message_index
+            .get(type_name)
+            .map(|&i| &self.messages[i])
     }
 
     /// The message with this name.

@@ -99,18 +99,14 @@ fn structure(model: &ProtocolModel, def: &TypeDef, s: &Struct, docs: TokenStream
             )
         }
     };
-    let message_impl = model
-        .messages
-        .iter()
-        .find(|m| m.type_name == def.name)
-        .map(|message| {
-            let wire_name = &message.name;
-            quote! {
-                impl ::agentwire_runtime::wire::Message for #name {
-                    const NAME: &'static str = #wire_name;
-                }
+    let message_impl = model.message_of_type(&def.name).map(|message| {
+        let wire_name = &message.name;
+        quote! {
+            impl ::agentwire_runtime::wire::Message for #name {
+                const NAME: &'static str = #wire_name;
             }
-        });
+        }
+    });
     let constructor_doc =
         doc("A value with the given required properties, no optional ones and no others.");
     let too_many = (params.len() > 7).then(|| quote! { #[allow(clippy::too_many_arguments)] });

@@ -11,17 +11,8 @@ use crate::model::{Message, ProtocolModel, TagTest, TagValue, UnionModel};
 pub fn union_item(model: &ProtocolModel, union: &UnionModel) -> TokenStream {
     let name = type_ident(&union.name);
     let union_name = &union.name;
-    let messages: Vec<&Message> = union
-        .messages
-        .iter()
-        .map(|m| {
-            model
-                .messages
-                .iter()
-                .find(|x| &x.name == m && x.direction == union.direction)
-                .expect("union messages exist")
-        })
-        .collect();
+    // The model keeps each direction's messages in the union's order.
+    let messages: Vec<&Message> = model.messages_of(union.direction).collect();
     let variants: Vec<_> = messages.iter().map(|m| type_ident(&m.type_name)).collect();
     let wire_names: Vec<&str> = messages.iter().map(|m| m.name.as_str()).collect();
     let variant_docs = messages.iter().map(|m| {
@@ -66,6 +57,9 @@ pub fn union_item(model: &ProtocolModel, union: &UnionModel) -> TokenStream {
     quote! {
         #docs
         #[derive(Debug, Clone, PartialEq)]
+        // Frames are decoded one at a time; boxing the large messages would cost an allocation
+        // each and make matching clumsier.
+        #[allow(clippy::large_enum_variant)]
         pub enum #name {
             #( #variant_docs #variants(#variants), )*
         }

@@ -7,6 +7,7 @@ use crate::types::{
 
 /// Every frame a client may send: PING, SESSION (create, resume, status, destroy) and CHAT requests, selected by `msg` and, for sessions, by `content.request`.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
 pub enum ClientMessage {
     /// Simple Ping/Pong: the request.
     Ping(Ping),
@@ -195,6 +196,7 @@ impl ::std::convert::From<ChatRequest> for ClientMessage {
 
 /// Every frame the server may send: PING, SESSION and CHAT responses and SYSTEM messages, selected by `msg`.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
 pub enum ServerMessage {
     /// Simple Ping/Pong: the response, which has the same shape as the request and echoes its cid.
     Pong(Pong),

@@ -6,6 +6,7 @@ use crate::types::{
 
 /// Every frame a client may send on /ws/meet, selected by `type`.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
 pub enum ClientMessage {
     /// Join Room.
     Join(Join),
@@ -122,6 +123,7 @@ impl ::std::convert::From<Signal> for ClientMessage {
 
 /// Every frame the server may send on /ws/meet: the documented shapes relayed to other participants, and the General Bots error message (see NOTES.md).
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
 pub enum ServerMessage {
     /// A Join Room message relayed to the other participants of the room. The document shows no server frames on /ws/meet; relaying the documented shapes is our reading (see NOTES.md).
     JoinNotice(JoinNotice),

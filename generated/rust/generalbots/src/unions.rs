@@ -8,6 +8,7 @@ use crate::types::{
 
 /// Every frame a client may send on /ws: all messages are JSON objects with a `type` field.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
 pub enum ClientMessage {
     /// Authentication, option 2: the auth token in the first message. The document shows it only in its JavaScript example: ws.send(JSON.stringify({type: 'auth', token: '<auth_token>'})).
     Auth(Auth),
@@ -204,6 +205,7 @@ impl ::std::convert::From<Ping> for ClientMessage {
 
 /// Every frame the server may send on /ws: all messages are JSON objects with a `type` field.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
 pub enum ServerMessage {
     /// Chat Response: the bot's answer as one message.
     ChatResponse(ChatResponse),

@@ -8,6 +8,7 @@ use crate::types::{
 
 /// Every frame a client may send on RIXA's WebSocket: one of the 13 documented commands, selected by `type`.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
 pub enum ClientMessage {
     /// Executes plugin code on the server. Typically, initiated by the user for debugging and not for UI purposes. Use call_plugin_function for programmatic access to plugin functions.
     ///
@@ -327,6 +328,7 @@ impl ::std::convert::From<GetChatStartInfo> for ClientMessage {
 
 /// Every frame RIXA's server may send: a status message (`type` is "status") or, without `type`, a response to a command.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
 pub enum ServerMessage {
     /// Errors will be returned via a message in the format {"type": "status", "level": "error", "content": "Error message here"}. These are meant to be displayed to the user. Silent messaging should be done via logging inside the plugins or the server.
     Status(Status),

@@ -4,6 +4,7 @@ use crate::types::{ChatMessage, SystemMessage, AiResponse, ErrorMessage};
 
 /// Every frame a client may send to /ws/ai/ai-chat/{client_id}: a chat message. It has no discriminator.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
 pub enum ClientMessage {
     /// Client to Server: a message for the AI chat agent.
     ChatMessage(ChatMessage),
@@ -78,6 +79,7 @@ impl ::std::convert::From<ChatMessage> for ClientMessage {
 
 /// Every frame the server may send: the welcome (system) message, AI responses and error messages, selected by `type`.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
 pub enum ServerMessage {
     /// Welcome Message (sent upon connection): the server sends a welcome message upon successful connection.
     SystemMessage(SystemMessage),

@@ -1,0 +1,145 @@
+//! How long `cargo xtask codegen` takes: loading, model and Rust emission for today's five
+//! protocols, and for synthetic protocols of 100 to 1,000 messages to show how it grows.
+//!
+//! Run with `cargo bench -p agentwire-codegen --bench codegen`; it prints its figures.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use agentwire_codegen::Workspace;
+use agentwire_codegen::emit::rust::{CrateOptions, emit_crate};
+use agentwire_codegen::model::ProtocolModel;
+use agentwire_codegen::tree::SourceTree;
+use serde_json::json;
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema");
+    let end_to_end = median(15, || {
+        let workspace = Workspace::load(&root).unwrap();
+        for model in ProtocolModel::build_all(&workspace).unwrap() {
+            black_box(emit_crate(&model, &CrateOptions::default()).unwrap());
+        }
+    });
+    let workspace = Workspace::load(&root).unwrap();
+    let model_and_emit = median(15, || {
+        for model in ProtocolModel::build_all(&workspace).unwrap() {
+            black_box(emit_crate(&model, &CrateOptions::default()).unwrap());
+        }
+    });
+    println!(
+        "today's five protocols: load + model + Rust emission {:.1} ms; model + emission {:.1} ms",
+        ms(end_to_end),
+        ms(model_and_emit)
+    );
+    println!();
+    println!(
+        "{:>9} {:>12} {:>14}",
+        "messages", "total (ms)", "per message (µs)"
+    );
+    if std::env::var_os("PHASES").is_some() {
+        let tree = synthetic(250);
+        let t = Instant::now();
+        let workspace = Workspace::from_tree(&tree).unwrap();
+        println!("load {:?}", t.elapsed());
+        let t = Instant::now();
+        let models = ProtocolModel::build_all(&workspace).unwrap();
+        println!("model {:?}", t.elapsed());
+        let t = Instant::now();
+        for model in &models {
+            black_box(emit_crate(model, &CrateOptions::default()).unwrap());
+        }
+        println!("emit {:?}", t.elapsed());
+        return;
+    }
+    for count in [100, 250, 500, 1000] {
+        let tree = synthetic(count);
+        let time = median(5, || {
+            let workspace = Workspace::from_tree(&tree).unwrap();
+            for model in ProtocolModel::build_all(&workspace).unwrap() {
+                black_box(emit_crate(&model, &CrateOptions::default()).unwrap());
+            }
+        });
+        println!(
+            "{count:>9} {:>12.1} {:>14.1}",
+            ms(time),
+            time.as_secs_f64() * 1e6 / count as f64
+        );
+    }
+}
+
+fn median(runs: usize, mut f: impl FnMut()) -> Duration {
+    f();
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[runs / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// A protocol of `count` client messages (and as many server replies), each with a tag, a
+/// plain string, a bounded integer, an enumeration and a nested object.
+fn synthetic(count: usize) -> SourceTree {
+    const BASE: &str = "https://agentwire.dev/schema/big/";
+    let mut files = Vec::new();
+    let mut messages = serde_json::Map::new();
+    let mut branches = Vec::new();
+    let mut server_branches = Vec::new();
+    for (direction, prefix, list) in [
+        ("client", "request", &mut branches),
+        ("server", "reply", &mut server_branches),
+    ] {
+        for i in 0..count {
+            let name = format!("{prefix}_{i}");
+            let schema = json!({
+                "$schema": "https://json-schema.org/draft/2020-12/schema",
+                "$id": format!("{BASE}messages/{name}.schema.json"),
+                "title": format!("{}{i}", if direction == "client" { "Request" } else { "Reply" }),
+                "description": format!("Message {i}."),
+                "type": "object",
+                "required": ["type", "text", "count"],
+                "properties": {
+                    "type": {"const": name},
+                    "text": {"type": "string", "description": "Some text."},
+                    "count": {"type": "integer", "minimum": 0, "maximum": 1000},
+                    "mode": {"enum": ["fast", "slow"]},
+                    "detail": {"type": "object", "properties": {"note": {"type": "string"}, "at": {"type": "string", "format": "date-time"}}}
+                }
+            });
+            files.push((
+                format!("big/messages/{name}.schema.json"),
+                schema.to_string(),
+            ));
+            messages.insert(name.clone(), json!({"direction": direction, "rule": {"quote": "Every message has a type.", "level": "required"}}));
+            list.push(json!({"if": {"properties": {"type": {"const": name}}, "required": ["type"]}, "then": {"$ref": format!("messages/{name}.schema.json")}}));
+        }
+    }
+    for (file, title, list) in [
+        ("client", "ClientMessage", branches),
+        ("server", "ServerMessage", server_branches),
+    ] {
+        let entry = json!({"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": format!("{BASE}{file}.schema.json"), "title": title, "type": "object", "required": ["type"], "allOf": list});
+        files.push((format!("big/{file}.schema.json"), entry.to_string()));
+    }
+    let protocol = json!({
+        "id": "big", "title": "Big", "summary": "A generated protocol for benchmarks.",
+        "documents": [{"file": "document.md", "origin": "benchmark"}],
+        "endpoint": {"path": "/big", "rule": {"quote": "Every message has a type.", "level": "required"}},
+        "messages": messages,
+    });
+    files.push(("big/protocol.json".into(), protocol.to_string()));
+    files.push(("big/document.md".into(), "Every message has a type.".into()));
+    files.push((
+        "big/examples/index.json".into(),
+        json!({"valid": [], "invalid": []}).to_string(),
+    ));
+    SourceTree::embedded("big", files)
+}
