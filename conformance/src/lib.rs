@@ -22,7 +22,7 @@ pub mod target;
 pub mod util;
 pub mod validate;
 
-pub use launcher::{LaunchedServer, Launcher, NoLauncher};
+pub use launcher::{LaunchFuture, LaunchedServer, Launcher, NoLauncher};
 pub use plan::{CheckKind, CheckSpec, plan};
 pub use report::{CheckReport, ProtocolReport, ReportDocument, Status};
 pub use runner::{Progress, RunOptions, run_protocol};

@@ -3,5 +3,13 @@
 //! [`wire`] holds what the generated types use to accept exactly what their schemas accept:
 //! integers that may be written `1.0`, constants, checked strings, numbers and arrays, and the
 //! decoding of messages by their discriminators.
+//!
+//! [`server`] (feature `server`) is the WebSocket server the generated skeletons run on: accept
+//! loop, endpoint matching, credentials, limits, keep-alive and graceful shutdown. What a
+//! protocol does with each message is the skeleton's and its handler's business.
 
+#[cfg(feature = "jwt")]
+pub mod jwt;
+#[cfg(feature = "server")]
+pub mod server;
 pub mod wire;

@@ -32,10 +32,17 @@ categories = ["encoding", "network-programming"]
 [lib]
 name = "{lib}"
 
+[features]
+# The server skeleton (`server::Handler`, `server::serve`) and the runtime it runs on.
+server = ["agentwire-runtime/server"]
+
 [dependencies]
 agentwire-runtime = {{ version = "{version}", path = "{runtime_path}" }}
 serde = {{ version = "1", features = ["derive"] }}
 serde_json = "1"
+
+[package.metadata.docs.rs]
+all-features = true
 "#,
         id = model.id
     )

@@ -6,6 +6,7 @@
 
 mod manifest;
 mod names;
+mod server;
 mod types;
 mod unions;
 
@@ -85,6 +86,10 @@ pub fn emit_crate(
         "src/unions.rs".to_string(),
         format_file(model, unions_file)?.into_bytes(),
     );
+    files.insert(
+        "src/server.rs".to_string(),
+        format_file(model, server::server_module(model))?.into_bytes(),
+    );
     Ok(files)
 }
 
@@ -102,7 +107,14 @@ fn lib_rs(model: &ProtocolModel) -> TokenStream {
     quote! {
         #(#![doc = #lines])*
 
+        // Formatted by the generator (prettyplease), not by rustfmt: `cargo fmt` leaves it as
+        // generated, so that `cargo xtask codegen --check` and `cargo fmt --check` agree.
+        #[cfg(feature = "server")]
+        #[rustfmt::skip]
+        pub mod server;
+        #[rustfmt::skip]
         mod types;
+        #[rustfmt::skip]
         mod unions;
 
         pub use types::*;

@@ -1,0 +1,318 @@
+//! General Bots `/ws`: token authentication (query parameter or first message, HS256 JWTs), a
+//! session per connection, an echo assistant that streams its answers (or answers at once for
+//! `/once ...`), tool calls for `/tool name {json}`, typing indicators, subscriptions that share
+//! a session's frames with other connections, keep-alive pings and documented error codes.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use agentwire_generalbots as bots;
+use agentwire_generalbots::server::{
+    Conn, Credential, Handler, Invalid, Outbox, Problem, Refusal, Reply,
+};
+use agentwire_generalbots::{
+    BotTyping, ChatResponse, ErrorCode, ErrorMessage, Pong, ServerMessage, SessionClosed,
+    SessionCreated, StreamChunk, StreamEnd, StreamStart, Timestamp, ToolCall, ToolResult,
+};
+use agentwire_runtime::server::close_code::POLICY_VIOLATION;
+use agentwire_runtime::server::stream;
+use serde_json::{Value, json};
+
+use crate::support::{Claims, Ids, rfc3339_now};
+
+/// The General Bots reference server.
+#[derive(Debug, Clone)]
+pub struct GeneralBots {
+    secret: Arc<str>,
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    sessions: Mutex<HashMap<String, Session>>,
+    ids: Ids,
+}
+
+/// A chat session: the connection that owns it and those that subscribed to it.
+#[derive(Debug)]
+struct Session {
+    owner: u64,
+    subscribers: HashMap<u64, Outbox>,
+}
+
+/// One connection: who it is and the session it owns.
+#[derive(Debug)]
+pub struct State {
+    user: String,
+    session_id: String,
+}
+
+impl GeneralBots {
+    /// A server that accepts tokens signed with `secret`.
+    pub fn new(secret: &str) -> Self {
+        Self {
+            secret: secret.into(),
+            shared: Arc::default(),
+        }
+    }
+
+    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
+        self.shared
+            .sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sends frames of a session to its subscribers other than `except`.
+    fn share(&self, session_id: &str, except: u64, frames: &[ServerMessage]) {
+        let outboxes: Vec<Outbox> = match self.sessions().get(session_id) {
+            Some(session) => session
+                .subscribers
+                .iter()
+                .filter(|(id, _)| **id != except)
+                .map(|(_, o)| o.clone())
+                .collect(),
+            None => return,
+        };
+        for outbox in outboxes {
+            for frame in frames {
+                if outbox.send(frame).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+fn error(code: ErrorCode, text: impl Into<String>) -> ErrorMessage {
+    ErrorMessage::new(code, text.into())
+}
+
+fn now() -> Timestamp {
+    Timestamp::new(rfc3339_now()).expect("the clock writes RFC 3339")
+}
+
+/// The frames that answer a chat message in `session_id`.
+fn answer(session_id: &str, content: &str, message_id: String) -> Vec<ServerMessage> {
+    let mut frames: Vec<ServerMessage> = vec![BotTyping::new(session_id.into(), true).into()];
+    let mut text = content.to_string();
+    if let Some(call) = content.strip_prefix("/tool ") {
+        let (tool, arguments) = call.split_once(' ').unwrap_or((call, "{}"));
+        let arguments = match serde_json::from_str::<Value>(arguments) {
+            Ok(Value::Object(map)) => map,
+            _ => json!({"input": arguments})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+        };
+        frames.push(ToolCall::new(session_id.into(), tool.into(), arguments.clone()).into());
+        frames.push(
+            ToolResult::new(
+                session_id.into(),
+                tool.into(),
+                json!({"tool": tool, "echo": arguments}),
+            )
+            .into(),
+        );
+        text = format!("I called {tool}.");
+    }
+    if let Some(once) = text.strip_prefix("/once ") {
+        let reply = format!("Echo: {once}");
+        frames.push(
+            ChatResponse::new(
+                session_id.into(),
+                message_id,
+                "assistant".into(),
+                reply,
+                now(),
+            )
+            .into(),
+        );
+    } else {
+        let reply = format!("Echo: {text}");
+        frames.push(StreamStart::new(session_id.into(), message_id.clone()).into());
+        // Chunks of a few words, which join exactly to the whole reply.
+        let mut chunk = String::new();
+        for (i, word) in reply.split_inclusive(' ').enumerate() {
+            chunk.push_str(word);
+            if i % 3 == 2 {
+                frames
+                    .push(StreamChunk::new(message_id.clone(), std::mem::take(&mut chunk)).into());
+            }
+        }
+        if !chunk.is_empty() {
+            frames.push(StreamChunk::new(message_id.clone(), chunk).into());
+        }
+        frames.push(StreamEnd::new(message_id, reply).into());
+    }
+    frames.push(BotTyping::new(session_id.into(), false).into());
+    frames
+}
+
+impl Handler for GeneralBots {
+    type State = State;
+    type Identity = String;
+
+    async fn authenticate(&self, credential: Credential, _conn: &Conn) -> Result<String, Refusal> {
+        match agentwire_runtime::jwt::verify::<Claims>(&credential.token, self.secret.as_bytes()) {
+            Ok(claims) => Ok(claims.name()),
+            Err(_) => Err(Refusal::reply_then_close(
+                error(ErrorCode::AuthFailed, "Invalid or expired token").into(),
+                POLICY_VIOLATION,
+                "authentication failed",
+            )),
+        }
+    }
+
+    fn missing_credential(&self, _conn: &Conn) -> Refusal {
+        let message = "No token: pass ?token= in the URL or send an auth message first";
+        Refusal::reply_then_close(
+            error(ErrorCode::AuthFailed, message).into(),
+            POLICY_VIOLATION,
+            "authentication required",
+        )
+    }
+
+    async fn open(&self, user: String, conn: &Conn) -> (State, Reply) {
+        let session_id = self.shared.ids.next_uuid();
+        let session = Session {
+            owner: conn.id(),
+            subscribers: HashMap::from([(conn.id(), conn.outbox())]),
+        };
+        self.sessions().insert(session_id.clone(), session);
+        let created = SessionCreated::new(session_id.clone());
+        (State { user, session_id }, Reply::one(created))
+    }
+
+    async fn on_chat_message(
+        &self,
+        _state: &mut State,
+        message: bots::ChatMessage,
+        conn: &Conn,
+    ) -> Reply {
+        if !self.sessions().contains_key(&message.session_id) {
+            return Reply::one(error(
+                ErrorCode::SessionNotFound,
+                "Session does not exist or has expired",
+            ));
+        }
+        let frames = answer(
+            &message.session_id,
+            &message.content,
+            self.shared.ids.next_uuid(),
+        );
+        self.share(&message.session_id, conn.id(), &frames);
+        Reply::stream(stream::iter(frames))
+    }
+
+    async fn on_typing_start(
+        &self,
+        _state: &mut State,
+        message: bots::TypingStart,
+        _conn: &Conn,
+    ) -> Reply {
+        self.known(&message.session_id)
+    }
+
+    async fn on_typing_stop(
+        &self,
+        _state: &mut State,
+        message: bots::TypingStop,
+        _conn: &Conn,
+    ) -> Reply {
+        self.known(&message.session_id)
+    }
+
+    async fn on_subscribe(
+        &self,
+        _state: &mut State,
+        message: bots::Subscribe,
+        conn: &Conn,
+    ) -> Reply {
+        match self.sessions().get_mut(&message.session_id) {
+            Some(session) => {
+                session.subscribers.insert(conn.id(), conn.outbox());
+                Reply::none()
+            }
+            None => Reply::one(error(
+                ErrorCode::SubscriptionFailed,
+                "Cannot subscribe to session: it does not exist",
+            )),
+        }
+    }
+
+    async fn on_unsubscribe(
+        &self,
+        _state: &mut State,
+        message: bots::Unsubscribe,
+        conn: &Conn,
+    ) -> Reply {
+        match self.sessions().get_mut(&message.session_id) {
+            Some(session) => {
+                session.subscribers.remove(&conn.id());
+                Reply::none()
+            }
+            None => Reply::one(error(
+                ErrorCode::SessionNotFound,
+                "Session does not exist or has expired",
+            )),
+        }
+    }
+
+    async fn on_ping(&self, _state: &mut State, _message: bots::Ping, _conn: &Conn) -> Reply {
+        Reply::one(Pong::new(now()))
+    }
+
+    async fn on_invalid(&self, _state: &mut State, invalid: Invalid, _conn: &Conn) -> Reply {
+        let frame = match &invalid {
+            Invalid::NotJson(_) => error(ErrorCode::InvalidFormat, "Malformed JSON"),
+            Invalid::Transport(Problem::TooLarge { limit, .. }) => error(
+                ErrorCode::MessageTooLarge,
+                format!("Exceeds {} KB limit", limit / 1024),
+            ),
+            Invalid::Transport(Problem::RateLimited) => {
+                error(ErrorCode::RateLimited, "Too many messages")
+            }
+            other => error(ErrorCode::InvalidFormat, other.to_string()),
+        };
+        Reply::one(frame)
+    }
+
+    async fn on_close(&self, state: State, conn: &Conn) {
+        let closed = SessionClosed::new(state.session_id.clone(), "user_disconnect".into());
+        let mut sessions = self.sessions();
+        for session in sessions.values_mut() {
+            session.subscribers.remove(&conn.id());
+        }
+        let owned: Vec<String> = sessions
+            .iter()
+            .filter(|(_, s)| s.owner == conn.id())
+            .map(|(id, _)| id.clone())
+            .collect();
+        let mut notify = Vec::new();
+        for id in owned {
+            if let Some(session) = sessions.remove(&id) {
+                notify.extend(session.subscribers.into_values());
+            }
+        }
+        drop(sessions);
+        for outbox in notify {
+            let _ = outbox.send(&closed.clone().into());
+        }
+        let _ = state.user;
+    }
+}
+
+impl GeneralBots {
+    /// Nothing for a session that exists; SESSION_NOT_FOUND otherwise.
+    fn known(&self, session_id: &str) -> Reply {
+        if self.sessions().contains_key(session_id) {
+            Reply::none()
+        } else {
+            Reply::one(error(
+                ErrorCode::SessionNotFound,
+                "Session does not exist or has expired",
+            ))
+        }
+    }
+}

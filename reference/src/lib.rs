@@ -1,0 +1,205 @@
+//! Reference servers for every protocol of `schema/`, built on the generated server skeletons:
+//! complete, deterministic implementations that the conformance suite checks by default and
+//! that the TypeScript clients talk to in their tests.
+//!
+//! Every frame they send is a value of the generated `ServerMessage` type, so it validates
+//! against the protocol's `server.schema.json`.
+
+pub mod datagram;
+pub mod generalbots;
+pub mod meet;
+pub mod rixa;
+pub mod socializer;
+mod support;
+
+use std::io;
+use std::net::SocketAddr;
+
+use agentwire_runtime::server::endpoint::PathTemplate;
+use agentwire_runtime::server::{RateLimit, ServerConfig, TcpListener};
+use anyhow::{Result, bail};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use support::{random_secret, token_for};
+
+/// The protocols the reference servers speak.
+pub const PROTOCOLS: &[&str] = &[
+    "rixa",
+    "datagram",
+    "socializer",
+    "generalbots",
+    "generalbots-meet",
+];
+
+/// The subject of the token [`Running::token`] carries.
+pub const TOKEN_SUBJECT: &str = "reference-user";
+
+/// How to run a reference server.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The protocol id.
+    pub protocol: String,
+    /// The HS256 secret tokens are checked with (socializer, generalbots).
+    pub jwt_secret: String,
+    /// Limits and timings; [`Options::new`] starts from the documented ones.
+    pub config: ServerConfig,
+}
+
+impl Options {
+    /// The documented limits of `protocol`, a rate limit of 20 messages a second with bursts
+    /// of 40 (the documents give no amounts), and a random secret.
+    pub fn new(protocol: &str) -> Result<Self> {
+        let mut config = match protocol {
+            "rixa" => agentwire_rixa::server::default_config(),
+            "datagram" => agentwire_datagram::server::default_config(),
+            "socializer" => agentwire_socializer::server::default_config(),
+            "generalbots" => agentwire_generalbots::server::default_config(),
+            "generalbots-meet" => agentwire_generalbots_meet::server::default_config(),
+            other => bail!(
+                "unknown protocol {other:?}; the reference servers speak {}",
+                PROTOCOLS.join(", ")
+            ),
+        };
+        config.rate_limit = RateLimit::new(20, 40);
+        Ok(Self {
+            protocol: protocol.to_string(),
+            jwt_secret: random_secret(),
+            config,
+        })
+    }
+}
+
+/// A running reference server. Dropping it shuts the server down.
+#[derive(Debug)]
+pub struct Running {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// `ws://ADDR/PATH`, path parameters filled with `reference`.
+    pub url: String,
+    /// The secret tokens are checked with.
+    pub jwt_secret: String,
+    /// A valid token, for the protocols that authenticate.
+    pub token: Option<String>,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<io::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, closes every connection with 1001 (Going Away) and waits for them.
+    pub async fn stop(mut self) -> io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        (&mut self.task)
+            .await
+            .unwrap_or_else(|e| Err(io::Error::other(e)))
+    }
+}
+
+/// Starts a reference server on `listen` (port 0 picks a free one).
+pub async fn start(options: Options, listen: SocketAddr) -> Result<Running> {
+    let listener = TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let shutdown = async move {
+        // Completes on `stop()` and when the `Running` is dropped.
+        let _ = stopped.await;
+    };
+    let secret = options.jwt_secret.as_str();
+    let config = options.config.clone();
+    let (path, task) = match options.protocol.as_str() {
+        "rixa" => (
+            agentwire_rixa::ENDPOINT_PATH,
+            tokio::spawn(agentwire_rixa::server::serve(
+                rixa::Rixa::default(),
+                listener,
+                config,
+                shutdown,
+            )),
+        ),
+        "datagram" => (
+            agentwire_datagram::ENDPOINT_PATH,
+            tokio::spawn(agentwire_datagram::server::serve(
+                datagram::Datagram::default(),
+                listener,
+                config,
+                shutdown,
+            )),
+        ),
+        "socializer" => (
+            agentwire_socializer::ENDPOINT_PATH,
+            tokio::spawn(agentwire_socializer::server::serve(
+                socializer::Socializer::new(secret),
+                listener,
+                config,
+                shutdown,
+            )),
+        ),
+        "generalbots" => (
+            agentwire_generalbots::ENDPOINT_PATH,
+            tokio::spawn(agentwire_generalbots::server::serve(
+                generalbots::GeneralBots::new(secret),
+                listener,
+                config,
+                shutdown,
+            )),
+        ),
+        "generalbots-meet" => (
+            agentwire_generalbots_meet::ENDPOINT_PATH,
+            tokio::spawn(agentwire_generalbots_meet::server::serve(
+                meet::Meet::default(),
+                listener,
+                config,
+                shutdown,
+            )),
+        ),
+        other => bail!(
+            "unknown protocol {other:?}; the reference servers speak {}",
+            PROTOCOLS.join(", ")
+        ),
+    };
+    let template = PathTemplate::new(path);
+    let params: Vec<(&str, &str)> = template.params().map(|name| (name, "reference")).collect();
+    let url = format!("ws://{addr}{}", template.fill(&params));
+    let token = matches!(options.protocol.as_str(), "socializer" | "generalbots")
+        .then(|| token_for(TOKEN_SUBJECT, secret));
+    Ok(Running {
+        addr,
+        url,
+        jwt_secret: options.jwt_secret,
+        token,
+        stop: Some(stop),
+        task,
+    })
+}
+
+/// A `--rate-limit` value: `N` messages a second (bursts of 2N), `N/BURST`, or `off`.
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimitArg(pub Option<RateLimit>);
+
+impl std::str::FromStr for RateLimitArg {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        if text == "off" {
+            return Ok(Self(None));
+        }
+        let (rate, burst) = match text.split_once('/') {
+            Some((rate, burst)) => (rate, Some(burst)),
+            None => (text, None),
+        };
+        let rate: u32 = rate
+            .parse()
+            .map_err(|_| format!("{text:?}: expected N, N/BURST or off"))?;
+        let burst: u32 = match burst {
+            Some(burst) => burst
+                .parse()
+                .map_err(|_| format!("{text:?}: the burst is not a number"))?,
+            None => rate.saturating_mul(2),
+        };
+        RateLimit::new(rate, burst)
+            .map(|limit| Self(Some(limit)))
+            .ok_or_else(|| format!("{text:?}: use off for no limit"))
+    }
+}

@@ -1,0 +1,168 @@
+//! General Bots `/ws/meet`: rooms that participants join and leave, with their join, leave and
+//! WebRTC signal messages relayed to the other participants (the reading NOTES.md explains).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use agentwire_generalbots_meet as meet;
+use agentwire_generalbots_meet::server::{Conn, Handler, Invalid, Outbox, Problem, Reply};
+use agentwire_generalbots_meet::{
+    ErrorCode, ErrorMessage, JoinNotice, LeaveNotice, ServerMessage, SignalRelay,
+};
+
+use crate::support::Ids;
+
+/// The Meet reference server.
+#[derive(Debug, Clone, Default)]
+pub struct Meet {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    /// Room → participant id → participant.
+    rooms: Mutex<HashMap<String, BTreeMap<String, Participant>>>,
+    ids: Ids,
+}
+
+#[derive(Debug, Clone)]
+struct Participant {
+    name: String,
+    outbox: Outbox,
+}
+
+/// One connection: its participant id and the rooms it is in.
+#[derive(Debug)]
+pub struct State {
+    id: String,
+    rooms: HashSet<String>,
+}
+
+impl Meet {
+    fn rooms(&self) -> std::sync::MutexGuard<'_, HashMap<String, BTreeMap<String, Participant>>> {
+        self.shared.rooms.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Removes a participant from a room and tells the others.
+    fn leave(&self, room_id: &str, participant: &str) {
+        let others: Vec<Outbox> = {
+            let mut rooms = self.rooms();
+            let Some(room) = rooms.get_mut(room_id) else {
+                return;
+            };
+            if room.remove(participant).is_none() {
+                return;
+            }
+            let others = room.values().map(|p| p.outbox.clone()).collect();
+            if room.is_empty() {
+                rooms.remove(room_id);
+            }
+            others
+        };
+        let mut notice = LeaveNotice::new(room_id.to_string());
+        notice.participant_id = Some(participant.to_string());
+        let notice: ServerMessage = notice.into();
+        for outbox in others {
+            let _ = outbox.send(&notice);
+        }
+    }
+}
+
+fn join_notice(room_id: &str, id: &str, name: &str) -> ServerMessage {
+    let mut notice = JoinNotice::new(room_id.to_string(), name.to_string());
+    notice.participant_id = Some(id.to_string());
+    notice.into()
+}
+
+impl Handler for Meet {
+    type State = State;
+
+    async fn open(&self, _conn: &Conn) -> (State, Reply) {
+        let id = format!("participant-{}", self.shared.ids.next_number());
+        (
+            State {
+                id,
+                rooms: HashSet::new(),
+            },
+            Reply::none(),
+        )
+    }
+
+    async fn on_join(&self, state: &mut State, message: meet::Join, conn: &Conn) -> Reply {
+        let me = join_notice(&message.room_id, &state.id, &message.participant_name);
+        let (others, present) = {
+            let mut rooms = self.rooms();
+            let room = rooms.entry(message.room_id.clone()).or_default();
+            let others: Vec<Outbox> = room
+                .iter()
+                .filter(|(id, _)| **id != state.id)
+                .map(|(_, p)| p.outbox.clone())
+                .collect();
+            let present: Vec<ServerMessage> = room
+                .iter()
+                .filter(|(id, _)| **id != state.id)
+                .map(|(id, p)| join_notice(&message.room_id, id, &p.name))
+                .collect();
+            room.insert(
+                state.id.clone(),
+                Participant {
+                    name: message.participant_name.clone(),
+                    outbox: conn.outbox(),
+                },
+            );
+            (others, present)
+        };
+        state.rooms.insert(message.room_id);
+        for outbox in others {
+            let _ = outbox.send(&me);
+        }
+        // The joiner learns who is there, and its own id, in the same shape.
+        let mut frames = present;
+        frames.push(me);
+        Reply::many(frames)
+    }
+
+    async fn on_leave(&self, state: &mut State, message: meet::Leave, _conn: &Conn) -> Reply {
+        if state.rooms.remove(&message.room_id) {
+            self.leave(&message.room_id, &state.id);
+        }
+        Reply::none()
+    }
+
+    async fn on_signal(&self, state: &mut State, message: meet::Signal, _conn: &Conn) -> Reply {
+        let target = self.rooms().get(&message.room_id).and_then(|room| {
+            room.contains_key(&state.id)
+                .then(|| room.get(&message.target_id).map(|p| p.outbox.clone()))
+                .flatten()
+        });
+        if let Some(outbox) = target {
+            let mut relay = SignalRelay::new(message.room_id, message.target_id, message.signal);
+            relay.sender_id = Some(state.id.clone());
+            let _ = outbox.send(&relay.into());
+        }
+        Reply::none()
+    }
+
+    async fn on_invalid(&self, _state: &mut State, invalid: Invalid, _conn: &Conn) -> Reply {
+        let frame = match &invalid {
+            Invalid::NotJson(_) => {
+                ErrorMessage::new(ErrorCode::InvalidFormat, "Malformed JSON".into())
+            }
+            Invalid::Transport(Problem::TooLarge { limit, .. }) => ErrorMessage::new(
+                ErrorCode::MessageTooLarge,
+                format!("Exceeds {} KB limit", limit / 1024),
+            ),
+            Invalid::Transport(Problem::RateLimited) => {
+                ErrorMessage::new(ErrorCode::RateLimited, "Too many messages".into())
+            }
+            other => ErrorMessage::new(ErrorCode::InvalidFormat, other.to_string()),
+        };
+        Reply::one(frame)
+    }
+
+    async fn on_close(&self, state: State, _conn: &Conn) {
+        for room in &state.rooms {
+            self.leave(room, &state.id);
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! The accept loop: per-IP limits, the handshake, and graceful shutdown.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::http::StatusCode;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+use super::app::{App, ConnectionInfo};
+use super::config::ServerConfig;
+use super::connection;
+use super::endpoint::{PathTemplate, cookie_pairs, query_pairs};
+
+/// What every connection task shares.
+pub(crate) struct Shared<A> {
+    pub app: A,
+    pub config: ServerConfig,
+    template: PathTemplate,
+    ips: Mutex<HashMap<IpAddr, usize>>,
+    next_id: AtomicU64,
+}
+
+/// Serves `app` at the endpoint `path` (a template such as `/ws/ai/ai-chat/{client_id}`) on
+/// `listener`, until `shutdown` completes; then closes every connection with 1001 (Going Away)
+/// and waits for them, at most `config.shutdown_grace`.
+pub async fn serve<A: App>(
+    listener: TcpListener,
+    path: &str,
+    app: A,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let grace = config.shutdown_grace;
+    let shared = Arc::new(Shared {
+        app,
+        config,
+        template: PathTemplate::new(path),
+        ips: Mutex::new(HashMap::new()),
+        next_id: AtomicU64::new(1),
+    });
+    let (stop, stopping) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    tasks.spawn(handle(stream, peer, Arc::clone(&shared), stopping.clone()));
+                }
+                // Out of file descriptors and the like: wait a little rather than spin.
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            },
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+        }
+    }
+    drop(listener);
+    let _ = stop.send(true);
+    let drained =
+        tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
+    if drained.is_err() {
+        tasks.abort_all();
+    }
+    Ok(())
+}
+
+/// A place under the per-IP limit, given back when dropped.
+struct IpSlot<A: App> {
+    shared: Arc<Shared<A>>,
+    ip: IpAddr,
+}
+
+impl<A: App> Drop for IpSlot<A> {
+    fn drop(&mut self) {
+        let mut ips = self.shared.ips.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = ips.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                ips.remove(&self.ip);
+            }
+        }
+    }
+}
+
+fn take_slot<A: App>(shared: &Arc<Shared<A>>, ip: IpAddr) -> Option<IpSlot<A>> {
+    let mut ips = shared.ips.lock().unwrap_or_else(|e| e.into_inner());
+    let count = ips.entry(ip).or_insert(0);
+    if shared
+        .config
+        .max_connections_per_ip
+        .is_some_and(|max| *count >= max)
+    {
+        return None;
+    }
+    *count += 1;
+    Some(IpSlot {
+        shared: Arc::clone(shared),
+        ip,
+    })
+}
+
+async fn handle<A: App>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared<A>>,
+    stopping: watch::Receiver<bool>,
+) {
+    let slot = take_slot(&shared, peer.ip());
+    let over_limit = slot.is_none();
+    let mut seen: Option<Handshake> = None;
+    let template = &shared.template;
+    // The error type is tungstenite's; its size is not ours to choose.
+    #[allow(clippy::result_large_err)]
+    let callback = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
+        if over_limit {
+            return Err(refuse(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many connections from this address",
+            ));
+        }
+        let uri = request.uri();
+        let Some(params) = template.matches(uri.path()) else {
+            return Err(refuse(
+                StatusCode::NOT_FOUND,
+                "no WebSocket endpoint at this path",
+            ));
+        };
+        let query = uri.query().map(query_pairs).unwrap_or_default();
+        let cookies = cookie_pairs(
+            request
+                .headers()
+                .get_all("cookie")
+                .iter()
+                .filter_map(|v| v.to_str().ok()),
+        );
+        seen = Some(Handshake {
+            path: uri.path().to_string(),
+            params,
+            query,
+            cookies,
+        });
+        Ok(response)
+    };
+    let ws_config = WebSocketConfig::default()
+        .max_message_size(Some(shared.config.hard_max_message_bytes))
+        .max_frame_size(Some(shared.config.hard_max_message_bytes));
+    let handshake =
+        tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(ws_config));
+    let Ok(Ok(ws)) = tokio::time::timeout(shared.config.handshake_timeout, handshake).await else {
+        return;
+    };
+    let Some(Handshake {
+        path,
+        params,
+        query,
+        cookies,
+    }) = seen
+    else {
+        return;
+    };
+    let info = ConnectionInfo {
+        id: shared.next_id.fetch_add(1, Ordering::Relaxed),
+        peer,
+        path,
+        params,
+        query,
+        cookies,
+    };
+    connection::run(ws, info, &shared, stopping).await;
+    drop(slot);
+}
+
+/// What the handshake callback saw of the request.
+struct Handshake {
+    path: String,
+    params: Vec<(String, String)>,
+    query: Vec<(String, String)>,
+    cookies: Vec<(String, String)>,
+}
+
+fn refuse(status: StatusCode, why: &str) -> ErrorResponse {
+    let mut response = ErrorResponse::new(Some(why.to_string()));
+    *response.status_mut() = status;
+    response
+}

@@ -1,0 +1,462 @@
+//! The interface between the transport and a protocol: what the generated skeleton implements,
+//! and what it gets to work with.
+
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures_util::Stream;
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+/// One protocol's behaviour on top of the transport. Generated skeletons implement it by
+/// decoding frames and calling their handler's typed methods.
+pub trait App: Send + Sync + 'static {
+    /// The messages the server sends.
+    type Out: Serialize + Send + Sync + 'static;
+    /// What the server keeps per connection.
+    type State: Send + 'static;
+
+    /// A client completed the handshake at the endpoint: check its credentials (the handshake's
+    /// query parameters and cookies are on `conn`) and open the connection, or refuse it.
+    fn open(
+        &self,
+        conn: &Connection<Self::Out>,
+    ) -> impl Future<Output = Opened<Self::State, Self::Out>> + Send;
+
+    /// A text message arrived.
+    fn text(
+        &self,
+        state: &mut Self::State,
+        text: String,
+        conn: &Connection<Self::Out>,
+    ) -> impl Future<Output = Reply<Self::Out>> + Send;
+
+    /// A message the transport refused (binary, too large, over the rate limit).
+    fn problem(
+        &self,
+        state: &mut Self::State,
+        problem: Problem,
+        conn: &Connection<Self::Out>,
+    ) -> impl Future<Output = Reply<Self::Out>> + Send;
+
+    /// The connection is over.
+    fn close(
+        &self,
+        state: Self::State,
+        conn: &Connection<Self::Out>,
+    ) -> impl Future<Output = ()> + Send;
+}
+
+/// An opened connection's state and first messages, or the refusal.
+pub type Opened<S, M> = Result<(S, Reply<M>), Refusal<M>>;
+
+/// What the server sends in answer to something, and whether it then closes the connection.
+pub struct Reply<M> {
+    frames: Frames<M>,
+    close: Option<CloseWith>,
+}
+
+pub(crate) enum Frames<M> {
+    None,
+    List(Vec<M>),
+    Stream(Pin<Box<dyn Stream<Item = M> + Send>>),
+}
+
+/// A close code and reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseWith {
+    /// The WebSocket close code.
+    pub code: u16,
+    /// The reason, at most 123 bytes.
+    pub reason: String,
+}
+
+impl<M> Reply<M> {
+    /// Nothing.
+    pub fn none() -> Self {
+        Self {
+            frames: Frames::None,
+            close: None,
+        }
+    }
+
+    /// One message.
+    pub fn one(message: impl Into<M>) -> Self {
+        Self {
+            frames: Frames::List(vec![message.into()]),
+            close: None,
+        }
+    }
+
+    /// Several messages, in order.
+    pub fn many(messages: Vec<M>) -> Self {
+        Self {
+            frames: Frames::List(messages),
+            close: None,
+        }
+    }
+
+    /// Messages produced over time (a streamed answer), sent as they come.
+    pub fn stream(messages: impl Stream<Item = M> + Send + 'static) -> Self {
+        Self {
+            frames: Frames::Stream(Box::pin(messages)),
+            close: None,
+        }
+    }
+
+    /// The same messages, then closing the connection.
+    pub fn then_close(mut self, code: u16, reason: impl Into<String>) -> Self {
+        self.close = Some(CloseWith {
+            code,
+            reason: truncate_reason(reason.into()),
+        });
+        self
+    }
+
+    /// Whether the reply closes the connection.
+    pub fn closes(&self) -> bool {
+        self.close.is_some()
+    }
+
+    pub(crate) fn into_parts(self) -> (Frames<M>, Option<CloseWith>) {
+        (self.frames, self.close)
+    }
+}
+
+impl<M> fmt::Debug for Reply<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let frames = match &self.frames {
+            Frames::None => "none".to_string(),
+            Frames::List(list) => format!("{} messages", list.len()),
+            Frames::Stream(_) => "a stream".to_string(),
+        };
+        f.debug_struct("Reply")
+            .field("frames", &frames)
+            .field("close", &self.close)
+            .finish()
+    }
+}
+
+/// Refusing a connection: messages to send first (possibly none), then a close.
+#[derive(Debug)]
+pub struct Refusal<M> {
+    /// Sent before closing.
+    pub messages: Vec<M>,
+    /// How the connection is closed.
+    pub close: CloseWith,
+}
+
+impl<M> Refusal<M> {
+    /// Closing with a code and reason, sending nothing.
+    pub fn close(code: u16, reason: impl Into<String>) -> Self {
+        Self {
+            messages: Vec::new(),
+            close: CloseWith {
+                code,
+                reason: truncate_reason(reason.into()),
+            },
+        }
+    }
+
+    /// Sending a message, then closing.
+    pub fn reply_then_close(message: M, code: u16, reason: impl Into<String>) -> Self {
+        Self {
+            messages: vec![message],
+            close: CloseWith {
+                code,
+                reason: truncate_reason(reason.into()),
+            },
+        }
+    }
+}
+
+/// A message the transport refused before any protocol could read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// A binary message, where the protocols speak text.
+    Binary {
+        /// Its size in bytes.
+        bytes: usize,
+    },
+    /// A message over the configured maximum.
+    TooLarge {
+        /// Its size in bytes.
+        bytes: usize,
+        /// The maximum.
+        limit: usize,
+    },
+    /// A message over the connection's rate limit.
+    RateLimited,
+}
+
+/// A frame that is no message of the protocol, and why.
+#[derive(Debug)]
+pub enum Invalid {
+    /// Not JSON.
+    NotJson(serde_json::Error),
+    /// JSON whose discriminators name no message of the protocol (or that is not an object).
+    UnknownMessage(String),
+    /// A message that does not match its schema (a missing field, a wrong type...).
+    BadMessage {
+        /// The message its discriminators name.
+        message: &'static str,
+        /// What is wrong.
+        error: serde_json::Error,
+    },
+    /// A message the transport refused before decoding.
+    Transport(Problem),
+}
+
+impl From<crate::wire::DecodeError> for Invalid {
+    fn from(error: crate::wire::DecodeError) -> Self {
+        use crate::wire::DecodeError;
+        match error {
+            DecodeError::Json(e) => Invalid::NotJson(e),
+            DecodeError::UnknownMessage { union, tags } => {
+                Invalid::UnknownMessage(format!("no {union} has {tags}"))
+            }
+            DecodeError::Invalid { message, source } => Invalid::BadMessage {
+                message,
+                error: source,
+            },
+        }
+    }
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Invalid::NotJson(e) => write!(f, "not JSON: {e}"),
+            Invalid::UnknownMessage(what) => f.write_str(what),
+            Invalid::BadMessage { message, error } => write!(f, "invalid {message}: {error}"),
+            Invalid::Transport(Problem::Binary { bytes }) => {
+                write!(f, "a binary message of {bytes} bytes")
+            }
+            Invalid::Transport(Problem::TooLarge { bytes, limit }) => {
+                write!(f, "a message of {bytes} bytes, over the {limit} byte limit")
+            }
+            Invalid::Transport(Problem::RateLimited) => f.write_str("too many messages"),
+        }
+    }
+}
+
+/// A credential presented with the handshake.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credential {
+    /// The token.
+    pub token: String,
+    /// Where it was found.
+    pub via: CredentialSource,
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Tokens are secrets: never in logs.
+        f.debug_struct("Credential")
+            .field("token", &"<redacted>")
+            .field("via", &self.via)
+            .finish()
+    }
+}
+
+/// Where a credential was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialSource {
+    /// A query parameter of the URL.
+    Query(String),
+    /// A cookie.
+    Cookie(String),
+    /// The first message.
+    FirstMessage,
+}
+
+/// Where a protocol looks for credentials in the handshake.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CredentialSpec {
+    /// The query parameter carrying the token.
+    pub query: Option<&'static str>,
+    /// The cookie carrying the token.
+    pub cookie: Option<&'static str>,
+}
+
+/// One connection, as the protocol sees it.
+#[derive(Debug)]
+pub struct Connection<M> {
+    pub(crate) info: Arc<ConnectionInfo>,
+    pub(crate) outbox: Outbox<M>,
+}
+
+/// What is known of a connection from its handshake.
+#[derive(Debug)]
+pub struct ConnectionInfo {
+    /// A number unique in this server's lifetime.
+    pub id: u64,
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// The request path.
+    pub path: String,
+    /// The endpoint's path parameters.
+    pub params: Vec<(String, String)>,
+    /// The query parameters.
+    pub query: Vec<(String, String)>,
+    /// The cookies.
+    pub cookies: Vec<(String, String)>,
+}
+
+impl<M> Connection<M> {
+    /// A number unique in this server's lifetime.
+    pub fn id(&self) -> u64 {
+        self.info.id
+    }
+
+    /// The client's address.
+    pub fn peer(&self) -> SocketAddr {
+        self.info.peer
+    }
+
+    /// A path parameter of the endpoint, e.g. `client_id`.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        find(&self.info.params, name)
+    }
+
+    /// A query parameter of the URL.
+    pub fn query(&self, name: &str) -> Option<&str> {
+        find(&self.info.query, name)
+    }
+
+    /// A cookie of the handshake.
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        find(&self.info.cookies, name)
+    }
+
+    /// The credential the handshake carries, looked for where `spec` says.
+    pub fn credential(&self, spec: &CredentialSpec) -> Option<Credential> {
+        if let Some(name) = spec.query
+            && let Some(token) = self.query(name)
+        {
+            return Some(Credential {
+                token: token.to_string(),
+                via: CredentialSource::Query(name.to_string()),
+            });
+        }
+        if let Some(name) = spec.cookie
+            && let Some(token) = self.cookie(name)
+        {
+            return Some(Credential {
+                token: token.to_string(),
+                via: CredentialSource::Cookie(name.to_string()),
+            });
+        }
+        None
+    }
+
+    /// A handle that sends to this connection from anywhere (another connection's task, say).
+    pub fn outbox(&self) -> Outbox<M> {
+        self.outbox.clone()
+    }
+}
+
+fn find<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Sends messages to a connection from other tasks. Sending never waits: a connection whose
+/// queue is full is too slow to keep up and is closed.
+pub struct Outbox<M> {
+    pub(crate) id: u64,
+    pub(crate) sender: mpsc::Sender<Outgoing>,
+    pub(crate) message: PhantomData<fn(M)>,
+}
+
+impl<M> Clone for Outbox<M> {
+    fn clone(&self) -> Self {
+        Self {
+            id: self.id,
+            sender: self.sender.clone(),
+            message: PhantomData,
+        }
+    }
+}
+
+impl<M> fmt::Debug for Outbox<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Outbox")
+            .field("connection", &self.id)
+            .finish()
+    }
+}
+
+/// What other tasks queue for a connection.
+#[derive(Debug)]
+pub(crate) enum Outgoing {
+    Text(String),
+    Close(CloseWith),
+}
+
+/// The connection is gone (or too slow): the message was not queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gone;
+
+impl fmt::Display for Gone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the connection is closed or too slow")
+    }
+}
+
+impl std::error::Error for Gone {}
+
+impl<M: Serialize> Outbox<M> {
+    /// The connection this outbox sends to.
+    pub fn connection(&self) -> u64 {
+        self.id
+    }
+
+    /// Queues a message for the connection.
+    pub fn send(&self, message: &M) -> Result<(), Gone> {
+        let text = serde_json::to_string(message).map_err(|_| Gone)?;
+        match self.sender.try_send(Outgoing::Text(text)) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                // Too slow to keep up: ask its task to close it. The close takes the slot the
+                // task frees next, so this cannot block.
+                let sender = self.sender.clone();
+                tokio::spawn(async move {
+                    let close = CloseWith {
+                        code: 1013,
+                        reason: "too slow to keep up".into(),
+                    };
+                    let _ = sender.send(Outgoing::Close(close)).await;
+                });
+                Err(Gone)
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(Gone),
+        }
+    }
+
+    /// Asks the connection's task to close it.
+    pub fn close(&self, code: u16, reason: impl Into<String>) {
+        let _ = self.sender.try_send(Outgoing::Close(CloseWith {
+            code,
+            reason: truncate_reason(reason.into()),
+        }));
+    }
+}
+
+/// Close reasons are limited to 123 bytes by the WebSocket protocol.
+fn truncate_reason(mut reason: String) -> String {
+    if reason.len() > 123 {
+        let mut cut = 123;
+        while !reason.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        reason.truncate(cut);
+    }
+    reason
+}

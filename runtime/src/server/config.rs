@@ -1,0 +1,77 @@
+//! What a server enforces: size, connection, rate and time limits.
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+/// Limits and timings of a server. Generated crates start from the values their protocol
+/// documents (`default_config()`); every value can be changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Largest text or binary message the protocol accepts, in bytes. A larger message is a
+    /// [`Problem::TooLarge`](super::Problem) the protocol answers.
+    pub max_message_bytes: usize,
+    /// Largest message read at all: beyond it the connection is closed with 1009 (Message Too
+    /// Big) without reading the rest. At least `max_message_bytes`.
+    pub hard_max_message_bytes: usize,
+    /// Most simultaneous connections from one IP address; further handshakes are refused with
+    /// HTTP 429.
+    pub max_connections_per_ip: Option<usize>,
+    /// How long a connection may send no message before it is closed with 1001 (Going Away).
+    pub idle_timeout: Option<Duration>,
+    /// How often the server sends a WebSocket ping to keep the connection alive.
+    pub ping_interval: Option<Duration>,
+    /// Messages each connection may send, on average and in a burst.
+    pub rate_limit: Option<RateLimit>,
+    /// How long a client may take to complete the WebSocket handshake.
+    pub handshake_timeout: Duration,
+    /// Frames queued for a connection by other connections (relays) before it is considered
+    /// too slow and closed.
+    pub outbox_capacity: usize,
+    /// How long a graceful shutdown waits for connections to finish.
+    pub shutdown_grace: Duration,
+}
+
+/// A rate limit per connection: a sustained rate and a burst above it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Messages per second, sustained.
+    pub per_second: NonZeroU32,
+    /// Messages that may arrive at once.
+    pub burst: NonZeroU32,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            max_message_bytes: 1 << 20,
+            hard_max_message_bytes: 4 << 20,
+            max_connections_per_ip: None,
+            idle_timeout: None,
+            ping_interval: None,
+            rate_limit: None,
+            handshake_timeout: Duration::from_secs(10),
+            outbox_capacity: 1024,
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The configuration with a documented maximum message size: messages up to four times
+    /// larger are read and answered as too large, bigger ones close the connection.
+    pub fn with_max_message_bytes(mut self, bytes: usize) -> Self {
+        self.max_message_bytes = bytes;
+        self.hard_max_message_bytes = bytes.saturating_mul(4).max(bytes + 1024);
+        self
+    }
+}
+
+impl RateLimit {
+    /// A limit of `per_second` messages a second with bursts of `burst`; `None` when either is 0.
+    pub fn new(per_second: u32, burst: u32) -> Option<Self> {
+        Some(Self {
+            per_second: NonZeroU32::new(per_second)?,
+            burst: NonZeroU32::new(burst)?,
+        })
+    }
+}

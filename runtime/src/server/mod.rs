@@ -1,0 +1,38 @@
+//! The WebSocket server that generated skeletons run on (feature `server`).
+//!
+//! [`serve`] accepts TCP connections, refuses those over the per-IP limit (HTTP 429) and those
+//! at another path (HTTP 404), completes the handshake within a timeout, and runs one task per
+//! connection. That task enforces the message size and rate limits, pings on the configured
+//! interval, closes idle connections, delivers what other connections queue for it, and hands
+//! every text message to the [`App`], whose [`Reply`] it sends. Shutting down closes every
+//! connection with 1001 (Going Away).
+
+mod accept;
+mod app;
+mod config;
+mod connection;
+pub mod endpoint;
+
+pub use accept::serve;
+pub use app::{
+    App, CloseWith, Connection, ConnectionInfo, Credential, CredentialSource, CredentialSpec, Gone,
+    Invalid, Opened, Outbox, Problem, Refusal, Reply,
+};
+pub use config::{RateLimit, ServerConfig};
+/// Re-exported so that generated skeletons need no dependency of their own.
+pub use futures_util::{Stream, stream};
+pub use tokio::net::TcpListener;
+
+/// WebSocket close codes the runtime and the protocols use.
+pub mod close_code {
+    /// The endpoint is going away: idle timeout or server shutdown.
+    pub const GOING_AWAY: u16 = 1001;
+    /// A message that is not allowed (socializer: authentication failure).
+    pub const POLICY_VIOLATION: u16 = 1008;
+    /// A message too big to process.
+    pub const MESSAGE_TOO_BIG: u16 = 1009;
+    /// An unexpected condition on the server.
+    pub const INTERNAL_ERROR: u16 = 1011;
+    /// The connection could not keep up.
+    pub const TRY_AGAIN_LATER: u16 = 1013;
+}
