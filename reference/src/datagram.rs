@@ -154,14 +154,20 @@ impl Handler for Datagram {
         message: datagram::ChatRequest,
         _conn: &Conn,
     ) -> Reply {
-        let text = match (&state.current, message.content.data.decode()) {
-            (None, _) => Err("no session: create one first"),
-            (Some(_), Err(_)) => Err("data is not base64"),
-            (Some(_), Ok(bytes)) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+        // The session in use may have been destroyed by another connection that resumed it.
+        let live = state
+            .current
+            .as_ref()
+            .filter(|id| self.sessions().contains_key(id.as_str()));
+        let text = match (&state.current, live, message.content.data.decode()) {
+            (None, _, _) => Err("no session: create one first".to_string()),
+            (Some(id), None, _) => Err(format!("session {id} no longer exists")),
+            (Some(_), Some(_), Err(_)) => Err("data is not base64".to_string()),
+            (Some(_), Some(_), Ok(bytes)) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
         };
         let (success, error, answer) = match text {
             Ok(text) => (true, ErrorField::Bool(false), format!("Echo: {text}")),
-            Err(why) => (false, ErrorField::String(why.into()), String::new()),
+            Err(why) => (false, ErrorField::String(why), String::new()),
         };
         let content = ChatResponseContent::new(
             success,
