@@ -293,7 +293,14 @@ impl Client {
             match self.next_event().await {
                 Event::Text(_, value) => before.push(value),
                 Event::Ping => continue,
-                Event::Close(Some(code)) => return (before, code),
+                Event::Close(Some(code)) => {
+                    // Answer the close, as a well-behaved client does, and see the end.
+                    let _ = tokio::time::timeout(WAIT, async {
+                        while let Some(Ok(_)) = self.ws.next().await {}
+                    })
+                    .await;
+                    return (before, code);
+                }
                 other => panic!("expected a close frame, got {other:?} after {before:?}"),
             }
         }
