@@ -125,6 +125,17 @@ impl<M> Reply<M> {
     pub(crate) fn into_parts(self) -> (Frames<M>, Option<CloseWith>) {
         (self.frames, self.close)
     }
+
+    /// The reply's messages, a stream drained to its end, and the close that follows them:
+    /// what the transport would send, for driving an [`App`] without a socket (tests, fuzzing).
+    pub async fn collect(self) -> (Vec<M>, Option<CloseWith>) {
+        let messages = match self.frames {
+            Frames::None => Vec::new(),
+            Frames::List(messages) => messages,
+            Frames::Stream(stream) => futures_util::StreamExt::collect(stream).await,
+        };
+        (messages, self.close)
+    }
 }
 
 impl<M> fmt::Debug for Reply<M> {
@@ -360,6 +371,42 @@ impl<M> Connection<M> {
     }
 }
 
+impl<M> Connection<M> {
+    /// A connection without a socket, for driving an [`App`] directly (tests, fuzzing). What
+    /// other connections queue for it, through its [`Outbox`], waits in the returned
+    /// [`Detached`]; at most `capacity` frames, as the transport's `outbox_capacity`.
+    pub fn detached(info: ConnectionInfo, capacity: usize) -> (Self, Detached) {
+        let (sender, receiver) = mpsc::channel(capacity.max(1));
+        let outbox = Outbox {
+            id: info.id,
+            sender,
+            message: PhantomData,
+        };
+        let conn = Self {
+            info: Arc::new(info),
+            outbox,
+        };
+        (conn, Detached { receiver })
+    }
+}
+
+/// What other connections queued for a [detached](Connection::detached) connection.
+#[derive(Debug)]
+pub struct Detached {
+    receiver: mpsc::Receiver<Outgoing>,
+}
+
+impl Detached {
+    /// The next queued frame: its JSON text, or the close another task asked for. `None` when
+    /// nothing is queued.
+    pub fn try_next(&mut self) -> Option<Result<String, CloseWith>> {
+        match self.receiver.try_recv().ok()? {
+            Outgoing::Text(text) => Some(Ok(text)),
+            Outgoing::Close(with) => Some(Err(with)),
+        }
+    }
+}
+
 fn find<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     pairs
         .iter()
@@ -459,4 +506,52 @@ fn truncate_reason(mut reason: String) -> String {
         reason.truncate(cut);
     }
     reason
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(id: u64) -> ConnectionInfo {
+        ConnectionInfo {
+            id,
+            peer: "127.0.0.1:1".parse().unwrap(),
+            path: "/ws".into(),
+            params: Vec::new(),
+            query: vec![("token".into(), "t".into())],
+            cookies: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn replies_collect_their_messages_and_close() {
+        let (messages, close) = Reply::<u32>::stream(futures_util::stream::iter([1, 2, 3]))
+            .then_close(1008, "bye")
+            .collect()
+            .await;
+        assert_eq!(messages, [1, 2, 3]);
+        assert_eq!(close.unwrap().code, 1008);
+        assert_eq!(
+            Reply::<u32>::many(vec![4, 5]).collect().await,
+            (vec![4, 5], None)
+        );
+        assert_eq!(Reply::<u32>::none().collect().await, (vec![], None));
+    }
+
+    #[tokio::test]
+    async fn detached_connections_queue_what_others_send() {
+        let (conn, mut queued) = Connection::<u32>::detached(info(7), 2);
+        assert_eq!(conn.id(), 7);
+        assert_eq!(conn.query("token"), Some("t"));
+        let outbox = conn.outbox();
+        assert_eq!(queued.try_next(), None);
+        outbox.send(&1).unwrap();
+        outbox.send(&2).unwrap();
+        // Full: too slow.
+        assert_eq!(outbox.send(&3), Err(Gone));
+        assert_eq!(queued.try_next(), Some(Ok("1".to_string())));
+        assert_eq!(queued.try_next(), Some(Ok("2".to_string())));
+        outbox.close(1000, "done");
+        assert_eq!(queued.try_next().unwrap().unwrap_err().code, 1000);
+    }
 }

@@ -15,8 +15,8 @@ pub mod endpoint;
 
 pub use accept::serve;
 pub use app::{
-    App, CloseWith, Connection, ConnectionInfo, Credential, CredentialSource, CredentialSpec, Gone,
-    Invalid, Opened, Outbox, Problem, Refusal, Reply,
+    App, CloseWith, Connection, ConnectionInfo, Credential, CredentialSource, CredentialSpec,
+    Detached, Gone, Invalid, Opened, Outbox, Problem, Refusal, Reply,
 };
 pub use config::{RateLimit, ServerConfig};
 /// Re-exported so that generated skeletons need no dependency of their own.
