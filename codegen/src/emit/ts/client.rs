@@ -17,7 +17,7 @@ use super::names::{
 use super::types::ts_type;
 use crate::error::{Error, Result};
 use crate::model::{Format, Message, ProtocolModel, Struct, Ty, TypeKind, union::join};
-use crate::protocol::{AuthMethod, Direction, ReplyForm, SessionOrigin};
+use crate::protocol::{AuthMethod, Direction, ErrorCodes, ReplyForm, SessionOrigin};
 
 /// Members of the runtime's `ClientCore` that generated methods must not shadow.
 const CORE_MEMBERS: &[&str] = &[
@@ -236,9 +236,16 @@ fn method(
             }
         }
     };
+    let refused = match (exchange, failing_errors(model)) {
+        (Some(_), Some(errors)) => format!(
+            " Rejects with a {{@link rt.ServerError}} when the server answers with `{}` instead.",
+            errors.message
+        ),
+        _ => String::new(),
+    };
     let doc = paragraphs([
         type_doc.as_deref(),
-        Some(&format!("Sends `{}`. {what}", message.name)),
+        Some(&format!("Sends `{}`. {what}{refused}", message.name)),
     ]);
     Method {
         doc: doc_comment(&doc, "  "),
@@ -626,7 +633,31 @@ fn description(model: &ProtocolModel, outgoing: Map<String, Value>) -> String {
     }
     let codes: Vec<u16> = d.close_codes.iter().map(|c| c.code).collect();
     out.insert("closeCodes".into(), json!(codes));
+    if let Some(errors) = failing_errors(model) {
+        out.insert(
+            "errors".into(),
+            json!({"message": errors.message, "code": errors.pointer}),
+        );
+    }
     json_literal(&Value::Object(out), 0, 100)
+}
+
+/// The protocol's error message, when it fails requests: only where no exchange already names it
+/// as a reply (there it resolves the request, typed as one of its replies).
+fn failing_errors(model: &ProtocolModel) -> Option<&ErrorCodes> {
+    let d = &model.description;
+    let errors = d.error_codes.as_ref()?;
+    let a_reply = d
+        .exchanges
+        .iter()
+        .flat_map(|e| &e.replies)
+        .any(|form| match form {
+            ReplyForm::Single(single) => single.messages.contains(&errors.message),
+            ReplyForm::Stream(stream) => {
+                [&stream.start, &stream.chunk, &stream.end].contains(&&errors.message)
+            }
+        });
+    (!a_reply).then_some(errors)
 }
 
 fn correlation(pairs: &[crate::protocol::Correlation]) -> Value {

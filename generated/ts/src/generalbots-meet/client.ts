@@ -27,6 +27,7 @@ const DESCRIPTION = {
   },
   exchanges: {},
   closeCodes: [],
+  errors: { message: "error_message", code: "/code" },
 } as const;
 
 /** What the client core knows of the protocol. */

@@ -83,6 +83,7 @@ const DESCRIPTION = {
   },
   sessions: { by: "announcement", message: "session_created", id: "/session_id" },
   closeCodes: [],
+  errors: { message: "error_message", code: "/code" },
 } as const;
 
 /** What the client core knows of the protocol. */
@@ -150,7 +151,7 @@ export class Client extends rt.ClientCore<t.ServerMessages> {
   /**
    * Send Chat Message.
    *
-   * Sends `chat_message`. The reply may be streamed: iterate the result for its chunks (the last event carries the full text), or await its `result`.
+   * Sends `chat_message`. The reply may be streamed: iterate the result for its chunks (the last event carries the full text), or await its `result`. Rejects with a {@link rt.ServerError} when the server answers with `error_message` instead.
    */
   chatMessage(input: ChatMessageInput, options?: rt.RequestOptions): rt.ReplyStream<t.ChatResponse, t.StreamStart, t.StreamChunk, t.StreamEnd> {
     return this.stream<t.ChatResponse, t.StreamStart, t.StreamChunk, t.StreamEnd>("chat_message", input, options);
@@ -195,7 +196,7 @@ export class Client extends rt.ClientCore<t.ServerMessages> {
   /**
    * Ping (Keep-Alive).
    *
-   * Sends `ping`. Resolves with the reply, correlated as the protocol says.
+   * Sends `ping`. Resolves with the reply, correlated as the protocol says. Rejects with a {@link rt.ServerError} when the server answers with `error_message` instead.
    */
   ping(input: PingInput = {}, options?: rt.RequestOptions): Promise<t.Pong> {
     return this.request<t.Pong>("ping", input, options);

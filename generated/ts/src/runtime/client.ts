@@ -117,6 +117,11 @@ export interface ProtocolSpec {
   readonly sessions?: SessionOrigin;
   /** Close codes the protocol documents (after which reconnecting is pointless). */
   readonly closeCodes: readonly number[];
+  /**
+   * The server message that carries the protocol's error codes, and the JSON Pointer of the code,
+   * when the protocol documents error codes and no exchange names that message as a reply.
+   */
+  readonly errors?: { readonly message: string; readonly code: string };
 }
 
 /** Backoff between reconnection attempts: `initialDelayMs * factor^attempt`, capped. */
@@ -195,6 +200,32 @@ export class TimeoutError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "TimeoutError";
+  }
+}
+
+/**
+ * The server answered a request with the protocol's error message (e.g. General Bots'
+ * `SESSION_NOT_FOUND`). The frame is also delivered to that message's subscribers.
+ */
+export class ServerError extends Error {
+  /** The request it answers. */
+  readonly request: string;
+  /** The error message's name, e.g. `error_message`. */
+  readonly messageName: string;
+  /** The error code, when the frame carries one. */
+  readonly code: string | undefined;
+  /** The whole frame (it passed the guards). */
+  readonly frame: JsonObject;
+
+  constructor(request: string, messageName: string, code: string | undefined, frame: JsonObject) {
+    const text = JSON.stringify(frame);
+    const shown = text.length > 300 ? `${text.slice(0, 300)}…` : text;
+    super(`${request}: the server answered with ${messageName}${code === undefined ? "" : ` ${code}`}: ${shown}`);
+    this.name = "ServerError";
+    this.request = request;
+    this.messageName = messageName;
+    this.code = code;
+    this.frame = frame;
   }
 }
 
@@ -376,7 +407,10 @@ export class ClientCore<S> {
   readonly #closeHandlers = new Set<(info: CloseInfo) => void>();
   readonly #errorHandlers = new Set<(error: Error) => void>();
   #sessionId: JsonValue | undefined;
-  readonly #sessionWaiters = new Set<() => void>();
+  /** Waiters for a session id: woken when one is learnt, failed when the connection is lost. */
+  readonly #sessionWaiters = new Set<{ readonly wake: () => void; readonly fail: (error: Error) => void }>();
+  /** Pending {@link ClientCore.next} calls, failed when the connection is lost for good. */
+  readonly #nextWaiters = new Set<(error: Error) => void>();
   #counter = 0;
 
   constructor(spec: ProtocolSpec, options: ConnectOptions) {
@@ -411,6 +445,8 @@ export class ClientCore<S> {
       await this.#open();
     } catch (error) {
       this.#state = "closed";
+      const failure = asError(error);
+      this.#giveUp(failure instanceof ConnectionError ? failure : new ConnectionError(failure.message));
       throw error;
     }
   }
@@ -452,19 +488,33 @@ export class ClientCore<S> {
     return () => this.#anyHandlers.delete(handler);
   }
 
-  /** The next valid message of one kind. */
+  /**
+   * The next valid message of one kind. Rejects with a {@link TimeoutError} when none arrives in
+   * time, and with a {@link ConnectionError} when the connection closes for good first (e.g. the
+   * server refused the credential). It may be called before {@link ClientCore.connect}, to catch
+   * what the server sends first.
+   */
   next<K extends keyof S & string>(name: K, options: RequestOptions = {}): Promise<S[K]> {
     const ms = options.timeoutMs ?? this.#options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     return new Promise((resolve, reject) => {
-      const timer = host.setTimeout(() => {
+      const done = (): void => {
         stop();
+        host.clearTimeout(timer);
+        this.#nextWaiters.delete(fail);
+      };
+      const fail = (error: Error): void => {
+        done();
+        reject(new ConnectionError(`no ${name}: ${error.message}`, error instanceof ConnectionError ? error.code : undefined));
+      };
+      const timer = host.setTimeout(() => {
+        done();
         reject(new TimeoutError(`no ${name} within ${ms} ms`));
       }, ms);
       const stop = this.on(name, (message) => {
-        stop();
-        host.clearTimeout(timer);
+        done();
         resolve(message);
       });
+      this.#nextWaiters.add(fail);
     });
   }
 
@@ -607,15 +657,21 @@ export class ClientCore<S> {
     }
     const ms = this.#options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     await new Promise<void>((resolve, reject) => {
-      const wake = (): void => {
-        host.clearTimeout(timer);
-        resolve();
+      const waiter = {
+        wake: (): void => {
+          host.clearTimeout(timer);
+          resolve();
+        },
+        fail: (error: Error): void => {
+          host.clearTimeout(timer);
+          reject(error);
+        },
       };
       const timer = host.setTimeout(() => {
-        this.#sessionWaiters.delete(wake);
+        this.#sessionWaiters.delete(waiter);
         reject(new SessionError(`${name} names a session and no ${origin.message} arrived within ${ms} ms`));
       }, ms);
-      this.#sessionWaiters.add(wake);
+      this.#sessionWaiters.add(waiter);
     });
     // Read through a getter: TypeScript keeps the narrowing from before the wait.
     const id = this.session;
@@ -632,9 +688,9 @@ export class ClientCore<S> {
   }
 
   #wakeSessionWaiters(): void {
-    for (const wake of [...this.#sessionWaiters]) {
-      this.#sessionWaiters.delete(wake);
-      wake();
+    for (const waiter of [...this.#sessionWaiters]) {
+      this.#sessionWaiters.delete(waiter);
+      waiter.wake();
     }
   }
 
@@ -796,8 +852,18 @@ export class ClientCore<S> {
       code !== 1008 &&
       !this.spec.closeCodes.includes(code);
     this.#state = reconnecting ? "reconnecting" : "closed";
+    if (!reconnecting) this.#giveUp(new ConnectionError(`the connection closed (code ${code}${suffix})`, code));
     this.#emit(this.#closeHandlers, { code, reason, reconnecting });
     if (reconnecting) this.#scheduleReconnect();
+  }
+
+  /** The connection is closed for good: whoever waits for a message or a session is told. */
+  #giveUp(error: ConnectionError): void {
+    for (const fail of [...this.#nextWaiters]) fail(error);
+    for (const waiter of [...this.#sessionWaiters]) {
+      this.#sessionWaiters.delete(waiter);
+      waiter.fail(new SessionError(`no session: ${error.message}`));
+    }
   }
 
   #reconnectOptions(): ReconnectOptions | undefined {
@@ -821,7 +887,9 @@ export class ClientCore<S> {
           this.#scheduleReconnect();
         } else {
           this.#state = "closed";
-          this.#report(new ConnectionError(`reconnecting failed after ${this.#attempt} attempts: ${asError(error).message}`));
+          const failure = new ConnectionError(`reconnecting failed after ${this.#attempt} attempts: ${asError(error).message}`);
+          this.#giveUp(failure);
+          this.#report(failure);
         }
       });
     }, delay);
@@ -846,7 +914,7 @@ export class ClientCore<S> {
     }
     const { name, message } = decoded;
     this.#track(name, message);
-    this.#answer(name, message);
+    if (!this.#answer(name, message)) this.#refuse(name, message);
     for (const handler of this.#handlers.get(name) ?? []) this.#call(handler, message);
     for (const handler of this.#anyHandlers) {
       this.#call(handler, { name, message } as unknown as Received<S>);
@@ -861,8 +929,8 @@ export class ClientCore<S> {
     if (id !== undefined) this.useSession(id.value as JsonValue);
   }
 
-  /** Gives a frame to the first request it answers. */
-  #answer(name: string, message: unknown): void {
+  /** Gives a frame to the first request it answers; whether one took it. */
+  #answer(name: string, message: unknown): boolean {
     for (const pending of this.#pending) {
       const stream = pending.stream;
       if (stream !== undefined) {
@@ -871,12 +939,12 @@ export class ClientCore<S> {
         if (name === stream.form.chunk) {
           this.#arm(pending);
           pending.sink.chunk(message, textAt(message, stream.form.chunkText));
-          return;
+          return true;
         }
         if (name === stream.form.end) {
           this.#settle(pending);
           pending.sink.end(message, textAt(message, stream.form.endText));
-          return;
+          return true;
         }
         continue;
       }
@@ -885,16 +953,32 @@ export class ClientCore<S> {
           this.#settle(pending);
           this.#granted(pending, message);
           pending.sink.message(message);
-          return;
+          return true;
         }
         if (form.kind === "stream" && name === form.start && correlated(form.correlation, pending.frame, message)) {
           pending.stream = { form, id: lookup(message, form.streamId)?.value };
           this.#arm(pending);
           pending.sink.start(message);
-          return;
+          return true;
         }
       }
     }
+    return false;
+  }
+
+  /**
+   * An error message that answers no request by the exchanges: the protocol does not correlate
+   * errors, so it fails the oldest request still waiting for its first reply frame, if any.
+   */
+  #refuse(name: string, message: unknown): void {
+    const errors = this.spec.errors;
+    if (errors === undefined || errors.message !== name || !isObject(message)) return;
+    const pending = this.#pending.find((p) => p.stream === undefined);
+    if (pending === undefined) return;
+    const code = lookup(message, errors.code)?.value;
+    const shown = typeof code === "string" || typeof code === "number" ? String(code) : undefined;
+    this.#settle(pending);
+    pending.sink.fail(new ServerError(pending.request, name, shown, message as JsonObject));
   }
 
   /** Learns the session id from the reply to the request that creates sessions. */
