@@ -68,6 +68,26 @@ fn the_shared_runtime_names_no_protocol() {
     }
 }
 
+/// The README's example is written from the model: a protocol with a streamed reply, a request
+/// that needs no argument, and the streamed request with the document's example input, less what
+/// the client fills in (the discriminator, the session id). consumer.test.mjs type-checks it.
+#[test]
+fn the_readme_example_calls_a_request_and_a_stream_from_the_documents_examples() {
+    let models = models(&schema_root());
+    let files = ts::emit(&models).unwrap();
+    let readme = String::from_utf8_lossy(&files[&format!("{}/README.md", ts::GENERATED_DIR)]);
+    assert!(readme.contains(r#"import { connect } from "@agentwire/protocols/generalbots";"#));
+    assert!(readme.contains("await client.ping();"), "{readme}");
+    assert!(
+        readme.contains(r#"client.chatMessage({ content: "Hello, I need help with my order" })"#),
+        "{readme}"
+    );
+    assert!(
+        !readme.contains("session_id"),
+        "the client fills the session in"
+    );
+}
+
 /// Every construct the generator supports, in one synthetic protocol (when the checkout has it).
 #[test]
 fn the_synthetic_protocol_emits() {

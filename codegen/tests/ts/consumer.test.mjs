@@ -1,6 +1,7 @@
 // A consumer project in a temporary folder installs the packed tarball and type-checks, with
-// `tsc --strict`, a program that uses every protocol's client (consumer/program.ts). Also: the
-// public declarations contain no `any`, and every subpath export loads.
+// `tsc --strict`, a program that uses every protocol's client (consumer/program.ts) and the
+// package README's TypeScript examples. Also: the public declarations contain no `any`, and every
+// subpath export loads.
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -15,6 +16,7 @@ import { protocolIds } from "./lib/package.mjs";
 import { paths } from "./lib/paths.mjs";
 
 let project;
+let readmeExamples = [];
 
 before(() => {
   project = mkdtempSync(join(tmpdir(), "agentwire-consumer-"));
@@ -39,17 +41,22 @@ before(() => {
     symlinkSync(join(paths.project, "node_modules", name), join(project, "node_modules", name), "dir");
   }
   cpSync(join(paths.project, "consumer"), project, { recursive: true });
+  // The README's examples, as the package ships it, one module each.
+  const readme = readFileSync(join(project, "node_modules", "@agentwire", "protocols", "README.md"), "utf8");
+  readmeExamples = [...readme.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((match) => match[1]);
+  readmeExamples.forEach((code, i) => writeFileSync(join(project, `readme-${i + 1}.ts`), `${code}\nexport {};\n`));
 });
 
 after(() => {
   if (project) rmSync(project, { recursive: true, force: true });
 });
 
-test("a program using every protocol's client type-checks with tsc --strict", () => {
+test("a program using every protocol's client, and the README's examples, type-check with tsc --strict", () => {
   const program = readFileSync(join(project, "program.ts"), "utf8");
   for (const id of protocolIds()) {
     assert.ok(program.includes(`@agentwire/protocols/${id}"`), `consumer/program.ts does not use ${id}`);
   }
+  assert.ok(readmeExamples.length > 0, "the package README has no ```ts example");
   try {
     execFileSync(process.execPath, [paths.tsc, "-p", join(project, "tsconfig.json")], {
       cwd: project,
@@ -57,7 +64,7 @@ test("a program using every protocol's client type-checks with tsc --strict", ()
       timeout: 180_000,
     });
   } catch (error) {
-    assert.fail(`tsc --strict failed on the consumer program:\n${error.stdout}${error.stderr}`);
+    assert.fail(`tsc --strict failed on the consumer program or the README's examples:\n${error.stdout}${error.stderr}`);
   }
 });
 

@@ -156,6 +156,88 @@ pub fn client(model: &ProtocolModel) -> Result<ClientData> {
     })
 }
 
+/// A call of a client method, for the README: the method and its argument, which leaves out
+/// what the client fills in of the document's example (empty when the method needs nothing).
+#[derive(Debug, Clone, Serialize)]
+pub struct ExampleCall {
+    /// The method's name.
+    pub method: String,
+    /// Its argument, a TypeScript object literal, or empty.
+    pub argument: String,
+}
+
+/// The README's calls of a protocol's client: its first request that can be written from the
+/// document's examples (or needs no argument), and likewise its first streamed request.
+pub fn example_calls(model: &ProtocolModel) -> Result<(Option<ExampleCall>, Option<ExampleCall>)> {
+    let data = client(model)?;
+    let mut request = None;
+    let mut stream = None;
+    for (message, method) in model.messages_of(Direction::Client).zip(&data.methods) {
+        let slot = if method.call.starts_with("stream<") {
+            &mut stream
+        } else if method.call.starts_with("request<") {
+            &mut request
+        } else {
+            continue;
+        };
+        if slot.is_some() {
+            continue;
+        }
+        let plan = Plan::of(model, message);
+        let documented = model
+            .examples
+            .iter()
+            .find(|(example, _)| example.message == message.name)
+            .map(|(_, frame)| {
+                let mut input = frame.clone();
+                for pointer in plan.filled() {
+                    remove(&mut input, pointer);
+                }
+                input
+            });
+        let argument = match documented {
+            Some(input) if input.as_object().is_some_and(|o| !o.is_empty()) => {
+                json_literal(&input, 0, 80)
+            }
+            _ if !method.default.is_empty() => String::new(),
+            _ => continue,
+        };
+        *slot = Some(ExampleCall {
+            method: method.name.clone(),
+            argument,
+        });
+    }
+    Ok((request, stream))
+}
+
+/// Removes the value at a JSON Pointer, and the objects the removal leaves empty.
+fn remove(value: &mut Value, pointer: &str) -> bool {
+    let Some(rest) = pointer.strip_prefix('/') else {
+        return false;
+    };
+    let (head, tail) = match rest.split_once('/') {
+        Some((head, tail)) => (head, Some(tail)),
+        None => (rest, None),
+    };
+    let key = head.replace("~1", "/").replace("~0", "~");
+    let Some(object) = value.as_object_mut() else {
+        return false;
+    };
+    match tail {
+        None => object.remove(&key).is_some(),
+        Some(tail) => match object.get_mut(&key) {
+            Some(inner) => {
+                let removed = remove(inner, &format!("/{tail}"));
+                if removed && inner.as_object().is_some_and(Map::is_empty) {
+                    object.remove(&key);
+                }
+                removed
+            }
+            None => false,
+        },
+    }
+}
+
 fn method_name(message: &str, taken: &BTreeSet<String>) -> String {
     let name = camel_case(message);
     if taken.contains(&name) {
@@ -342,6 +424,15 @@ impl Plan {
         } else {
             None
         }
+    }
+
+    /// Every pointer the client fills.
+    fn filled(&self) -> impl Iterator<Item = &str> {
+        self.fixed
+            .iter()
+            .map(|(p, _)| p.as_str())
+            .chain(self.fresh.iter().map(|(p, _)| p.as_str()))
+            .chain(self.session.as_deref())
     }
 
     /// Whether the client fills anything below a pointer.
