@@ -63,10 +63,24 @@ pub fn run(root: &Path) -> Result<ExitCode> {
             "Chromium for the browser test",
             &["sh", "-c", INSTALL_CHROMIUM],
         ),
-        // Compiles generated/ts with `tsc --strict`, packs and installs it, writes the corpus.
+        // Compiles generated/ts with `tsc --strict`, packs and installs it, writes the agreement
+        // corpus (`cargo xtask corpus`) that guards.test.mjs checks the guards on.
         (
             "TypeScript package and corpus",
             &["node", "codegen/tests/ts/build.mjs"],
+        ),
+        // The clients' conversations (reference.test.mjs, browser.test.mjs) run the reference
+        // servers: built here, outside the tests' time limits, so a fresh clone needs nothing more.
+        (
+            "reference servers for the TypeScript tests",
+            &[
+                "cargo",
+                "build",
+                "-p",
+                "agentwire-reference",
+                "--bin",
+                "reference",
+            ],
         ),
         (
             "TypeScript bindings",

@@ -1,7 +1,8 @@
 // Headless Chromium (Debian's, driven by playwright-core) loads a page served from localhost
 // that imports the packed package through its subpath exports (an import map) and holds
-// conversations with a General Bots and a Socializer server: a streamed reply with the query
-// token, and cookie authentication, which only a browser page can do that way.
+// conversations with the reference servers of General Bots (the query token, a streamed reply, a
+// tool call), Socializer (cookie authentication, which only a browser page can do that way) and
+// datagram (a session, base64 chat).
 
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -13,7 +14,7 @@ import { after, before, test } from "node:test";
 import { chromium } from "playwright-core";
 
 import { paths } from "./lib/paths.mjs";
-import { conversationServers } from "./lib/targets.mjs";
+import { conversationServers, token } from "./lib/targets.mjs";
 
 const CHROMIUM = process.env.AGENTWIRE_CHROMIUM ?? "/usr/bin/chromium";
 const ARGS = [
@@ -55,6 +56,10 @@ function serve(request, response) {
     response.writeHead(200, { "content-type": "text/html" }).end(body);
     return;
   }
+  if (url.pathname === "/favicon.ico") {
+    response.writeHead(204).end();
+    return;
+  }
   if (url.pathname === "/page.js") file = join(paths.project, "browser", "page.js");
   else if (url.pathname.startsWith("/pkg/")) {
     file = normalize(join(paths.installed, url.pathname.slice(5)));
@@ -77,7 +82,7 @@ before(async () => {
   await new Promise((resolve) => http.listen(0, "127.0.0.1", resolve));
   // `localhost` for the page as for the WebSocket servers, so the page's cookie goes with the handshake.
   origin = `http://localhost:${http.address().port}`;
-  servers = await conversationServers(["generalbots", "socializer"]);
+  servers = await conversationServers(["generalbots", "socializer", "datagram"]);
   profile = mkdtempSync(join(tmpdir(), "agentwire-chromium-"));
   context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -102,8 +107,8 @@ test("a page using the packed clients completes its conversations in Chromium", 
   const query = new URLSearchParams({
     generalbots: servers.generalbots.url.replace("127.0.0.1", "localhost"),
     socializer: servers.socializer.url.replace("127.0.0.1", "localhost"),
-    ...servers.generalbots.query,
-    ...servers.socializer.query,
+    datagram: servers.datagram.url.replace("127.0.0.1", "localhost"),
+    token: await token("browser"),
   });
   await page.goto(`${origin}/?${query}`, { timeout: 30_000 });
   await page
@@ -111,11 +116,19 @@ test("a page using the packed clients completes its conversations in Chromium", 
     .catch((error) => assert.fail(`the page did not finish: ${error.message}\n${logs.join("\n")}`));
   const result = await page.evaluate(() => window.agentwireResult);
   assert.ok(result.ok, `${result.error}\n${logs.join("\n")}`);
-  assert.equal(result.pong, "pong");
-  assert.ok(result.session, "a session was announced");
-  assert.ok(result.full.length > 0, "the reply has text");
-  if (result.chunks.length > 0) assert.equal(result.chunks.join(""), result.full, "the chunks add up to the full text");
-  assert.ok(result.greeting.length > 0, "the welcome message arrived");
-  assert.ok(result.reply.length > 0, "the chat was answered");
+  const { bots, chat, datagram } = result;
+  assert.equal(bots.pong, "pong");
+  assert.match(bots.session, /\S/, "a session was announced");
+  assert.equal(bots.full, "Echo: hello from the browser, streamed in chunks");
+  assert.ok(bots.chunks.length > 1, "the answer came in several chunks");
+  assert.equal(bots.chunks.join(""), bots.full, "the chunks add up to the full text");
+  assert.deepEqual(bots.tools, ["lookup"]);
+  assert.equal(bots.tool, "stream");
+  assert.deepEqual(bots.errors, [], "every frame passed the guards");
+  assert.ok(chat.cookie, "the page holds the access_token cookie");
+  assert.match(chat.greeting, /Welcome to AI Chat, browser!/, "the cookie's token was accepted");
+  assert.match(chat.reply, /hi from the browser/);
+  assert.match(datagram.session, /\S/);
+  assert.equal(datagram.echo, "Echo: from the page");
   console.log(`browser: ${JSON.stringify(result)}`);
 });

@@ -1,8 +1,7 @@
-// Small scripted WebSocket servers on the loopback interface, and the reference server.
+// Small scripted WebSocket servers on the loopback interface, and the reference servers.
 
 import { spawn, execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { createInterface } from "node:readline";
 
 import { WebSocketServer } from "ws";
@@ -48,32 +47,54 @@ export function nextFrame(socket, timeoutMs = 5_000) {
   });
 }
 
-/** Whether this checkout has the reference server crate. */
-export function hasReference() {
-  return existsSync(join(paths.root, "reference", "Cargo.toml"));
-}
+let binary;
 
-let built = false;
+/**
+ * The reference server's executable: `cargo build -p agentwire-reference` (a no-op when
+ * `cargo xtask test` has built it), located by cargo's own report of what it built, so that
+ * CARGO_TARGET_DIR and build settings are honoured.
+ */
+export function referenceBinary() {
+  if (binary !== undefined) return binary;
+  const out = execFileSync("cargo", ["build", "--quiet", "-p", "agentwire-reference", "--bin", "reference", "--message-format=json"], {
+    cwd: paths.root,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    maxBuffer: 64 * 1024 * 1024,
+    timeout: 900_000,
+  });
+  for (const line of out.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    const message = JSON.parse(line);
+    if (message.reason === "compiler-artifact" && message.target?.name === "reference" && message.executable) {
+      binary = message.executable;
+    }
+  }
+  if (binary === undefined || !existsSync(binary)) {
+    throw new Error("cargo build -p agentwire-reference reported no `reference` executable");
+  }
+  return binary;
+}
 
 /**
  * Starts `reference --protocol <id> --listen 127.0.0.1:0 [...args]` and resolves with the URL of
- * its first stdout line, `listening on ws://ADDR/PATH`, split into origin and path.
+ * its first stdout line, `listening on ws://ADDR/PATH`, split into origin and path. What it says
+ * on stderr (a valid token, the shutdown) is kept in `stderr()`, and shown when it fails to start.
  */
 export async function startReference(id, args = [], timeoutMs = 60_000) {
-  if (!built) {
-    execFileSync("cargo", ["build", "--quiet", "-p", "agentwire-reference"], {
-      cwd: paths.root,
-      stdio: ["ignore", "inherit", "inherit"],
-      timeout: 900_000,
-    });
-    built = true;
-  }
-  const binary = join(process.env.CARGO_TARGET_DIR ?? join(paths.root, "target"), "debug", "reference");
-  const child = spawn(binary, ["--protocol", id, "--listen", "127.0.0.1:0", ...args], {
-    stdio: ["ignore", "pipe", "inherit"],
+  const child = spawn(referenceBinary(), ["--protocol", id, "--listen", "127.0.0.1:0", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (text) => {
+    stderr += text;
   });
   const line = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`reference --protocol ${id} printed nothing within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`reference --protocol ${id} printed nothing within ${timeoutMs} ms\n${stderr}`)),
+      timeoutMs,
+    );
     const lines = createInterface({ input: child.stdout });
     lines.once("line", (first) => {
       clearTimeout(timer);
@@ -81,20 +102,21 @@ export async function startReference(id, args = [], timeoutMs = 60_000) {
     });
     child.once("exit", (code) => {
       clearTimeout(timer);
-      reject(new Error(`reference --protocol ${id} exited with ${code} before listening`));
+      reject(new Error(`reference --protocol ${id} exited with ${code} before listening\n${stderr}`));
     });
   });
   const match = /^listening on (wss?:\/\/[^/\s]+)(\/\S*)?$/.exec(line);
   if (!match) {
     child.kill();
-    throw new Error(`reference --protocol ${id}: unexpected first line ${JSON.stringify(line)}`);
+    throw new Error(`reference --protocol ${id}: unexpected first line ${JSON.stringify(line)}\n${stderr}`);
   }
   return {
     origin: match[1],
     path: match[2] ?? "/",
+    stderr: () => stderr,
     stop: () =>
       new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         const timer = setTimeout(() => {
           child.kill("SIGKILL");
           resolve();
@@ -103,7 +125,7 @@ export async function startReference(id, args = [], timeoutMs = 60_000) {
           clearTimeout(timer);
           resolve();
         });
-        child.kill("SIGTERM");
+        child.kill("SIGINT");
       }),
   };
 }

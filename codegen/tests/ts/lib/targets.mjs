@@ -1,35 +1,31 @@
-// The servers the conversation tests talk to: the reference servers when this checkout has
-// them (AGENTWIRE_TS_SCRIPTED=1 forces the scripted ones), scripted servers otherwise.
+// The reference servers the conversation tests talk to, and the credentials they accept.
 
-import * as fakes from "./fakes.mjs";
-import { hasReference, jwt, scripted, startReference } from "./servers.mjs";
+import { jwt, startReference } from "./servers.mjs";
 
 /** The secret the reference servers sign JSON Web Tokens with in these tests. */
 export const JWT_SECRET = "agentwire-ts-tests";
 
-/** Whether the tests use the reference servers. */
-export function usesReference() {
-  return hasReference() && process.env.AGENTWIRE_TS_SCRIPTED !== "1";
+/** A token the reference servers accept (HS256, claims sub/username/exp), valid for an hour. */
+export function token(user = "ts-tests", secret = JWT_SECRET) {
+  return jwt(secret, { sub: user, username: user, exp: Math.floor(Date.now() / 1000) + 3600 });
 }
 
 /**
- * Starts a server per protocol; each is `{ url, query }` where `url` is the client's base URL and
- * `query` holds the credentials a page needs. `stop()` stops them all.
+ * Starts the reference server of each protocol; each is `{ url, path, stderr }`, `url` being the
+ * client's base URL. `stop()` stops them all.
  */
 export async function conversationServers(ids) {
   const out = {};
   const stops = [];
-  const token = await jwt(JWT_SECRET, { sub: "browser", username: "browser", exp: Math.floor(Date.now() / 1000) + 3600 });
-  for (const id of ids) {
-    if (usesReference()) {
+  try {
+    for (const id of ids) {
       const server = await startReference(id, ["--jwt-secret", JWT_SECRET]);
       stops.push(server.stop);
-      out[id] = { url: server.origin, query: { jwt: token, token: "browser-token" } };
-    } else {
-      const server = await scripted(fakes[id]);
-      stops.push(server.close);
-      out[id] = { url: server.origin, query: { jwt: token, token: "browser-token" } };
+      out[id] = { url: server.origin, path: server.path, stderr: server.stderr };
     }
+  } catch (error) {
+    await Promise.all(stops.map((stop) => stop()));
+    throw error;
   }
   out.stop = () => Promise.all(stops.map((stop) => stop()));
   return out;
