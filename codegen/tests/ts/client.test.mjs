@@ -269,6 +269,77 @@ test("a request without an answer times out; an invalid outgoing message is refu
   );
 });
 
+test("an error frame fails the oldest request still waiting for its first frame, not a stream under way", async () => {
+  const { Client } = await importProtocol("generalbots");
+  const { ServerError } = await importRoot();
+  await withServer(
+    (socket) => {
+      socket.json({ type: "session_created", session_id: "s-1" });
+      socket.on("message", (data) => {
+        const frame = JSON.parse(String(data));
+        if (frame.type === "message") {
+          socket.json({ type: "stream_start", session_id: "s-1", message_id: "m-1" });
+          socket.json({ type: "stream_chunk", message_id: "m-1", content: "half " });
+        }
+        if (frame.type === "ping") {
+          // The error answers the ping; then the stream ends.
+          socket.json({ type: "error", code: "RATE_LIMITED", message: "Too many messages" });
+          socket.json({ type: "stream_end", message_id: "m-1", content: "half done" });
+        }
+      });
+    },
+    async (server) => {
+      const client = new Client({ url: server.origin, token: "t", WebSocket });
+      const seen = [];
+      client.onErrorMessage((message) => seen.push(message.code));
+      await client.connect();
+      const stream = client.chatMessage({ content: "go" });
+      const first = await stream[Symbol.asyncIterator]().next();
+      assert.equal(first.value.kind, "chunk");
+      await assert.rejects(client.ping(), (error) => {
+        assert.ok(error instanceof ServerError, String(error));
+        assert.equal(error.code, "RATE_LIMITED");
+        assert.equal(error.request, "ping");
+        assert.equal(error.frame.message, "Too many messages");
+        assert.match(error.message, /^ping: the server answered with error_message RATE_LIMITED/);
+        return true;
+      });
+      const result = await stream.result;
+      assert.equal(result.kind, "stream");
+      assert.equal(result.text, "half done");
+      assert.deepEqual(seen, ["RATE_LIMITED"], "the frame reaches its subscribers too");
+      // With nothing waiting, an error frame only reaches the subscribers.
+      server.connections[0].socket.json({ type: "error", code: "INVALID_FORMAT", message: "Malformed JSON" });
+      await client.next("error_message");
+      await client.close();
+    },
+  );
+});
+
+test("next() and a wait for the session fail when the connection closes for good", async () => {
+  const { Client } = await importProtocol("generalbots");
+  const { ConnectionError, SessionError } = await importRoot();
+  await withServer(
+    (socket) => setTimeout(() => socket.close(1008, "authentication failed"), 50),
+    async (server) => {
+      const client = new Client({ url: server.origin, token: "t", WebSocket, timeoutMs: 5_000 });
+      const announced = client.next("session_created");
+      await client.connect();
+      // The chat waits for the announced session, which never comes.
+      const chat = client.chatMessage({ content: "hello?" }).result;
+      const started = Date.now();
+      await assert.rejects(announced, (error) => error instanceof ConnectionError && error.code === 1008);
+      await assert.rejects(chat, (error) => error instanceof SessionError && /code 1008/.test(error.message));
+      assert.ok(Date.now() - started < 2_000, "they fail at the close, not at their timeout");
+    },
+  );
+  // A first connection that fails tells next() too.
+  const nowhere = new Client({ url: "ws://127.0.0.1:9", token: "t", WebSocket });
+  const never = nowhere.next("session_created");
+  await assert.rejects(nowhere.connect(), (error) => error instanceof ConnectionError);
+  await assert.rejects(never, (error) => error instanceof ConnectionError);
+});
+
 test("the client reconnects with backoff after losing the connection", async () => {
   const { Client } = await importProtocol("datagram");
   let connections = 0;
