@@ -17,7 +17,7 @@ use super::names::{
 use super::types::ts_type;
 use crate::error::{Error, Result};
 use crate::model::{Format, Message, ProtocolModel, Struct, Ty, TypeKind, union::join};
-use crate::protocol::{AuthMethod, Direction, ErrorCodes, ReplyForm, SessionOrigin};
+use crate::protocol::{AuthMethod, Credential, Direction, ErrorCodes, ReplyForm, SessionOrigin};
 
 /// Members of the runtime's `ClientCore` that generated methods must not shadow.
 const CORE_MEMBERS: &[&str] = &[
@@ -599,14 +599,14 @@ fn options(model: &ProtocolModel) -> String {
                 })
             })
             .collect();
-        let credential = serde_json::to_value(auth.credential)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
+        let credential = match auth.credential {
+            Credential::Jwt => "a JSON Web Token",
+            Credential::Opaque => "a token whose form the document does not state",
+        };
         let ways: Vec<String> = auth.methods.iter().map(describe_method).collect();
         out.push_str(&doc_comment(
             &format!(
-                "The credential ({credential}), passed {}.",
+                "The credential, {credential}, passed {}.",
                 ways.join(", or ")
             ),
             "  ",
@@ -650,7 +650,9 @@ fn describe_method(method: &AuthMethod) -> String {
     match method {
         AuthMethod::QueryParameter { name, .. } => format!("as the query parameter `{name}`"),
         AuthMethod::Cookie { name, .. } => {
-            format!("as the cookie `{name}` (where the runtime lets a script set it)")
+            format!(
+                "as the cookie `{name}` (set with `document.cookie` in a browser page, sent in the handshake's `Cookie` header in Node)"
+            )
         }
         AuthMethod::FirstMessage {
             message, pointer, ..

@@ -91,7 +91,7 @@ export const SPEC: rt.ProtocolSpec = { ...DESCRIPTION, client: clientUnion, serv
 
 /** How to connect to a General Bots WebSocket API server. */
 export interface ConnectOptions extends rt.ConnectOptions {
-  /** The credential (opaque), passed as the query parameter `token`, or in the first message, `auth` at `/token`. */
+  /** The credential, a token whose form the document does not state, passed as the query parameter `token`, or in the first message, `auth` at `/token`. */
   readonly token: string;
   /** How to pass the credential; default the first documented way, query parameter preferred. */
   readonly authVia?: "query_parameter" | "first_message";

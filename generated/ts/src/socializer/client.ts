@@ -36,7 +36,7 @@ export const SPEC: rt.ProtocolSpec = { ...DESCRIPTION, client: clientUnion, serv
 
 /** How to connect to a Socializer AI Chat WebSocket API server. */
 export interface ConnectOptions extends rt.ConnectOptions {
-  /** The credential (jwt), passed as the query parameter `token`, or as the cookie `access_token` (where the runtime lets a script set it). */
+  /** The credential, a JSON Web Token, passed as the query parameter `token`, or as the cookie `access_token` (set with `document.cookie` in a browser page, sent in the handshake's `Cookie` header in Node). */
   readonly token: string;
   /** How to pass the credential; default the first documented way, query parameter preferred. */
   readonly authVia?: "query_parameter" | "cookie";
