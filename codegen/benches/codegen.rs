@@ -1,4 +1,4 @@
-//! How long `cargo xtask codegen` takes: loading, model and Rust emission for today's five
+//! How long `cargo xtask codegen` takes: loading, the model and every emitter for today's five
 //! protocols, and for synthetic protocols of 100 to 1,000 messages to show how it grows.
 //!
 //! Run with `cargo bench -p agentwire-codegen --bench codegen`; it prints its figures.
@@ -9,59 +9,54 @@ use std::time::{Duration, Instant};
 
 use agentwire_codegen::Workspace;
 use agentwire_codegen::emit::rust::{CrateOptions, emit_crate};
+use agentwire_codegen::generate;
 use agentwire_codegen::model::ProtocolModel;
 use agentwire_codegen::tree::SourceTree;
 use serde_json::json;
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema");
-    let end_to_end = median(15, || {
+    let end_to_end = median(21, || {
         let workspace = Workspace::load(&root).unwrap();
-        for model in ProtocolModel::build_all(&workspace).unwrap() {
-            black_box(emit_crate(&model, &CrateOptions::default()).unwrap());
-        }
+        black_box(generate::protocols(&workspace).unwrap());
     });
     let workspace = Workspace::load(&root).unwrap();
-    let model_and_emit = median(15, || {
+    let emit_all = median(21, || {
+        black_box(generate::protocols(&workspace).unwrap());
+    });
+    let rust_only = median(21, || {
         for model in ProtocolModel::build_all(&workspace).unwrap() {
             black_box(emit_crate(&model, &CrateOptions::default()).unwrap());
         }
     });
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!("today's five protocols ({cores} cores):");
     println!(
-        "today's five protocols: load + model + Rust emission {:.1} ms; model + emission {:.1} ms",
-        ms(end_to_end),
-        ms(model_and_emit)
+        "  load + model + Rust, TypeScript and AsyncAPI emission  {:>7.1} ms",
+        ms(end_to_end)
+    );
+    println!(
+        "  model + every emitter (schemas already loaded)         {:>7.1} ms",
+        ms(emit_all)
+    );
+    println!(
+        "  model + Rust emission only, one thread                 {:>7.1} ms",
+        ms(rust_only)
     );
     println!();
+    println!("synthetic protocols (load + model + every emitter):");
     println!(
-        "{:>9} {:>12} {:>14}",
+        "{:>9} {:>12} {:>18}",
         "messages", "total (ms)", "per message (µs)"
     );
-    if std::env::var_os("PHASES").is_some() {
-        let tree = synthetic(250);
-        let t = Instant::now();
-        let workspace = Workspace::from_tree(&tree).unwrap();
-        println!("load {:?}", t.elapsed());
-        let t = Instant::now();
-        let models = ProtocolModel::build_all(&workspace).unwrap();
-        println!("model {:?}", t.elapsed());
-        let t = Instant::now();
-        for model in &models {
-            black_box(emit_crate(model, &CrateOptions::default()).unwrap());
-        }
-        println!("emit {:?}", t.elapsed());
-        return;
-    }
     for count in [100, 250, 500, 1000] {
         let tree = synthetic(count);
         let time = median(5, || {
             let workspace = Workspace::from_tree(&tree).unwrap();
-            for model in ProtocolModel::build_all(&workspace).unwrap() {
-                black_box(emit_crate(&model, &CrateOptions::default()).unwrap());
-            }
+            black_box(generate::protocols(&workspace).unwrap());
         });
         println!(
-            "{count:>9} {:>12.1} {:>14.1}",
+            "{count:>9} {:>12.1} {:>18.1}",
             ms(time),
             time.as_secs_f64() * 1e6 / count as f64
         );

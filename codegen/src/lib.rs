@@ -8,6 +8,7 @@ pub mod corpus;
 pub mod emit;
 pub mod error;
 pub mod examples;
+pub mod generate;
 pub mod model;
 pub mod protocol;
 pub mod source;

@@ -103,20 +103,50 @@ pub fn describe_tags(value: &Value, pointers: &[&str]) -> String {
 
 /// Whether the value at `pointer` is the string `expected`.
 pub fn tag_is(value: &Value, pointer: &str, expected: &str) -> bool {
-    value.pointer(pointer).and_then(Value::as_str) == Some(expected)
+    lookup(value, pointer).and_then(Value::as_str) == Some(expected)
 }
 
 /// Whether the value at `pointer` equals `expected`, compared as JSON Schema does (numbers by
 /// value).
 pub fn tag_equals(value: &Value, pointer: &str, expected: &Value) -> bool {
-    value
-        .pointer(pointer)
-        .is_some_and(|found| json_equal(found, expected))
+    lookup(value, pointer).is_some_and(|found| json_equal(found, expected))
 }
 
 /// Whether an object has no value at `pointer`.
 pub fn tag_absent(value: &Value, pointer: &str) -> bool {
-    value.is_object() && value.pointer(pointer).is_none()
+    value.is_object() && lookup(value, pointer).is_none()
+}
+
+/// The value at a JSON Pointer, like [`Value::pointer`], but without allocating for tokens that
+/// need no unescaping: discriminators are read on every frame.
+pub fn lookup<'v>(value: &'v Value, pointer: &str) -> Option<&'v Value> {
+    if pointer.is_empty() {
+        return Some(value);
+    }
+    let rest = pointer.strip_prefix('/')?;
+    let mut at = value;
+    for token in rest.split('/') {
+        at = if token.contains('~') {
+            let token = token.replace("~1", "/").replace("~0", "~");
+            step(at, &token)?
+        } else {
+            step(at, token)?
+        };
+    }
+    Some(at)
+}
+
+fn step<'v>(value: &'v Value, token: &str) -> Option<&'v Value> {
+    match value {
+        Value::Object(map) => map.get(token),
+        Value::Array(items) => {
+            if token.len() > 1 && token.starts_with('0') {
+                return None;
+            }
+            items.get(token.parse::<usize>().ok()?)
+        }
+        _ => None,
+    }
 }
 
 /// JSON Schema equality: numbers compare by mathematical value (`1` equals `1.0`).
@@ -613,6 +643,24 @@ mod tests {
         assert!(is_uuid("550E8400-E29B-41D4-A716-446655440000"));
         assert!(!is_uuid("550e8400e29b41d4a716446655440000"));
         assert!(!is_uuid("session-uuid"));
+    }
+
+    #[test]
+    fn lookups_follow_json_pointers() {
+        let value = serde_json::json!({"a": {"b/c": [10, {"~d": 1}]}, "": 2});
+        for pointer in [
+            "",
+            "/a",
+            "/a/b~1c",
+            "/a/b~1c/0",
+            "/a/b~1c/1/~0d",
+            "/",
+            "/x",
+            "/a/b~1c/01",
+            "/a/b~1c/9",
+        ] {
+            assert_eq!(lookup(&value, pointer), value.pointer(pointer), "{pointer}");
+        }
     }
 
     #[test]

@@ -1,85 +1,22 @@
 //! What `cargo xtask codegen` writes, and how the checked-in tree differs from it.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
-use agentwire_codegen::Workspace;
-use agentwire_codegen::emit::rust;
-use agentwire_codegen::model::ProtocolModel;
+use agentwire_codegen::generate;
 use anyhow::{Context, Result};
 
 /// Folders the generator owns entirely: a file in them that it did not produce is stale.
-const OWNED_DIRS: &[&str] = &["generated", SYNTHETIC_CRATE];
-
-/// The synthetic protocol that exercises every construct the generator supports, and where its
-/// crate is generated (a snapshot that tests build and check).
-const SYNTHETIC_SCHEMA: &str = "codegen/tests/synthetic/schema";
-const SYNTHETIC_CRATE: &str = "codegen/tests/synthetic/generated";
+const OWNED_DIRS: &[&str] = &["generated", generate::SYNTHETIC_CRATE];
 
 /// Every generated file, by path relative to the workspace root.
-pub type Files = BTreeMap<String, Vec<u8>>;
+pub type Files = generate::Files;
 
-/// Produces every generated file from `schema/`.
+/// Produces every generated file from `schema/` (and the synthetic protocol).
 pub fn generate(root: &Path) -> Result<Files> {
-    let schema_root = root.join("schema");
-    let workspace = Workspace::load(&schema_root)
+    generate::all(root)
         .map_err(anyhow::Error::msg)
-        .context("loading schema/")?;
-    let mut files = Files::new();
-    files.insert(
-        "schema/protocol.schema.json".into(),
-        pretty(&agentwire_codegen::protocol::ProtocolDescription::json_schema()),
-    );
-    files.insert(
-        "schema/examples.schema.json".into(),
-        pretty(&agentwire_codegen::examples::ExampleIndex::json_schema()),
-    );
-    let models = ProtocolModel::build_all(&workspace)
-        .map_err(anyhow::Error::msg)
-        .context("reading the model")?;
-    for model in &models {
-        let crate_files =
-            rust::emit_crate(model, &rust::CrateOptions::default()).map_err(anyhow::Error::msg)?;
-        let dir = format!("{}/{}", rust::GENERATED_DIR, model.id);
-        files.extend(
-            crate_files
-                .into_iter()
-                .map(|(path, bytes)| (format!("{dir}/{path}"), bytes)),
-        );
-    }
-    files.extend(synthetic_crate(root)?);
-    files.extend(agentwire_codegen::emit::asyncapi::emit(&workspace).map_err(anyhow::Error::msg)?);
-    files.extend(agentwire_codegen::emit::ts::emit(&models).map_err(anyhow::Error::msg)?);
-    Ok(files)
-}
-
-/// The synthetic protocol's crate: not published, and two levels deeper than the real ones.
-fn synthetic_crate(root: &Path) -> Result<Files> {
-    let workspace = Workspace::load(&root.join(SYNTHETIC_SCHEMA))
-        .map_err(anyhow::Error::msg)
-        .context("loading the synthetic protocol")?;
-    let options = rust::CrateOptions {
-        runtime_path: "../../../../runtime".into(),
-        publish: false,
-        ..Default::default()
-    };
-    let mut files = Files::new();
-    for model in ProtocolModel::build_all(&workspace).map_err(anyhow::Error::msg)? {
-        let crate_files = rust::emit_crate(&model, &options).map_err(anyhow::Error::msg)?;
-        files.extend(
-            crate_files
-                .into_iter()
-                .map(|(path, bytes)| (format!("{SYNTHETIC_CRATE}/{path}"), bytes)),
-        );
-    }
-    Ok(files)
-}
-
-fn pretty(value: &serde_json::Value) -> Vec<u8> {
-    let mut text = serde_json::to_string_pretty(value).expect("JSON values always serialise");
-    text.push('\n');
-    text.into_bytes()
+        .context("generating from schema/")
 }
 
 /// The differences between the generated files and the tree.

@@ -63,7 +63,7 @@ impl Variant {
     /// Whether `frame` carries this variant's discriminator values.
     pub fn matches(&self, frame: &Value) -> bool {
         self.when.iter().all(|test| {
-            let found = frame.pointer(&test.pointer);
+            let found = agentwire_runtime::wire::lookup(frame, &test.pointer);
             match &test.value {
                 TagValue::Equals(expected) => found == Some(expected),
                 TagValue::Absent => found.is_none(),
