@@ -429,3 +429,81 @@ async fn a_plain_http_request_is_not_upgraded() {
     let response = String::from_utf8_lossy(&response);
     assert!(!response.starts_with("HTTP/1.1 101"), "{response}");
 }
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_dropped() {
+    let server = start_with(Protocol::Meet, |options| {
+        options.config.rate_limit = None;
+        options.config.outbox_capacity = 4;
+        options.config.send_timeout = Duration::from_millis(200);
+    })
+    .await;
+    let mut victim = ready(&server).await;
+    let mut flooder = ready(&server).await;
+    victim
+        .send(&json!({"type": "join", "room_id": "r", "participant_name": "victim"}))
+        .await;
+    let victim_id = victim.recv("join_notice").await["participant_id"].clone();
+    flooder
+        .send(&json!({"type": "join", "room_id": "r", "participant_name": "flooder"}))
+        .await;
+    assert_eq!(
+        flooder.recv("join_notice").await["participant_name"],
+        "victim"
+    );
+    flooder.recv("join_notice").await;
+    // Signals for the victim, who reads none of them: megabytes more than the socket buffers
+    // hold.
+    let payload = "x".repeat(60_000);
+    let signal = json!({"type": "signal", "room_id": "r", "target_id": victim_id,
+                        "signal": {"sdp": payload}})
+    .to_string();
+    let flood = async {
+        for _ in 0..600 {
+            flooder.send_text(signal.clone()).await;
+        }
+        // The server gave up on the victim: it left the room.
+        let notice = flooder.recv("leave_notice").await;
+        assert_eq!(notice["participant_id"], victim_id);
+    };
+    within(flood, "the flood").await;
+    drop(victim);
+}
+
+#[tokio::test]
+async fn a_client_that_never_reads_its_replies_is_dropped() {
+    let server = start_with(Protocol::Datagram, |options| {
+        options.config.rate_limit = None;
+        options.config.max_connections_per_ip = Some(1);
+        options.config.send_timeout = Duration::from_millis(200);
+    })
+    .await;
+    let mut greedy = ready(&server).await;
+    // Large pings, whose large pongs it never reads, until the server no longer takes them
+    // (its writes are stuck, so it stops reading) or hangs up.
+    let ping = json!({"msg": "ping", "cid": "x".repeat(60_000), "content": null}).to_string();
+    let mut sent = 0;
+    loop {
+        let send = futures_util::SinkExt::send(
+            &mut greedy.ws,
+            tokio_tungstenite::tungstenite::Message::text(ping.clone()),
+        );
+        match tokio::time::timeout(Duration::from_millis(500), send).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) | Err(_) => break,
+        }
+        sent += 1;
+        assert!(sent < 5_000, "the server never stopped reading");
+    }
+    // The server gives up on it, which frees its place.
+    let mut again = None;
+    for _ in 0..200 {
+        if let Ok(client) = server.try_connect(server.url()).await {
+            again = Some(client);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    answers(again.as_mut().expect("the stuck connection was dropped")).await;
+    drop(greedy);
+}

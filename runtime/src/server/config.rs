@@ -24,6 +24,10 @@ pub struct ServerConfig {
     pub rate_limit: Option<RateLimit>,
     /// How long a client may take to complete the WebSocket handshake.
     pub handshake_timeout: Duration,
+    /// How long one write to a client may wait for the client to take it. A client that stops
+    /// reading blocks the server's writes once the socket buffers are full; past this it is
+    /// dropped (no close frame can reach it).
+    pub send_timeout: Duration,
     /// Frames queued for a connection by other connections (relays) before it is considered
     /// too slow and closed.
     pub outbox_capacity: usize,
@@ -50,6 +54,7 @@ impl Default for ServerConfig {
             ping_interval: None,
             rate_limit: None,
             handshake_timeout: Duration::from_secs(10),
+            send_timeout: Duration::from_secs(30),
             outbox_capacity: 1024,
             shutdown_grace: Duration::from_secs(5),
         }

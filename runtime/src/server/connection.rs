@@ -54,12 +54,13 @@ pub(crate) async fn run<A: App>(
     let (mut state, greeting) = match shared.app.open(&conn).await {
         Ok(opened) => opened,
         Err(refusal) => {
+            let limit = config.send_timeout;
             let mut sent = true;
             for message in refusal.messages {
-                sent = sent && send(&mut ws, &message).await;
+                sent = sent && send(&mut ws, &message, limit).await;
             }
             if sent {
-                close(&mut ws, refusal.close).await;
+                close(&mut ws, refusal.close, limit).await;
             }
             return;
         }
@@ -76,7 +77,8 @@ pub(crate) async fn run<A: App>(
     let idle_deadline = tokio::time::sleep(idle.unwrap_or(Duration::from_secs(3600 * 24 * 365)));
     tokio::pin!(idle_deadline);
 
-    let mut end = deliver(&mut ws, greeting).await;
+    let limit = config.send_timeout;
+    let mut end = deliver(&mut ws, greeting, limit).await;
     while end.is_none() {
         end = tokio::select! {
             incoming = ws.next() => match incoming {
@@ -93,7 +95,7 @@ pub(crate) async fn run<A: App>(
                         Some(problem) => shared.app.problem(&mut state, problem, &conn).await,
                         None => shared.app.text(&mut state, text.as_str().to_owned(), &conn).await,
                     };
-                    deliver(&mut ws, reply).await
+                    deliver(&mut ws, reply, limit).await
                 }
                 Some(Ok(Message::Binary(bytes))) => {
                     reset(&mut idle_deadline, idle);
@@ -103,7 +105,7 @@ pub(crate) async fn run<A: App>(
                         Problem::Binary { bytes: bytes.len() }
                     };
                     let reply = shared.app.problem(&mut state, problem, &conn).await;
-                    deliver(&mut ws, reply).await
+                    deliver(&mut ws, reply, limit).await
                 }
                 // Pings are answered by the WebSocket layer; pongs only prove the peer is there.
                 Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => None,
@@ -114,11 +116,11 @@ pub(crate) async fn run<A: App>(
                 Some(Err(_)) => Some(End::Gone),
             },
             queued = inbox.recv() => match queued {
-                Some(Outgoing::Text(text)) => (!send_text(&mut ws, text).await).then_some(End::Gone),
+                Some(Outgoing::Text(text)) => (!send_text(&mut ws, text, limit).await).then_some(End::Gone),
                 Some(Outgoing::Close(with)) => Some(End::Close(with)),
                 None => None,
             },
-            _ = tick(&mut ping) => (ws.send(Message::Ping(Vec::new().into())).await.is_err()).then_some(End::Gone),
+            _ = tick(&mut ping) => (!write(limit, ws.send(Message::Ping(Vec::new().into()))).await).then_some(End::Gone),
             () = &mut idle_deadline, if idle.is_some() => {
                 Some(End::Close(CloseWith { code: close_code::GOING_AWAY, reason: "idle timeout".into() }))
             }
@@ -128,13 +130,13 @@ pub(crate) async fn run<A: App>(
         };
     }
     if let Some(End::Close(with)) = end {
-        close(&mut ws, with).await;
+        close(&mut ws, with, limit).await;
     }
     shared.app.close(state, &conn).await;
 }
 
 /// Sends a reply; `Some` when the connection ends.
-async fn deliver<M: Serialize>(ws: &mut Socket, reply: Reply<M>) -> Option<End> {
+async fn deliver<M: Serialize>(ws: &mut Socket, reply: Reply<M>, limit: Duration) -> Option<End> {
     let (frames, close_with) = reply.into_parts();
     let sent = match frames {
         Frames::None => true,
@@ -145,17 +147,17 @@ async fn deliver<M: Serialize>(ws: &mut Socket, reply: Reply<M>) -> Option<End> 
                 .collect();
             let mut ok = true;
             for text in texts {
-                if ws.feed(Message::Text(text.into())).await.is_err() {
+                if !write(limit, ws.feed(Message::Text(text.into()))).await {
                     ok = false;
                     break;
                 }
             }
-            ok && ws.flush().await.is_ok()
+            ok && write(limit, ws.flush()).await
         }
         Frames::Stream(mut messages) => {
             let mut ok = true;
             while let Some(message) = messages.next().await {
-                if !send(ws, &message).await {
+                if !send(ws, &message, limit).await {
                     ok = false;
                     break;
                 }
@@ -170,26 +172,32 @@ async fn deliver<M: Serialize>(ws: &mut Socket, reply: Reply<M>) -> Option<End> 
     }
 }
 
-async fn send<M: Serialize>(ws: &mut Socket, message: &M) -> bool {
+async fn send<M: Serialize>(ws: &mut Socket, message: &M, limit: Duration) -> bool {
     // Serialised before any await, so that the future does not hold the message.
     let text = serde_json::to_string(message);
     match text {
-        Ok(text) => send_text(ws, text).await,
+        Ok(text) => send_text(ws, text, limit).await,
         Err(_) => true,
     }
 }
 
-async fn send_text(ws: &mut Socket, text: String) -> bool {
-    ws.send(Message::Text(text.into())).await.is_ok()
+async fn send_text(ws: &mut Socket, text: String, limit: Duration) -> bool {
+    write(limit, ws.send(Message::Text(text.into()))).await
+}
+
+/// Whether a write succeeded within `limit`. A client that stops reading leaves the write
+/// pending once the socket buffers are full: past the limit it counts as gone.
+async fn write<E>(limit: Duration, write: impl Future<Output = Result<(), E>>) -> bool {
+    matches!(tokio::time::timeout(limit, write).await, Ok(Ok(())))
 }
 
 /// Sends a close frame and waits briefly for the client's, so that the close code arrives.
-async fn close(ws: &mut Socket, with: CloseWith) {
+async fn close(ws: &mut Socket, with: CloseWith, limit: Duration) {
     let frame = CloseFrame {
         code: CloseCode::from(with.code),
         reason: with.reason.into(),
     };
-    if ws.send(Message::Close(Some(frame))).await.is_ok() {
+    if write(limit, ws.send(Message::Close(Some(frame)))).await {
         let _ = tokio::time::timeout(CLOSE_WAIT, async {
             while let Some(Ok(_)) = ws.next().await {}
         })

@@ -3,7 +3,8 @@
 //! [`serve`] accepts TCP connections, refuses those over the per-IP limit (HTTP 429) and those
 //! at another path (HTTP 404), completes the handshake within a timeout, and runs one task per
 //! connection. That task enforces the message size and rate limits, pings on the configured
-//! interval, closes idle connections, delivers what other connections queue for it, and hands
+//! interval, closes idle connections, drops clients that stop reading (`send_timeout`), delivers
+//! what other connections queue for it, and hands
 //! every text message to the [`App`], whose [`Reply`] it sends. Shutting down closes every
 //! connection with 1001 (Going Away).
 
