@@ -151,6 +151,21 @@ impl SourceTree {
     }
 }
 
+/// Joins a `/`-separated path onto a folder of the tree, resolving `.` and `..`.
+pub fn join_relative(folder: &str, relative: &str) -> String {
+    let mut parts: Vec<&str> = folder.split('/').filter(|p| !p.is_empty()).collect();
+    for part in relative.split('/') {
+        match part {
+            ".." => {
+                parts.pop();
+            }
+            "." | "" => {}
+            other => parts.push(other),
+        }
+    }
+    parts.join("/")
+}
+
 /// Reads and parses a JSON file, refusing files over [`MAX_FILE_BYTES`].
 pub fn read_json(path: &Path) -> Result<Value> {
     serde_json::from_str(&read_text(path)?)

@@ -13,7 +13,7 @@ use crate::protocol::{
     AuthMethod, Direction, Outcome, ProtocolDescription, ReplyForm, SessionOrigin,
 };
 use crate::source::SchemaSet;
-use crate::tree::SourceTree;
+use crate::tree::{SourceTree, join_relative};
 
 /// Every protocol below a schema root.
 #[derive(Debug, Clone)]
@@ -544,19 +544,4 @@ impl ProtocolSource {
 
 fn collapse_whitespace(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Joins a path relative to a protocol folder onto the folder, resolving `..`.
-fn join_relative(folder: &str, relative: &str) -> String {
-    let mut parts: Vec<&str> = folder.split('/').collect();
-    for part in relative.split('/') {
-        match part {
-            ".." => {
-                parts.pop();
-            }
-            "." | "" => {}
-            other => parts.push(other),
-        }
-    }
-    parts.join("/")
 }

@@ -275,17 +275,7 @@ impl<'a> Context<'a> {
 
     /// A path relative to the protocol folder, as a path relative to the repository root.
     fn source_path(&self, relative: &str) -> String {
-        let mut parts = vec![SCHEMA_DIR, self.protocol.id.as_str()];
-        for part in relative.split('/') {
-            match part {
-                ".." => {
-                    parts.pop();
-                }
-                "." | "" => {}
-                other => parts.push(other),
-            }
-        }
-        parts.join("/")
+        crate::tree::join_relative(&format!("{SCHEMA_DIR}/{}", self.protocol.id), relative)
     }
 }
 

@@ -92,6 +92,28 @@ pub struct StringRules {
     pub encoding: Option<Encoding>,
 }
 
+impl StringRules {
+    /// The constraints in words (`at least 2 characters`, `matches `^a$``...), encoding aside.
+    pub fn describe(&self) -> Vec<String> {
+        let mut parts = Vec::new();
+        if let Some(min) = self.min_length {
+            parts.push(format!("at least {min} characters"));
+        }
+        if let Some(max) = self.max_length {
+            parts.push(format!("at most {max} characters"));
+        }
+        if let Some(pattern) = &self.pattern {
+            parts.push(format!("matches `{pattern}`"));
+        }
+        match self.format {
+            Some(Format::DateTime) => parts.push("an RFC 3339 date-time".into()),
+            Some(Format::Uuid) => parts.push("a hyphenated UUID".into()),
+            None => {}
+        }
+        parts
+    }
+}
+
 /// Formats the generator checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

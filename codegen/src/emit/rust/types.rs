@@ -360,21 +360,7 @@ fn constrained_string(
 }
 
 fn describe_string_rules(rules: &crate::model::StringRules) -> String {
-    let mut parts = Vec::new();
-    if let Some(min) = rules.min_length {
-        parts.push(format!("at least {min} characters"));
-    }
-    if let Some(max) = rules.max_length {
-        parts.push(format!("at most {max} characters"));
-    }
-    if let Some(pattern) = &rules.pattern {
-        parts.push(format!("matches `{pattern}`"));
-    }
-    match rules.format {
-        Some(Format::DateTime) => parts.push("an RFC 3339 date-time".into()),
-        Some(Format::Uuid) => parts.push("a hyphenated UUID".into()),
-        None => {}
-    }
+    let mut parts = rules.describe();
     if parts.is_empty() {
         parts.push("any text (base64 is an annotation, not a constraint)".into());
     }

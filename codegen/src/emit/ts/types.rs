@@ -9,8 +9,8 @@ use serde_json::Value;
 
 use super::names::{doc_comment, paragraphs, property_key, string_literal};
 use crate::model::{
-    Additional, Constrained, Encoding, Format, NumberRules, ProtocolModel, StringRules, Ty,
-    TypeDef, TypeKind,
+    Additional, Constrained, Encoding, NumberRules, ProtocolModel, StringRules, Ty, TypeDef,
+    TypeKind,
 };
 
 /// One `export interface` or `export type` of `types.ts`.
@@ -173,21 +173,7 @@ fn notes(kind: &TypeKind) -> Option<String> {
 }
 
 fn string_notes(rules: &StringRules) -> Option<String> {
-    let mut parts = Vec::new();
-    if let Some(min) = rules.min_length {
-        parts.push(format!("at least {min} characters"));
-    }
-    if let Some(max) = rules.max_length {
-        parts.push(format!("at most {max} characters"));
-    }
-    if let Some(pattern) = &rules.pattern {
-        parts.push(format!("matches `{pattern}`"));
-    }
-    match rules.format {
-        Some(Format::DateTime) => parts.push("an RFC 3339 date-time".into()),
-        Some(Format::Uuid) => parts.push("a hyphenated UUID".into()),
-        None => {}
-    }
+    let parts = rules.describe();
     let mut text = checked(parts).unwrap_or_default();
     if rules.encoding == Some(Encoding::Base64) {
         if !text.is_empty() {
