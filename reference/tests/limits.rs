@@ -507,3 +507,35 @@ async fn a_client_that_never_reads_its_replies_is_dropped() {
     answers(again.as_mut().expect("the stuck connection was dropped")).await;
     drop(greedy);
 }
+
+#[tokio::test]
+async fn refused_messages_count_against_the_rate_limit() {
+    for protocol in [
+        Protocol::Rixa,
+        Protocol::Datagram,
+        Protocol::GeneralBots,
+        Protocol::Meet,
+    ] {
+        let server = start_with(protocol, |options| {
+            options.config = options.config.clone().with_max_message_bytes(1024);
+            options.config.rate_limit = RateLimit::new(1, 3);
+        })
+        .await;
+        let mut client = ready(&server).await;
+        client.send_binary(vec![b'x'; 10]).await;
+        refused(
+            &mut client,
+            "INVALID_FORMAT",
+            "a binary message of 10 bytes",
+        )
+        .await;
+        client.send_text("x".repeat(2000)).await;
+        refused(&mut client, "MESSAGE_TOO_LARGE", &too_large(protocol, 2000)).await;
+        client.send_binary(vec![b'x'; 2000]).await;
+        refused(&mut client, "MESSAGE_TOO_LARGE", &too_large(protocol, 2000)).await;
+        // The burst is spent.
+        let (message, _) = request(protocol);
+        client.send(&message).await;
+        refused(&mut client, "RATE_LIMITED", "oo many messages").await;
+    }
+}

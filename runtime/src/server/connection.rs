@@ -84,10 +84,11 @@ pub(crate) async fn run<A: App>(
             incoming = ws.next() => match incoming {
                 Some(Ok(Message::Text(text))) => {
                     reset(&mut idle_deadline, idle);
-                    let problem = if text.len() > config.max_message_bytes {
-                        Some(Problem::TooLarge { bytes: text.len(), limit: config.max_message_bytes })
-                    } else if limiter.as_ref().is_some_and(|l| l.check().is_err()) {
+                    // Every message counts against the rate limit, refused ones included.
+                    let problem = if over_rate(&limiter) {
                         Some(Problem::RateLimited)
+                    } else if text.len() > config.max_message_bytes {
+                        Some(Problem::TooLarge { bytes: text.len(), limit: config.max_message_bytes })
                     } else {
                         None
                     };
@@ -99,7 +100,9 @@ pub(crate) async fn run<A: App>(
                 }
                 Some(Ok(Message::Binary(bytes))) => {
                     reset(&mut idle_deadline, idle);
-                    let problem = if bytes.len() > config.max_message_bytes {
+                    let problem = if over_rate(&limiter) {
+                        Problem::RateLimited
+                    } else if bytes.len() > config.max_message_bytes {
                         Problem::TooLarge { bytes: bytes.len(), limit: config.max_message_bytes }
                     } else {
                         Problem::Binary { bytes: bytes.len() }
@@ -203,6 +206,11 @@ async fn close(ws: &mut Socket, with: CloseWith, limit: Duration) {
         })
         .await;
     }
+}
+
+/// Takes a place under the rate limit; `true` when there is none left.
+fn over_rate(limiter: &Option<DefaultDirectRateLimiter>) -> bool {
+    limiter.as_ref().is_some_and(|l| l.check().is_err())
 }
 
 fn reset(deadline: &mut std::pin::Pin<&mut tokio::time::Sleep>, idle: Option<Duration>) {
