@@ -167,20 +167,30 @@ impl Server {
         &self,
         request: tungstenite::handshake::client::Request,
     ) -> Result<Client, tungstenite::Error> {
-        let (ws, _) = within(tokio_tungstenite::connect_async(request), "the handshake").await?;
-        Ok(Client {
-            protocol: self.protocol,
-            ws,
-        })
+        connect_to(self.protocol, request).await
     }
 
     /// The HTTP status a handshake at `url` is refused with; fails if it succeeds.
     pub async fn refused_status(&self, url: &str) -> u16 {
-        match self.try_connect(url).await {
-            Ok(_) => panic!("the handshake at {url} succeeded"),
-            Err(tungstenite::Error::Http(response)) => response.status().as_u16(),
-            Err(other) => panic!("the handshake at {url} failed without an HTTP status: {other}"),
-        }
+        refused_with(self.protocol, url).await
+    }
+}
+
+/// A client of a `protocol` server, or the handshake's error.
+pub async fn connect_to(
+    protocol: Protocol,
+    request: impl IntoClientRequest + Unpin,
+) -> Result<Client, tungstenite::Error> {
+    let (ws, _) = within(tokio_tungstenite::connect_async(request), "the handshake").await?;
+    Ok(Client { protocol, ws })
+}
+
+/// The HTTP status a handshake is refused with; fails if it succeeds.
+pub async fn refused_with(protocol: Protocol, url: &str) -> u16 {
+    match connect_to(protocol, url).await {
+        Ok(_) => panic!("the handshake at {url} succeeded"),
+        Err(tungstenite::Error::Http(response)) => response.status().as_u16(),
+        Err(other) => panic!("the handshake at {url} failed without an HTTP status: {other}"),
     }
 }
 
