@@ -62,6 +62,10 @@ pub fn all(root: &Path) -> Result<Files> {
 pub fn protocols(workspace: &Workspace) -> Result<Files> {
     let models = ProtocolModel::build_all(workspace)?;
     let mut jobs: Vec<Box<dyn Fn() -> Result<Files> + Send + Sync + '_>> = Vec::new();
+    // The longest jobs first, so that the cores finish together.
+    for model in &models {
+        jobs.push(Box::new(move || ts::emit_protocol(model)));
+    }
     for model in &models {
         jobs.push(Box::new(move || {
             let crate_files = rust::emit_crate(model, &rust::CrateOptions::default())?;
@@ -72,7 +76,9 @@ pub fn protocols(workspace: &Workspace) -> Result<Files> {
                 .collect())
         }));
     }
-    jobs.push(Box::new(|| ts::emit(&models)));
+    jobs.push(Box::new(|| {
+        ts::emit_shared(&models, &ts::PackageOptions::default())
+    }));
     jobs.push(Box::new(|| asyncapi::emit(workspace)));
     let mut files = Files::new();
     for result in run_parallel(&jobs) {

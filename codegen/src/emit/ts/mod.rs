@@ -117,14 +117,21 @@ pub fn emit_package(
     models: &[ProtocolModel],
     options: &PackageOptions,
 ) -> Result<BTreeMap<String, Vec<u8>>> {
-    let registry = registry()?;
+    let mut files = emit_shared(models, options)?;
+    for model in models {
+        files.extend(emit_protocol(model)?);
+    }
+    Ok(files)
+}
+
+/// The package-level files (manifest, README, index, runtime), by path relative to the
+/// repository root.
+pub fn emit_shared(
+    models: &[ProtocolModel],
+    options: &PackageOptions,
+) -> Result<BTreeMap<String, Vec<u8>>> {
     let package = package_data(models, options);
     let mut files = BTreeMap::new();
-    let mut put = |path: String, template: &str, data: &dyn erased::Data| -> Result<()> {
-        let text = data.render(&registry, template)?;
-        files.insert(format!("{GENERATED_DIR}/{path}"), text.into_bytes());
-        Ok(())
-    };
     for (path, template) in [
         ("package.json", "package.json"),
         ("tsconfig.json", "tsconfig.json"),
@@ -136,37 +143,39 @@ pub fn emit_package(
         ("src/runtime/client.ts", "runtime/client.ts"),
         ("src/runtime/index.ts", "runtime/index.ts"),
     ] {
-        put(path.into(), template, &package)?;
-    }
-    for model in models {
-        let data = protocol_data(model)?;
-        for file in ["types", "guards", "client", "index"] {
-            put(
-                format!("src/{}/{file}.ts", model.id),
-                &format!("protocol/{file}.ts"),
-                &data,
-            )?;
-        }
+        files.insert(
+            format!("{GENERATED_DIR}/{path}"),
+            render(template, &package)?,
+        );
     }
     Ok(files)
 }
 
-/// Rendering through a trait object, so that both kinds of data share one loop.
-mod erased {
-    use super::*;
-
-    pub trait Data {
-        fn render(&self, registry: &Handlebars<'static>, template: &str) -> Result<String>;
+/// One protocol's files (`src/<id>/`), by path relative to the repository root.
+pub fn emit_protocol(model: &ProtocolModel) -> Result<BTreeMap<String, Vec<u8>>> {
+    let data = protocol_data(model)?;
+    let mut files = BTreeMap::new();
+    for file in ["types", "guards", "client", "index"] {
+        let path = format!("{GENERATED_DIR}/src/{}/{file}.ts", model.id);
+        files.insert(path, render(&format!("protocol/{file}.ts"), &data)?);
     }
-
-    impl<T: Serialize> Data for T {
-        fn render(&self, registry: &Handlebars<'static>, template: &str) -> Result<String> {
-            registry
-                .render(template, self)
-                .map_err(|e| Error::message(format!("rendering the {template} template: {e}")))
-        }
-    }
+    Ok(files)
 }
+
+/// Renders a template with some data.
+fn render(template: &str, data: &impl Serialize) -> Result<Vec<u8>> {
+    let registry = match REGISTRY.get_or_init(registry) {
+        Ok(registry) => registry,
+        Err(error) => return Err(error.clone()),
+    };
+    registry
+        .render(template, data)
+        .map(String::into_bytes)
+        .map_err(|e| Error::message(format!("rendering the {template} template: {e}")))
+}
+
+/// The templates, parsed once per process.
+static REGISTRY: std::sync::OnceLock<Result<Handlebars<'static>>> = std::sync::OnceLock::new();
 
 /// The templates, strict (a missing value is an error) and without HTML escaping.
 fn registry() -> Result<Handlebars<'static>> {
