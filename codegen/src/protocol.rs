@@ -55,6 +55,10 @@ pub struct ProtocolDescription {
     /// The documented error codes, when the protocol has a table of them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_codes: Option<ErrorCodes>,
+    /// Server messages that report an error rather than carry an answer: a request answered
+    /// only by one of them was answered, but not served.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub error_messages: Vec<String>,
     /// WebSocket close codes the document names.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub close_codes: Vec<CloseCode>,

@@ -392,6 +392,9 @@ impl ProtocolSource {
                 }
             }
         }
+        for (i, message) in d.error_messages.iter().enumerate() {
+            wanted.push((format!("/error_messages/{i}"), message, Direction::Server));
+        }
         if let Some(codes) = &d.error_codes {
             wanted.push((
                 "/error_codes/message".into(),
