@@ -28,8 +28,10 @@ const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 /// Why the loop ended.
 enum End {
-    /// The client closed, or the socket failed: nothing more to send.
+    /// The socket failed: nothing more to send.
     Gone,
+    /// The client closed: the WebSocket layer has queued the answer to its close frame.
+    ClientClosed,
     /// The server closes with this code and reason.
     Close(CloseWith),
 }
@@ -112,7 +114,8 @@ pub(crate) async fn run<A: App>(
                 }
                 // Pings are answered by the WebSocket layer; pongs only prove the peer is there.
                 Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => None,
-                Some(Ok(Message::Close(_))) | None => Some(End::Gone),
+                Some(Ok(Message::Close(_))) => Some(End::ClientClosed),
+                None => Some(End::Gone),
                 Some(Err(tokio_tungstenite::tungstenite::Error::Capacity(_))) => {
                     Some(End::Close(CloseWith { code: close_code::MESSAGE_TOO_BIG, reason: "message too big".into() }))
                 }
@@ -132,8 +135,10 @@ pub(crate) async fn run<A: App>(
             }
         };
     }
-    if let Some(End::Close(with)) = end {
-        close(&mut ws, with, limit).await;
+    match end {
+        Some(End::Close(with)) => close(&mut ws, with, limit).await,
+        Some(End::ClientClosed) => answer_close(&mut ws).await,
+        Some(End::Gone) | None => {}
     }
     shared.app.close(state, &conn).await;
 }
@@ -206,6 +211,16 @@ async fn close(ws: &mut Socket, with: CloseWith, limit: Duration) {
         })
         .await;
     }
+}
+
+/// Sends the answer to the client's close frame, which the WebSocket layer queued and sends on
+/// the next read or flush: reading on until the end of the stream (briefly) sends it, so that
+/// the client sees a closing handshake and not a reset.
+async fn answer_close(ws: &mut Socket) {
+    let _ = tokio::time::timeout(CLOSE_WAIT, async {
+        while let Some(Ok(_)) = ws.next().await {}
+    })
+    .await;
 }
 
 /// Takes a place under the rate limit; `true` when there is none left.
