@@ -75,6 +75,16 @@ pub struct CloseWith {
     pub reason: String,
 }
 
+impl CloseWith {
+    /// A close code and reason; the reason is cut to 123 bytes.
+    pub fn new(code: u16, reason: impl Into<String>) -> Self {
+        Self {
+            code,
+            reason: truncate_reason(reason.into()),
+        }
+    }
+}
+
 impl<M> Reply<M> {
     /// Nothing.
     pub fn none() -> Self {

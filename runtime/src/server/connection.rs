@@ -1,27 +1,38 @@
 //! One connection's task: limits, keep-alive, idle timeout, relays, and the app's replies.
+//!
+//! The app handles one message at a time, and a streamed reply is sent before the next message
+//! is handled, so that replies keep the order of the messages they answer. While a handler runs
+//! or a stream is under way the task still watches everything else: shutdown, the idle
+//! timeout, keep-alive pings, frames other connections queue, and the client (it reads at most
+//! one message ahead, and sees the client close).
 
 use std::marker::PhantomData;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{SinkExt, Stream, StreamExt};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::Serialize;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::{Instant, Interval, MissedTickBehavior, Sleep};
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{self, Message};
 
 use super::accept::Shared;
 use super::app::{
     App, CloseWith, Connection, ConnectionInfo, Frames, Outbox, Outgoing, Problem, Reply,
 };
 use super::close_code;
+use super::config::ServerConfig;
 
 type Socket = WebSocketStream<TcpStream>;
+
+/// A streamed reply under way.
+type Streaming<M> = Pin<Box<dyn Stream<Item = M> + Send>>;
 
 /// How long a closing connection waits for the client's close frame.
 const CLOSE_WAIT: Duration = Duration::from_secs(1);
@@ -36,14 +47,21 @@ enum End {
     Close(CloseWith),
 }
 
+/// A message read from the client and not yet handled.
+enum Input {
+    Text(String),
+    Problem(Problem),
+}
+
 pub(crate) async fn run<A: App>(
     mut ws: Socket,
     info: ConnectionInfo,
     shared: &Arc<Shared<A>>,
-    mut stopping: watch::Receiver<bool>,
+    stopping: watch::Receiver<bool>,
 ) {
     let config = &shared.config;
-    let (sender, mut inbox) = mpsc::channel(config.outbox_capacity.max(1));
+    let limit = config.send_timeout;
+    let (sender, inbox) = mpsc::channel(config.outbox_capacity.max(1));
     let outbox = Outbox {
         id: info.id,
         sender,
@@ -56,7 +74,6 @@ pub(crate) async fn run<A: App>(
     let (mut state, greeting) = match shared.app.open(&conn).await {
         Ok(opened) => opened,
         Err(refusal) => {
-            let limit = config.send_timeout;
             let mut sent = true;
             for message in refusal.messages {
                 sent = sent && send(&mut ws, &message, limit).await;
@@ -67,72 +84,57 @@ pub(crate) async fn run<A: App>(
             return;
         }
     };
-    let limiter: Option<DefaultDirectRateLimiter> = config.rate_limit.map(|limit| {
-        RateLimiter::direct(Quota::per_second(limit.per_second).allow_burst(limit.burst))
-    });
-    let mut ping = config.ping_interval.map(|every| {
-        let mut interval = tokio::time::interval_at(Instant::now() + every, every);
-        interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        interval
-    });
-    let idle = config.idle_timeout;
-    let idle_deadline = tokio::time::sleep(idle.unwrap_or(Duration::from_secs(3600 * 24 * 365)));
-    tokio::pin!(idle_deadline);
+    let mut reader = Reader::new(config);
+    let mut live = Live::new(config, inbox, stopping);
+    // A message read ahead while the previous one is handled or its stream sent.
+    let mut ahead: Option<Input> = None;
+    // The stream being sent, and the close that follows it.
+    let mut streaming: Option<(Streaming<A::Out>, Option<CloseWith>)> = None;
 
-    let limit = config.send_timeout;
-    let mut end = deliver(&mut ws, greeting, limit).await;
+    let mut end = start_reply(&mut ws, greeting, limit, &mut streaming).await;
     while end.is_none() {
+        if streaming.is_none()
+            && let Some(input) = ahead.take()
+        {
+            let handling = async {
+                match input {
+                    Input::Text(text) => shared.app.text(&mut state, text, &conn).await,
+                    Input::Problem(problem) => shared.app.problem(&mut state, problem, &conn).await,
+                }
+            };
+            tokio::pin!(handling);
+            let reply = loop {
+                tokio::select! {
+                    reply = &mut handling => break Ok(reply),
+                    incoming = ws.next(), if ahead.is_none() => match reader.read(incoming, &mut live) {
+                        Ok(input) => ahead = input,
+                        Err(stop) => break Err(stop),
+                    },
+                    wake = live.wake() => if let Some(stop) = on_wake(&mut ws, wake, limit).await {
+                        break Err(stop);
+                    },
+                }
+            };
+            end = match reply {
+                Ok(reply) => start_reply(&mut ws, reply, limit, &mut streaming).await,
+                Err(stop) => Some(stop),
+            };
+            continue;
+        }
         end = tokio::select! {
-            incoming = ws.next() => match incoming {
-                Some(Ok(Message::Text(text))) => {
-                    reset(&mut idle_deadline, idle);
-                    // Every message counts against the rate limit, refused ones included.
-                    let problem = if over_rate(&limiter) {
-                        Some(Problem::RateLimited)
-                    } else if text.len() > config.max_message_bytes {
-                        Some(Problem::TooLarge { bytes: text.len(), limit: config.max_message_bytes })
-                    } else {
-                        None
-                    };
-                    let reply = match problem {
-                        Some(problem) => shared.app.problem(&mut state, problem, &conn).await,
-                        None => shared.app.text(&mut state, text.as_str().to_owned(), &conn).await,
-                    };
-                    deliver(&mut ws, reply, limit).await
-                }
-                Some(Ok(Message::Binary(bytes))) => {
-                    reset(&mut idle_deadline, idle);
-                    let problem = if over_rate(&limiter) {
-                        Problem::RateLimited
-                    } else if bytes.len() > config.max_message_bytes {
-                        Problem::TooLarge { bytes: bytes.len(), limit: config.max_message_bytes }
-                    } else {
-                        Problem::Binary { bytes: bytes.len() }
-                    };
-                    let reply = shared.app.problem(&mut state, problem, &conn).await;
-                    deliver(&mut ws, reply, limit).await
-                }
-                // Pings are answered by the WebSocket layer; pongs only prove the peer is there.
-                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => None,
-                Some(Ok(Message::Close(_))) => Some(End::ClientClosed),
-                None => Some(End::Gone),
-                Some(Err(tokio_tungstenite::tungstenite::Error::Capacity(_))) => {
-                    Some(End::Close(CloseWith { code: close_code::MESSAGE_TOO_BIG, reason: "message too big".into() }))
-                }
-                Some(Err(_)) => Some(End::Gone),
+            item = next_item(&mut streaming) => match item {
+                Some(message) => (!send(&mut ws, &message, limit).await).then_some(End::Gone),
+                // The stream is over: the close that follows it, if any.
+                None => streaming.take().and_then(|(_, close)| close).map(End::Close),
             },
-            queued = inbox.recv() => match queued {
-                Some(Outgoing::Text(text)) => (!send_text(&mut ws, text, limit).await).then_some(End::Gone),
-                Some(Outgoing::Close(with)) => Some(End::Close(with)),
-                None => None,
+            incoming = ws.next(), if ahead.is_none() => match reader.read(incoming, &mut live) {
+                Ok(input) => {
+                    ahead = input;
+                    None
+                }
+                Err(stop) => Some(stop),
             },
-            _ = tick(&mut ping) => (!write(limit, ws.send(Message::Ping(Vec::new().into()))).await).then_some(End::Gone),
-            () = &mut idle_deadline, if idle.is_some() => {
-                Some(End::Close(CloseWith { code: close_code::GOING_AWAY, reason: "idle timeout".into() }))
-            }
-            _ = stopping.changed() => {
-                Some(End::Close(CloseWith { code: close_code::GOING_AWAY, reason: "server shutting down".into() }))
-            }
+            wake = live.wake() => on_wake(&mut ws, wake, limit).await,
         };
     }
     match end {
@@ -140,11 +142,159 @@ pub(crate) async fn run<A: App>(
         Some(End::ClientClosed) => answer_close(&mut ws).await,
         Some(End::Gone) | None => {}
     }
+    // Dropped before the app closes the connection: a stream's own resources go first.
+    drop(streaming);
     shared.app.close(state, &conn).await;
 }
 
-/// Sends a reply; `Some` when the connection ends.
-async fn deliver<M: Serialize>(ws: &mut Socket, reply: Reply<M>, limit: Duration) -> Option<End> {
+/// Reads the client's messages: the rate limit, the size limit, the idle timer.
+struct Reader {
+    limiter: Option<DefaultDirectRateLimiter>,
+    max_message_bytes: usize,
+}
+
+impl Reader {
+    fn new(config: &ServerConfig) -> Self {
+        Self {
+            limiter: config.rate_limit.map(|limit| {
+                RateLimiter::direct(Quota::per_second(limit.per_second).allow_burst(limit.burst))
+            }),
+            max_message_bytes: config.max_message_bytes,
+        }
+    }
+
+    /// What a frame from the client asks of the app, if anything; `Err` when the connection ends.
+    fn read(
+        &mut self,
+        incoming: Option<Result<Message, tungstenite::Error>>,
+        live: &mut Live,
+    ) -> Result<Option<Input>, End> {
+        let message = match incoming {
+            Some(Ok(message)) => message,
+            Some(Err(tungstenite::Error::Capacity(_))) => {
+                return Err(End::Close(CloseWith::new(
+                    close_code::MESSAGE_TOO_BIG,
+                    "message too big",
+                )));
+            }
+            Some(Err(_)) | None => return Err(End::Gone),
+        };
+        let bytes = match &message {
+            Message::Text(text) => text.len(),
+            Message::Binary(bytes) => bytes.len(),
+            Message::Close(_) => return Err(End::ClientClosed),
+            // Pings are answered by the WebSocket layer; pongs only prove the peer is there.
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => return Ok(None),
+        };
+        live.reset_idle();
+        // Every message counts against the rate limit, refused ones included.
+        let problem = if self.limiter.as_ref().is_some_and(|l| l.check().is_err()) {
+            Some(Problem::RateLimited)
+        } else if bytes > self.max_message_bytes {
+            Some(Problem::TooLarge {
+                bytes,
+                limit: self.max_message_bytes,
+            })
+        } else {
+            None
+        };
+        Ok(Some(match (problem, message) {
+            (Some(problem), _) => Input::Problem(problem),
+            (None, Message::Text(text)) => Input::Text(text.as_str().to_owned()),
+            (None, _) => Input::Problem(Problem::Binary { bytes }),
+        }))
+    }
+}
+
+/// What the task watches besides the client and the work at hand.
+struct Live {
+    inbox: mpsc::Receiver<Outgoing>,
+    ping: Option<Interval>,
+    idle: Option<Duration>,
+    idle_deadline: Pin<Box<Sleep>>,
+    stopping: watch::Receiver<bool>,
+}
+
+/// Something the task must act on.
+enum Wake {
+    Queued(Outgoing),
+    Ping,
+    Idle,
+    Stopping,
+}
+
+impl Live {
+    fn new(
+        config: &ServerConfig,
+        inbox: mpsc::Receiver<Outgoing>,
+        stopping: watch::Receiver<bool>,
+    ) -> Self {
+        let ping = config.ping_interval.map(|every| {
+            let mut interval = tokio::time::interval_at(Instant::now() + every, every);
+            interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            interval
+        });
+        let idle = config.idle_timeout;
+        let idle_deadline = Box::pin(tokio::time::sleep(
+            idle.unwrap_or(Duration::from_secs(3600 * 24 * 365)),
+        ));
+        Self {
+            inbox,
+            ping,
+            idle,
+            idle_deadline,
+            stopping,
+        }
+    }
+
+    fn reset_idle(&mut self) {
+        if let Some(idle) = self.idle {
+            self.idle_deadline.as_mut().reset(Instant::now() + idle);
+        }
+    }
+
+    /// The next thing to act on.
+    async fn wake(&mut self) -> Wake {
+        tokio::select! {
+            // The connection holds a sender of its own queue, which therefore never ends.
+            Some(queued) = self.inbox.recv() => Wake::Queued(queued),
+            () = tick(&mut self.ping) => Wake::Ping,
+            () = &mut self.idle_deadline, if self.idle.is_some() => Wake::Idle,
+            // A dropped sender means the server is gone too.
+            _ = self.stopping.changed() => Wake::Stopping,
+        }
+    }
+}
+
+/// Acts on a wake; `Some` when the connection ends.
+async fn on_wake(ws: &mut Socket, wake: Wake, limit: Duration) -> Option<End> {
+    match wake {
+        Wake::Queued(Outgoing::Text(text)) => {
+            (!send_text(ws, text, limit).await).then_some(End::Gone)
+        }
+        Wake::Queued(Outgoing::Close(with)) => Some(End::Close(with)),
+        Wake::Ping => {
+            (!write(limit, ws.send(Message::Ping(Vec::new().into()))).await).then_some(End::Gone)
+        }
+        Wake::Idle => Some(End::Close(CloseWith::new(
+            close_code::GOING_AWAY,
+            "idle timeout",
+        ))),
+        Wake::Stopping => Some(End::Close(CloseWith::new(
+            close_code::GOING_AWAY,
+            "server shutting down",
+        ))),
+    }
+}
+
+/// Sends a reply's messages, or keeps its stream in `streaming` to be sent as it comes; `Some`
+/// when the connection ends.
+async fn start_reply<M: Serialize + Send + 'static>(
+    ws: &mut Socket,
+    reply: Reply<M>,
+    limit: Duration,
+    streaming: &mut Option<(Streaming<M>, Option<CloseWith>)>,
+) -> Option<End> {
     let (frames, close_with) = reply.into_parts();
     let sent = match frames {
         Frames::None => true,
@@ -162,15 +312,9 @@ async fn deliver<M: Serialize>(ws: &mut Socket, reply: Reply<M>, limit: Duration
             }
             ok && write(limit, ws.flush()).await
         }
-        Frames::Stream(mut messages) => {
-            let mut ok = true;
-            while let Some(message) = messages.next().await {
-                if !send(ws, &message, limit).await {
-                    ok = false;
-                    break;
-                }
-            }
-            ok
+        Frames::Stream(messages) => {
+            *streaming = Some((messages, close_with));
+            return None;
         }
     };
     match (sent, close_with) {
@@ -180,8 +324,15 @@ async fn deliver<M: Serialize>(ws: &mut Socket, reply: Reply<M>, limit: Duration
     }
 }
 
+/// The next message of the stream under way; never, when there is none.
+async fn next_item<M>(streaming: &mut Option<(Streaming<M>, Option<CloseWith>)>) -> Option<M> {
+    match streaming {
+        Some((stream, _)) => stream.next().await,
+        None => std::future::pending().await,
+    }
+}
+
 async fn send<M: Serialize>(ws: &mut Socket, message: &M, limit: Duration) -> bool {
-    // Serialised before any await, so that the future does not hold the message.
     let text = serde_json::to_string(message);
     match text {
         Ok(text) => send_text(ws, text, limit).await,
@@ -223,19 +374,8 @@ async fn answer_close(ws: &mut Socket) {
     .await;
 }
 
-/// Takes a place under the rate limit; `true` when there is none left.
-fn over_rate(limiter: &Option<DefaultDirectRateLimiter>) -> bool {
-    limiter.as_ref().is_some_and(|l| l.check().is_err())
-}
-
-fn reset(deadline: &mut std::pin::Pin<&mut tokio::time::Sleep>, idle: Option<Duration>) {
-    if let Some(idle) = idle {
-        deadline.as_mut().reset(Instant::now() + idle);
-    }
-}
-
 /// The next keep-alive tick, or never.
-async fn tick(ping: &mut Option<tokio::time::Interval>) {
+async fn tick(ping: &mut Option<Interval>) {
     match ping {
         Some(interval) => {
             interval.tick().await;
