@@ -128,3 +128,16 @@ async fn messages_sent_during_a_stream_are_answered_after_it_in_order() {
     }
     assert_eq!(got, ["0", "1", "2", "a", "0", "1", "b"]);
 }
+
+#[tokio::test]
+async fn another_task_may_close_a_connection_through_its_outbox() {
+    let server = start(config()).await;
+    let mut client = server.client().await;
+    client.send("echo:x").await;
+    assert_eq!(client.recv().await, "x");
+    let outbox = server.seen.outboxes.lock().unwrap()[0].clone();
+    outbox.send(&Out::Text("last".into())).unwrap();
+    outbox.close(4000, "done");
+    assert_eq!(client.recv().await, "last");
+    assert_eq!(client.recv_close().await, (4000, "done".into()));
+}

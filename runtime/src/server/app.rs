@@ -6,11 +6,13 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use futures_util::Stream;
 use serde::Serialize;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
+
+use super::close_code;
 
 /// One protocol's behaviour on top of the transport. Generated skeletons implement it by
 /// decoding frames and calling their handler's typed methods.
@@ -386,17 +388,18 @@ impl<M> Connection<M> {
     /// other connections queue for it, through its [`Outbox`], waits in the returned
     /// [`Detached`]; at most `capacity` frames, as the transport's `outbox_capacity`.
     pub fn detached(info: ConnectionInfo, capacity: usize) -> (Self, Detached) {
-        let (sender, receiver) = mpsc::channel(capacity.max(1));
-        let outbox = Outbox {
-            id: info.id,
-            sender,
-            message: PhantomData,
-        };
+        let (outbox, receiver) = Outbox::new(info.id, capacity);
+        let doorbell = Arc::clone(&outbox.doorbell);
         let conn = Self {
             info: Arc::new(info),
             outbox,
         };
-        (conn, Detached { receiver })
+        let detached = Detached {
+            receiver,
+            doorbell,
+            closed: false,
+        };
+        (conn, detached)
     }
 }
 
@@ -404,15 +407,24 @@ impl<M> Connection<M> {
 #[derive(Debug)]
 pub struct Detached {
     receiver: mpsc::Receiver<Outgoing>,
+    doorbell: Arc<Doorbell>,
+    closed: bool,
 }
 
 impl Detached {
-    /// The next queued frame: its JSON text, or the close another task asked for. `None` when
-    /// nothing is queued.
+    /// The next queued frame: its JSON text, or the close another task asked for (a close
+    /// asked for when the queue was full comes after what is queued). `None` when nothing is
+    /// queued.
     pub fn try_next(&mut self) -> Option<Result<String, CloseWith>> {
-        match self.receiver.try_recv().ok()? {
-            Outgoing::Text(text) => Some(Ok(text)),
-            Outgoing::Close(with) => Some(Err(with)),
+        match self.receiver.try_recv() {
+            Ok(Outgoing::Text(text)) => Some(Ok(text)),
+            Ok(Outgoing::Close(with)) => Some(Err(with)),
+            Err(_) if self.closed => None,
+            Err(_) => {
+                let with = self.doorbell.close.get()?.clone();
+                self.closed = true;
+                Some(Err(with))
+            }
         }
     }
 }
@@ -429,7 +441,22 @@ fn find<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
 pub struct Outbox<M> {
     pub(crate) id: u64,
     pub(crate) sender: mpsc::Sender<Outgoing>,
+    pub(crate) doorbell: Arc<Doorbell>,
     pub(crate) message: PhantomData<fn(M)>,
+}
+
+impl<M> Outbox<M> {
+    /// A connection's outbox, and what its task reads.
+    pub(crate) fn new(id: u64, capacity: usize) -> (Self, mpsc::Receiver<Outgoing>) {
+        let (sender, receiver) = mpsc::channel(capacity.max(1));
+        let outbox = Self {
+            id,
+            sender,
+            doorbell: Arc::default(),
+            message: PhantomData,
+        };
+        (outbox, receiver)
+    }
 }
 
 impl<M> Clone for Outbox<M> {
@@ -437,6 +464,7 @@ impl<M> Clone for Outbox<M> {
         Self {
             id: self.id,
             sender: self.sender.clone(),
+            doorbell: Arc::clone(&self.doorbell),
             message: PhantomData,
         }
     }
@@ -475,34 +503,59 @@ impl<M: Serialize> Outbox<M> {
         self.id
     }
 
-    /// Queues a message for the connection.
+    /// Queues a message for the connection. A connection whose queue is full is too slow to
+    /// keep up: it is asked to close with 1013 (Try Again Later), and `Gone` returned. `Gone`
+    /// too when the message cannot be serialised.
     pub fn send(&self, message: &M) -> Result<(), Gone> {
         let text = serde_json::to_string(message).map_err(|_| Gone)?;
         match self.sender.try_send(Outgoing::Text(text)) {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Full(_)) => {
-                // Too slow to keep up: ask its task to close it. The close takes the slot the
-                // task frees next, so this cannot block.
-                let sender = self.sender.clone();
-                tokio::spawn(async move {
-                    let close = CloseWith {
-                        code: 1013,
-                        reason: "too slow to keep up".into(),
-                    };
-                    let _ = sender.send(Outgoing::Close(close)).await;
-                });
+                self.doorbell.ring(CloseWith::new(
+                    close_code::TRY_AGAIN_LATER,
+                    "too slow to keep up",
+                ));
                 Err(Gone)
             }
             Err(mpsc::error::TrySendError::Closed(_)) => Err(Gone),
         }
     }
 
-    /// Asks the connection's task to close it.
+    /// Asks the connection's task to close it: after the frames already queued, or at once
+    /// when its queue is full.
     pub fn close(&self, code: u16, reason: impl Into<String>) {
-        let _ = self.sender.try_send(Outgoing::Close(CloseWith {
-            code,
-            reason: truncate_reason(reason.into()),
-        }));
+        let with = CloseWith::new(code, reason);
+        if let Err(mpsc::error::TrySendError::Full(Outgoing::Close(with))) =
+            self.sender.try_send(Outgoing::Close(with))
+        {
+            self.doorbell.ring(with);
+        }
+    }
+}
+
+/// A close asked for out of band, when a connection's queue has no room for it. The first
+/// one asked for wins.
+#[derive(Debug, Default)]
+pub(crate) struct Doorbell {
+    close: OnceLock<CloseWith>,
+    bell: Notify,
+}
+
+impl Doorbell {
+    fn ring(&self, with: CloseWith) {
+        if self.close.set(with).is_ok() {
+            self.bell.notify_one();
+        }
+    }
+
+    /// The close asked for, once it has been.
+    pub(crate) async fn rung(&self) -> CloseWith {
+        loop {
+            if let Some(with) = self.close.get() {
+                return with.clone();
+            }
+            self.bell.notified().await;
+        }
     }
 }
 

@@ -6,7 +6,6 @@
 //! timeout, keep-alive pings, frames other connections queue, and the client (it reads at most
 //! one message ahead, and sees the client close).
 
-use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,7 +23,7 @@ use tokio_tungstenite::tungstenite::{self, Message};
 
 use super::accept::Shared;
 use super::app::{
-    App, CloseWith, Connection, ConnectionInfo, Frames, Outbox, Outgoing, Problem, Reply,
+    App, CloseWith, Connection, ConnectionInfo, Doorbell, Frames, Outbox, Outgoing, Problem, Reply,
 };
 use super::close_code;
 use super::config::ServerConfig;
@@ -61,12 +60,8 @@ pub(crate) async fn run<A: App>(
 ) {
     let config = &shared.config;
     let limit = config.send_timeout;
-    let (sender, inbox) = mpsc::channel(config.outbox_capacity.max(1));
-    let outbox = Outbox {
-        id: info.id,
-        sender,
-        message: PhantomData,
-    };
+    let (outbox, inbox) = Outbox::new(info.id, config.outbox_capacity);
+    let doorbell = Arc::clone(&outbox.doorbell);
     let conn = Connection {
         info: Arc::new(info),
         outbox,
@@ -85,7 +80,7 @@ pub(crate) async fn run<A: App>(
         }
     };
     let mut reader = Reader::new(config);
-    let mut live = Live::new(config, inbox, stopping);
+    let mut live = Live::new(config, inbox, doorbell, stopping);
     // A message read ahead while the previous one is handled or its stream sent.
     let mut ahead: Option<Input> = None;
     // The stream being sent, and the close that follows it.
@@ -209,6 +204,7 @@ impl Reader {
 /// What the task watches besides the client and the work at hand.
 struct Live {
     inbox: mpsc::Receiver<Outgoing>,
+    doorbell: Arc<Doorbell>,
     ping: Option<Interval>,
     idle: Option<Duration>,
     idle_deadline: Pin<Box<Sleep>>,
@@ -227,6 +223,7 @@ impl Live {
     fn new(
         config: &ServerConfig,
         inbox: mpsc::Receiver<Outgoing>,
+        doorbell: Arc<Doorbell>,
         stopping: watch::Receiver<bool>,
     ) -> Self {
         let ping = config.ping_interval.map(|every| {
@@ -240,6 +237,7 @@ impl Live {
         ));
         Self {
             inbox,
+            doorbell,
             ping,
             idle,
             idle_deadline,
@@ -258,6 +256,8 @@ impl Live {
         tokio::select! {
             // The connection holds a sender of its own queue, which therefore never ends.
             Some(queued) = self.inbox.recv() => Wake::Queued(queued),
+            // A close asked for when the queue was full.
+            with = self.doorbell.rung() => Wake::Queued(Outgoing::Close(with)),
             () = tick(&mut self.ping) => Wake::Ping,
             () = &mut self.idle_deadline, if self.idle.is_some() => Wake::Idle,
             // A dropped sender means the server is gone too.
