@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use crate::launcher::Launcher;
 use crate::output::{self, human};
 use crate::plan::plan;
-use crate::report::{MultiReport, ProtocolReport, ReportDocument, RuleLevel, Summary, Tool};
+use crate::report::{MultiReport, ProtocolReport, ReportDocument, Summary, Tool};
 use crate::runner::{self, RunOptions, Silent, run_protocol};
 use crate::schemas::Schemas;
 use crate::target::Target;
@@ -275,10 +275,7 @@ fn list(schemas: &Schemas, args: &ListArgs) -> Result<bool> {
             checks.len()
         ));
         for check in checks {
-            let level = match check.requirement.level {
-                RuleLevel::Required => "required",
-                RuleLevel::Open => "open",
-            };
+            let level = check.requirement.level.as_str();
             out.push_str(&format!(
                 "  {:<34} {:<8} {}{}\n      \"{}\" ({})\n",
                 check.id,

@@ -420,7 +420,7 @@ impl Connection {
             bytes: None,
             message: verdict.message.clone(),
         });
-        let severity = verdict.level.map_or(Severity::Fail, Severity::from);
+        let severity = Severity::from(verdict.level);
         for error in &verdict.errors {
             self.recorder.push(Evidence::Violation {
                 connection: self.name.clone(),

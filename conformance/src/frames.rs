@@ -194,8 +194,8 @@ impl<'a> Requests<'a> {
         None
     }
 
-    /// A valid request to pad to a size: the first exchange's request that needs no session, else
-    /// any candidate.
+    /// A valid request to pad to a size: the first candidate (the first exchange's request, with a
+    /// placeholder session id where it names one), else the first relay's or example's.
     pub fn paddable(&self) -> Option<(String, Value)> {
         self.candidates().into_iter().next()
     }

@@ -4,7 +4,7 @@
 
 use agentwire_codegen::ProtocolSource;
 use agentwire_codegen::protocol::{
-    AuthMethod, Credential, Level, ReplyForm, Rule, Trigger, UnpromptedWhen,
+    AuthMethod, Credential, ReplyForm, Rule, Trigger, UnpromptedWhen,
 };
 
 use crate::report::{Requirement, RuleLevel};
@@ -141,6 +141,21 @@ pub fn trigger_id(trigger: Trigger) -> &'static str {
     }
 }
 
+/// The idle timeout assumed when a protocol documents an idle reaction but no
+/// `limits.idle_timeout_seconds`.
+pub const DEFAULT_IDLE_SECONDS: u64 = 300;
+
+/// Seconds without traffic after which the server closes a connection: the documented limit, or
+/// [`DEFAULT_IDLE_SECONDS`].
+pub fn idle_seconds(protocol: &ProtocolSource) -> u64 {
+    protocol
+        .description
+        .limits
+        .idle_timeout_seconds
+        .as_ref()
+        .map_or(DEFAULT_IDLE_SECONDS, |l| l.value)
+}
+
 /// The requirement a rule of `protocol.json` states.
 pub fn requirement(
     protocol: &ProtocolSource,
@@ -155,10 +170,7 @@ pub fn requirement(
         .unwrap_or_default();
     Requirement {
         quote: rule.quote.clone(),
-        level: match rule.level {
-            Level::Required => RuleLevel::Required,
-            Level::Open => RuleLevel::Open,
-        },
+        level: RuleLevel::from(rule.level),
         document: rule.document.clone().unwrap_or(main),
         reading: rule.reading.clone(),
         source: source.into(),

@@ -3,6 +3,7 @@
 //! These types are the JSON report (`--format json`); `conformance/report.schema.json` is generated
 //! from them with `schemars`, so that CI systems can rely on the shape.
 
+use agentwire_codegen::protocol::Level;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -182,6 +183,25 @@ pub enum RuleLevel {
     Open,
 }
 
+impl RuleLevel {
+    /// The lower-case name used in every format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleLevel::Required => "required",
+            RuleLevel::Open => "open",
+        }
+    }
+}
+
+impl From<Level> for RuleLevel {
+    fn from(level: Level) -> Self {
+        match level {
+            Level::Required => RuleLevel::Required,
+            Level::Open => RuleLevel::Open,
+        }
+    }
+}
+
 /// How bad a finding is.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
@@ -202,6 +222,12 @@ impl From<RuleLevel> for Severity {
             RuleLevel::Required => Severity::Fail,
             RuleLevel::Open => Severity::Warn,
         }
+    }
+}
+
+impl From<Level> for Severity {
+    fn from(level: Level) -> Self {
+        Severity::from(RuleLevel::from(level))
     }
 }
 

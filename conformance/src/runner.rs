@@ -174,12 +174,7 @@ fn budget(spec: &CheckSpec, options: &RunOptions, ctx: &Ctx<'_>) -> Duration {
             if ctx.protocol.description.reactions[*index].trigger
                 == agentwire_codegen::protocol::Trigger::Idle =>
         {
-            Some(
-                limits
-                    .idle_timeout_seconds
-                    .as_ref()
-                    .map_or(300, |l| l.value),
-            )
+            Some(crate::plan::idle_seconds(ctx.protocol))
         }
         _ => None,
     };

@@ -26,6 +26,17 @@ pub fn fresh_id() -> String {
     format!("{:016x}{:016x}", high, hasher.finish() ^ count)
 }
 
+/// The unescaped reference tokens of a JSON Pointer (RFC 6901): `/a~1b/c` gives `a/b`, `c`.
+/// The inverse of `agentwire_codegen::model::union::join`.
+pub fn pointer_tokens(pointer: &str) -> impl Iterator<Item = String> + '_ {
+    pointer.split('/').skip(1).map(unescape)
+}
+
+/// One reference token unescaped: `~1` is `/`, then `~0` is `~`.
+fn unescape(token: &str) -> String {
+    token.replace("~1", "/").replace("~0", "~")
+}
+
 /// Sets the value at a JSON Pointer, creating objects on the way. Returns false when the path
 /// crosses a value that is neither an object nor an array.
 pub fn set_pointer(target: &mut Value, pointer: &str, new: Value) -> bool {
@@ -33,11 +44,7 @@ pub fn set_pointer(target: &mut Value, pointer: &str, new: Value) -> bool {
         *target = new;
         return true;
     }
-    let tokens: Vec<String> = pointer
-        .split('/')
-        .skip(1)
-        .map(|t| t.replace("~1", "/").replace("~0", "~"))
-        .collect();
+    let tokens: Vec<String> = pointer_tokens(pointer).collect();
     let mut current = target;
     for (i, token) in tokens.iter().enumerate() {
         let last = i + 1 == tokens.len();
@@ -71,7 +78,7 @@ pub fn set_pointer(target: &mut Value, pointer: &str, new: Value) -> bool {
 /// Removes the member at a JSON Pointer; returns it.
 pub fn remove_pointer(target: &mut Value, pointer: &str) -> Option<Value> {
     let (parent, last) = pointer.rsplit_once('/')?;
-    let last = last.replace("~1", "/").replace("~0", "~");
+    let last = unescape(last);
     target.pointer_mut(parent)?.as_object_mut()?.remove(&last)
 }
 

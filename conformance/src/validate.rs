@@ -13,7 +13,7 @@ use agentwire_codegen::ProtocolSource;
 use std::collections::HashMap;
 
 use agentwire_codegen::model::union::{TagValue, Union, join};
-use agentwire_codegen::protocol::{Direction, Level};
+use agentwire_codegen::protocol::Direction;
 use agentwire_codegen::source::{SchemaDocument, SchemaSet, validator_in};
 use anyhow::{Context, Result, anyhow};
 use base64::Engine as _;
@@ -48,12 +48,12 @@ struct VariantCheck {
 }
 
 /// What validation found in one frame.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
     /// The message the frame's discriminators select.
     pub message: Option<String>,
     /// The level of that message's rule in `protocol.json` (required when no message matches).
-    pub level: Option<RuleLevel>,
+    pub level: RuleLevel,
     /// Schema errors; empty when the frame is valid.
     pub errors: Vec<SchemaError>,
     /// Values annotated `contentEncoding: base64` that do not decode, by JSON Pointer.
@@ -160,10 +160,7 @@ impl FrameValidator {
                     .map_err(|e| anyhow!("{e}"))
                     .with_context(|| format!("building the validator of {}", variant.schema_uri))?,
             };
-            let level = match protocol.description.messages[&message].rule.level {
-                Level::Required => RuleLevel::Required,
-                Level::Open => RuleLevel::Open,
-            };
+            let level = RuleLevel::from(protocol.description.messages[&message].rule.level);
             let base64_pointers = base64_pointers(schemas, &variant.schema_uri);
             variants.push(VariantCheck {
                 message,
@@ -215,8 +212,9 @@ impl FrameValidator {
         let position = self.position(frame);
         let mut verdict = Verdict {
             message: position.map(|i| self.variants[i].message.clone()),
-            level: Some(position.map_or(RuleLevel::Required, |i| self.variants[i].level)),
-            ..Verdict::default()
+            level: position.map_or(RuleLevel::Required, |i| self.variants[i].level),
+            errors: Vec::new(),
+            undecodable: Vec::new(),
         };
         let valid = match position {
             Some(i) => self.fast_valid(i, frame),
@@ -294,11 +292,7 @@ fn tag_index(union: &Union) -> Option<(Vec<String>, HashMap<String, usize>)> {
             _ => return None,
         }
     }
-    let path = first
-        .split('/')
-        .skip(1)
-        .map(|t| t.replace("~1", "/").replace("~0", "~"))
-        .collect();
+    let path = crate::util::pointer_tokens(&first).collect();
     Some((path, index))
 }
 

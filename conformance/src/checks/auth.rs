@@ -5,9 +5,10 @@
 
 use agentwire_codegen::protocol::{AuthMethod, Outcome, Trigger};
 
-use crate::checks::{Ctx, OutcomeSeen, Presented, Stop, refusal_outcome, severity};
+use crate::checks::{Ctx, OutcomeSeen, Presented, Stop, refusal_outcome};
 use crate::connection::{DialError, Recorder};
 use crate::plan::{AuthCase, CheckSpec};
+use crate::report::Severity;
 
 /// Runs one case of the matrix; `method` indexes `auth.methods` (`None` for no credential).
 pub async fn run(
@@ -17,7 +18,7 @@ pub async fn run(
     case: AuthCase,
     recorder: &Recorder,
 ) -> Result<(), Stop> {
-    let level = severity(spec.requirement.level);
+    let level = Severity::from(spec.requirement.level);
     let token = match case {
         AuthCase::Valid => Some(ctx.valid_token().ok_or_else(|| {
             Stop::Skip("no valid credential: pass --token, or --jwt-secret for JWTs".into())
@@ -121,14 +122,9 @@ fn first_message_documented(ctx: &Ctx<'_>) -> bool {
         .any(|m| matches!(m, AuthMethod::FirstMessage { .. }))
 }
 
-/// An ordinary request (the first exchange's that needs no session).
+/// An ordinary request (the simple exchange's).
 fn first_request(ctx: &Ctx<'_>) -> Option<serde_json::Value> {
-    let exchange = ctx
-        .protocol
-        .description
-        .exchanges
-        .iter()
-        .find(|e| !ctx.needs_session(&e.request))?;
+    let exchange = &ctx.protocol.description.exchanges[ctx.simple_exchange()?];
     let correlation = ctx.correlation_of(&exchange.request);
     Some(
         ctx.requests()

@@ -2,10 +2,10 @@
 //! schema-valid reply of a documented kind, correlated the documented way; a streamed answer keeps
 //! one stream id and its chunks join to the end frame's text.
 
-use agentwire_codegen::protocol::{Level, ReplyForm};
+use agentwire_codegen::protocol::ReplyForm;
 use serde_json::Value;
 
-use crate::checks::{Answer, Ctx, Stop, describe, expectation_failure, severity};
+use crate::checks::{Answer, Ctx, Stop, describe, expectation_failure};
 use crate::connection::Recorder;
 use crate::plan::CheckSpec;
 use crate::report::Severity;
@@ -17,7 +17,7 @@ pub async fn run(
     index: usize,
     recorder: &Recorder,
 ) -> Result<(), Stop> {
-    let level = severity(spec.requirement.level);
+    let level = Severity::from(spec.requirement.level);
     let (mut connection, request, _session) = ctx.prepare_exchange(index, recorder, level).await?;
     connection.send_json(&request, ctx.settings.timeout).await;
     let answer = ctx.await_answer(&mut connection, index, &request).await;
@@ -48,13 +48,10 @@ pub fn judge(ctx: &Ctx<'_>, index: usize, answer: &Answer, level: Severity, reco
             if let Some(ReplyForm::Single(single)) = exchange.replies.get(*form) {
                 for expectation in &single.expect {
                     if let Some(why) = expectation_failure(expectation, frame) {
-                        let severity = match &expectation.rule {
-                            Some(rule) => match rule.level {
-                                Level::Required => Severity::Fail,
-                                Level::Open => Severity::Warn,
-                            },
-                            None => level,
-                        };
+                        let severity = expectation
+                            .rule
+                            .as_ref()
+                            .map_or(level, |rule| Severity::from(rule.level));
                         let quote = expectation
                             .rule
                             .as_ref()
@@ -87,7 +84,7 @@ pub async fn run_stream(
     form: usize,
     recorder: &Recorder,
 ) -> Result<(), Stop> {
-    let level = severity(spec.requirement.level);
+    let level = Severity::from(spec.requirement.level);
     let Some(ReplyForm::Stream(stream)) =
         ctx.protocol.description.exchanges[index].replies.get(form)
     else {

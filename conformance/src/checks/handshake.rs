@@ -1,12 +1,13 @@
 //! `handshake.connect`: the endpoint exists at the documented path and keeps the connection open.
 
-use crate::checks::{Ctx, Presented, Stop, severity};
+use crate::checks::{Ctx, Presented, Stop};
 use crate::connection::{DialError, Recorder};
 use crate::plan::CheckSpec;
+use crate::report::Severity;
 
 /// Connects (with the run's credential when it has one) and proves the connection is served.
 pub async fn run(ctx: &Ctx<'_>, spec: &CheckSpec, recorder: &Recorder) -> Result<(), Stop> {
-    let level = severity(spec.requirement.level);
+    let level = Severity::from(spec.requirement.level);
     if ctx.target.overrides_path() {
         recorder.info(format!(
             "--url names the path {}; the documented path is {}",

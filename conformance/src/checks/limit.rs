@@ -4,10 +4,11 @@
 
 use std::time::{Duration, Instant};
 
-use crate::checks::{Answer, Ctx, Stop, describe, severity};
+use crate::checks::{Answer, Ctx, Stop, describe};
 use crate::connection::{Incoming, Recorder};
 use crate::frames::pad;
 use crate::plan::CheckSpec;
+use crate::report::Severity;
 
 /// Sends a frame just below both readings of the limit and expects it to be taken.
 pub async fn size_accepted(
@@ -15,7 +16,7 @@ pub async fn size_accepted(
     spec: &CheckSpec,
     recorder: &Recorder,
 ) -> Result<(), Stop> {
-    let level = severity(spec.requirement.level);
+    let level = Severity::from(spec.requirement.level);
     let d = &ctx.protocol.description;
     let limit = d
         .limits
@@ -26,10 +27,11 @@ pub async fn size_accepted(
     // "64 KB" may be 65,536 or 64,000 bytes: stay below both.
     let size = limit.min(limit / 1024 * 1000).saturating_sub(100).max(1);
     let tags = ctx.validators.client.discriminators();
-    let index = d
-        .exchanges
-        .iter()
-        .position(|e| ctx.requests().example(&e.request).is_some());
+    let index = ctx.simple_exchange().or_else(|| {
+        d.exchanges
+            .iter()
+            .position(|e| ctx.requests().example(&e.request).is_some())
+    });
     if let Some(index) = index {
         let (mut connection, request, _) = ctx.prepare_exchange(index, recorder, level).await?;
         let exchange = &d.exchanges[index];
@@ -104,7 +106,7 @@ pub async fn ping_interval(
     spec: &CheckSpec,
     recorder: &Recorder,
 ) -> Result<(), Stop> {
-    let level = severity(spec.requirement.level);
+    let level = Severity::from(spec.requirement.level);
     let seconds = ctx
         .protocol
         .description

@@ -24,7 +24,7 @@ use serde_json::Value;
 use crate::connection::{Connection, Dial, DialError, Incoming, Recorder};
 use crate::frames::Requests;
 use crate::plan::{CheckKind, CheckSpec};
-use crate::report::{RuleLevel, Severity};
+use crate::report::Severity;
 use crate::schemas::Schemas;
 use crate::target::{REDACTED, Target};
 use crate::validate::ProtocolValidators;
@@ -486,14 +486,20 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// A quick proof that a connection is served: the first exchange that needs no session
+    /// The first exchange whose request needs no session and has a valid example to build it
+    /// from: the simplest request a connection can be asked.
+    pub fn simple_exchange(&self) -> Option<usize> {
+        self.protocol.description.exchanges.iter().position(|e| {
+            !self.needs_session(&e.request) && self.requests().example(&e.request).is_some()
+        })
+    }
+
+    /// A quick proof that a connection is served: the [`simple_exchange`](Self::simple_exchange)
     /// answered, or else a WebSocket pong. Returns a description of what failed.
     pub async fn probe(&self, connection: &mut Connection) -> Result<(), String> {
         let d = &self.protocol.description;
-        let candidate = d.exchanges.iter().enumerate().find(|(_, e)| {
-            !self.needs_session(&e.request) && self.requests().example(&e.request).is_some()
-        });
-        if let Some((index, exchange)) = candidate {
+        if let Some(index) = self.simple_exchange() {
+            let exchange = &d.exchanges[index];
             let correlation = self.correlation_of(&exchange.request);
             if let Some(built) = self.requests().build(&exchange.request, None, &correlation) {
                 if !connection
@@ -546,27 +552,11 @@ impl<'a> Ctx<'a> {
                 Incoming::Json {
                     value,
                     message: Some(message),
-                } => {
-                    for outcome in outcomes {
-                        if let Outcome::Reply {
-                            message: wanted,
-                            expect,
-                        } = outcome
-                        {
-                            if *wanted != message {
-                                continue;
-                            }
-                            let wrong: Vec<String> = expect
-                                .iter()
-                                .filter_map(|e| expectation_failure(e, &value))
-                                .collect();
-                            if wrong.is_empty() {
-                                return OutcomeSeen::Matched(format!("answered with `{message}`"));
-                            }
-                            mismatches.push(format!("a `{message}` whose {}", wrong.join(", ")));
-                        }
-                    }
-                }
+                } => match reply_outcome(outcomes, &message, &value) {
+                    Some(Ok(how)) => return OutcomeSeen::Matched(how),
+                    Some(Err(why)) => mismatches.push(why),
+                    None => {}
+                },
                 Incoming::Closed { code, reason } => {
                     return close_outcome(outcomes, code, &reason, mismatches);
                 }
@@ -583,6 +573,38 @@ impl<'a> Ctx<'a> {
             }
         }
     }
+}
+
+/// Judges a received frame against the documented reply outcomes: `Some(Ok(how))` when it is
+/// one, `Some(Err(why))` when it is a documented reply's message without what that reply shows,
+/// `None` when no reply outcome names its message.
+pub fn reply_outcome(
+    outcomes: &[Outcome],
+    message: &str,
+    value: &Value,
+) -> Option<Result<String, String>> {
+    let mut miss = None;
+    for outcome in outcomes {
+        let Outcome::Reply {
+            message: wanted,
+            expect,
+        } = outcome
+        else {
+            continue;
+        };
+        if wanted != message {
+            continue;
+        }
+        let wrong: Vec<String> = expect
+            .iter()
+            .filter_map(|e| expectation_failure(e, value))
+            .collect();
+        if wrong.is_empty() {
+            return Some(Ok(format!("answered with `{message}`")));
+        }
+        miss.get_or_insert_with(|| format!("a `{message}` whose {}", wrong.join(", ")));
+    }
+    miss.map(Err)
 }
 
 /// Judges a close against the documented close outcomes.
@@ -747,11 +769,6 @@ pub fn describe(mismatches: &[String]) -> String {
     } else {
         format!(" (instead: {})", mismatches.join("; "))
     }
-}
-
-/// The severity of breaking a rule.
-pub fn severity(level: RuleLevel) -> Severity {
-    Severity::from(level)
 }
 
 /// Runs one check, recording into `recorder`; a skip reason when it did not run.

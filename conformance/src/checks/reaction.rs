@@ -8,8 +8,8 @@ use agentwire_codegen::protocol::{Outcome, ReplyForm, Trigger};
 use serde_json::{Value, json};
 
 use crate::checks::{
-    Ctx, OutcomeSeen, Stop, close_outcome, describe, documented_outcomes, expectation_failure,
-    refusal_outcome, severity,
+    Ctx, OutcomeSeen, Stop, close_outcome, describe, documented_outcomes, refusal_outcome,
+    reply_outcome,
 };
 use crate::connection::{Connection, DialError, Incoming, Recorder};
 use crate::frames::pad;
@@ -28,7 +28,7 @@ pub async fn run(
     index: usize,
     recorder: &Recorder,
 ) -> Result<(), Stop> {
-    let level = severity(spec.requirement.level);
+    let level = Severity::from(spec.requirement.level);
     let reaction = &ctx.protocol.description.reactions[index];
     let outcomes = &reaction.outcomes;
     let requests = ctx.requests();
@@ -72,13 +72,7 @@ pub async fn run(
         Trigger::RateExceeded => return burst(ctx, outcomes, level, recorder).await,
         Trigger::TooManyConnections => return connections(ctx, outcomes, level, recorder).await,
         Trigger::Idle => {
-            let seconds = ctx
-                .protocol
-                .description
-                .limits
-                .idle_timeout_seconds
-                .as_ref()
-                .map_or(300, |l| l.value);
+            let seconds = crate::plan::idle_seconds(ctx.protocol);
             let mut connection = ctx.connect("A", recorder, level).await?;
             let deadline = Instant::now() + Duration::from_secs(seconds) + ctx.settings.timeout;
             let seen = ctx.await_outcome(&mut connection, outcomes, deadline).await;
@@ -134,12 +128,8 @@ async fn burst(
     recorder: &Recorder,
 ) -> Result<(), Stop> {
     let d = &ctx.protocol.description;
-    let index = d
-        .exchanges
-        .iter()
-        .position(|e| {
-            !ctx.needs_session(&e.request) && ctx.requests().example(&e.request).is_some()
-        })
+    let index = ctx
+        .simple_exchange()
         .or_else(|| {
             d.exchanges
                 .iter()
@@ -191,29 +181,13 @@ async fn burst(
                 value,
                 message: Some(message),
             } => {
-                let mut matched = None;
-                for outcome in outcomes {
-                    if let Outcome::Reply {
-                        message: wanted,
-                        expect,
-                    } = outcome
-                        && *wanted == message
-                    {
-                        let wrong: Vec<String> = expect
-                            .iter()
-                            .filter_map(|e| expectation_failure(e, &value))
-                            .collect();
-                        if wrong.is_empty() {
-                            matched = Some(format!("answered with `{message}`"));
-                        } else if !answers.contains(&message.as_str()) {
-                            mismatches.push(format!("a `{message}` whose {}", wrong.join(", ")));
-                        }
-                    }
+                let answer = answers.contains(&message.as_str());
+                match reply_outcome(outcomes, &message, &value) {
+                    Some(Ok(how)) => break Some(OutcomeSeen::Matched(how)),
+                    Some(Err(why)) if !answer => mismatches.push(why),
+                    _ => {}
                 }
-                if let Some(how) = matched {
-                    break Some(OutcomeSeen::Matched(how));
-                }
-                if answers.contains(&message.as_str()) {
+                if answer {
                     answered += 1;
                 }
             }

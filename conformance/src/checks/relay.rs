@@ -9,7 +9,7 @@
 use agentwire_codegen::protocol::{Audience, Relay};
 use serde_json::Value;
 
-use crate::checks::{Ctx, Stop, correlate, severity};
+use crate::checks::{Ctx, Stop, correlate};
 use crate::connection::{Connection, Incoming, Recorder};
 use crate::plan::CheckSpec;
 use crate::report::Severity;
@@ -22,7 +22,7 @@ pub async fn run(
     index: usize,
     recorder: &Recorder,
 ) -> Result<(), Stop> {
-    let level = severity(spec.requirement.level);
+    let level = Severity::from(spec.requirement.level);
     let relays = &ctx.protocol.description.relays;
     let enter = &relays[0];
     let room = format!("conformance-room-{}", fresh_id());

@@ -1,8 +1,9 @@
 //! `unprompted.<message>`: a message documented as sent on connect arrives without a request.
 
-use crate::checks::{Ctx, Stop, severity};
+use crate::checks::{Ctx, Stop};
 use crate::connection::{Incoming, Recorder};
 use crate::plan::CheckSpec;
+use crate::report::Severity;
 
 /// Connects and waits for `unprompted[index]`'s message.
 pub async fn run(
@@ -11,7 +12,7 @@ pub async fn run(
     index: usize,
     recorder: &Recorder,
 ) -> Result<(), Stop> {
-    let level = severity(spec.requirement.level);
+    let level = Severity::from(spec.requirement.level);
     let wanted = &ctx.protocol.description.unprompted[index].message;
     let mut connection = ctx.connect("A", recorder, level).await?;
     let deadline = ctx.deadline();

@@ -59,10 +59,7 @@ pub fn table(report: &ProtocolReport) -> String {
                 "",
                 crate::util::prefix(&check.requirement.quote, 160),
                 check.requirement.document,
-                match check.requirement.level {
-                    crate::report::RuleLevel::Required => "required",
-                    crate::report::RuleLevel::Open => "open",
-                }
+                check.requirement.level.as_str()
             ));
         }
     }
