@@ -99,6 +99,10 @@ impl Running {
 
 /// Starts a reference server on `listen` (port 0 picks a free one).
 pub async fn start(options: Options, listen: SocketAddr) -> Result<Running> {
+    if options.jwt_secret.is_empty() {
+        // Anyone could sign a token with it.
+        bail!("the JWT secret is empty");
+    }
     let listener = TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();

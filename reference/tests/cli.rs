@@ -136,3 +136,16 @@ fn an_unknown_protocol_is_refused() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("smtp"), "{stderr}");
 }
+
+#[test]
+fn an_empty_jwt_secret_is_refused() {
+    let output = Command::new(env!("CARGO_BIN_EXE_reference"))
+        .args(["--protocol", "socializer", "--listen", "127.0.0.1:0"])
+        .args(["--jwt-secret", ""])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("secret is empty"), "{stderr}");
+}

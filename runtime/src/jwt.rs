@@ -16,8 +16,9 @@ use sha2::Sha256;
 
 pub use jsonwebtoken::errors::Error;
 
-/// Signs claims as an HS256 token.
+/// Signs claims as an HS256 token. An empty secret is refused (`InvalidKeyFormat`).
 pub fn sign(claims: &impl Serialize, secret: &[u8]) -> Result<String, Error> {
+    refuse_empty(secret)?;
     install();
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
@@ -26,15 +27,28 @@ pub fn sign(claims: &impl Serialize, secret: &[u8]) -> Result<String, Error> {
     )
 }
 
-/// Verifies an HS256 token's signature and its `exp` claim (which must be present), and returns
-/// its claims. Any other algorithm, `none` included, is refused.
+/// Verifies an HS256 token's signature, its `exp` claim (which must be present) and its `nbf`
+/// claim when there is one, with no leeway, and returns its claims. Any other algorithm, `none`
+/// included, is refused, and so is an empty secret (`InvalidKeyFormat`). No audience is
+/// expected: an `aud` claim is not checked.
 pub fn verify<C: DeserializeOwned>(token: &str, secret: &[u8]) -> Result<C, Error> {
+    refuse_empty(secret)?;
     install();
     let mut validation = Validation::new(Algorithm::HS256);
     validation.set_required_spec_claims(&["exp"]);
+    validation.validate_nbf = true;
+    validation.validate_aud = false;
     validation.leeway = 0;
     jsonwebtoken::decode::<C>(token, &DecodingKey::from_secret(secret), &validation)
         .map(|data| data.claims)
+}
+
+/// Anyone can sign with an empty secret.
+fn refuse_empty(secret: &[u8]) -> Result<(), Error> {
+    if secret.is_empty() {
+        return Err(new_error(ErrorKind::InvalidKeyFormat));
+    }
+    Ok(())
 }
 
 fn install() {
