@@ -32,6 +32,12 @@ pub fn generate(model: &ProtocolModel, count: usize, seed: u64) -> Result<Vec<In
     let mut generator = Generator::new(model, seed)?;
     let mut out = Vec::with_capacity(count + 8);
     let messages: Vec<_> = model.messages.iter().collect();
+    if messages.is_empty() {
+        return Err(Error::message(format!(
+            "{}: a protocol without messages has no corpus",
+            model.id
+        )));
+    }
     while out.len() < count {
         let message = messages[generator.rng.usize(..messages.len())];
         let mut sites = Vec::new();
@@ -91,7 +97,10 @@ impl<'m> Generator<'m> {
                 ..
             })) = &def.kind
             {
-                let regex = regex::Regex::new(p)
+                let regex = crate::model::pattern::to_rust(p)
+                    .and_then(|translated| {
+                        regex::Regex::new(&translated).map_err(|e| e.to_string())
+                    })
                     .map_err(|e| Error::message(format!("{}: {e}", def.origin)))?;
                 patterns.insert(p.clone(), regex);
             }
@@ -201,7 +210,7 @@ impl<'m> Generator<'m> {
                     if !field.required && depth < MAX_DEPTH && self.rng.bool() {
                         continue;
                     }
-                    let p = format!("{pointer}/{}", escape(&field.wire));
+                    let p = crate::model::union::join(pointer, &field.wire);
                     let v = self.valid(&field.ty, &p, sites, depth + 1)?;
                     sites.push(Site {
                         pointer: p,
@@ -295,7 +304,7 @@ impl<'m> Generator<'m> {
         message: &crate::model::Message,
     ) -> Option<(Value, String)> {
         let mut out = value.clone();
-        let how = match self.rng.u8(..9) {
+        let how = match self.rng.u8(..11) {
             0 => {
                 let fields: Vec<&Site> = sites.iter().filter(|s| s.field.is_some()).collect();
                 let site = fields.get(self.rng.usize(..fields.len().max(1)))?;
@@ -362,6 +371,32 @@ impl<'m> Generator<'m> {
             7 => {
                 out = self.pick(&[json!([]), json!("frame"), json!(1), json!(null), json!({})]);
                 "not the message at all".to_string()
+            }
+            9 => {
+                // A value in the shape serde's derived enums also take: `{"value": null}`.
+                let site = &sites[self.rng.usize(..sites.len())];
+                let at = out.pointer_mut(&site.pointer)?;
+                let key = at
+                    .as_str()
+                    .map_or_else(|| "value".to_string(), str::to_owned);
+                *at = json!({ key: null });
+                format!("wrap {} in an object", site.pointer)
+            }
+            10 => {
+                // An object's values as an array: serde's derived structs read those too.
+                let objects: Vec<&Site> = sites.iter().filter(|s| s.additional.is_some()).collect();
+                let site = objects.get(self.rng.usize(..objects.len().max(1)))?;
+                let at = out.pointer_mut(&site.pointer)?;
+                let values: Vec<Value> = at.as_object()?.values().cloned().collect();
+                *at = Value::Array(values);
+                format!(
+                    "replace {} by the array of its values",
+                    if site.pointer.is_empty() {
+                        "/"
+                    } else {
+                        &site.pointer
+                    }
+                )
             }
             _ => {
                 let tests = &message.when;
@@ -444,9 +479,7 @@ impl<'m> Generator<'m> {
     }
 
     fn meets(&self, rules: &StringRules, text: &str) -> bool {
-        let length = text.chars().count() as u64;
-        rules.min_length.is_none_or(|m| length >= m)
-            && rules.max_length.is_none_or(|m| length <= m)
+        agentwire_runtime::wire::check_length("", text, rules.min_length, rules.max_length).is_ok()
             && rules
                 .pattern
                 .as_ref()
@@ -570,13 +603,17 @@ fn number_candidates(rules: &NumberRules, valid: bool) -> Vec<Value> {
     if let Some(m) = rules.multiple_of {
         pool.extend([m, m * 3.0, m * 3.0 + m / 3.0, -m]);
     }
+    let bounds = agentwire_runtime::wire::NumberRules {
+        minimum: rules.minimum,
+        maximum: rules.maximum,
+        exclusive_minimum: rules.exclusive_minimum,
+        exclusive_maximum: rules.exclusive_maximum,
+        multiple_of: rules.multiple_of,
+    };
     let meets = |v: f64| {
         (!rules.integer || v.fract() == 0.0)
-            && rules.minimum.is_none_or(|m| v >= m)
-            && rules.maximum.is_none_or(|m| v <= m)
-            && rules.exclusive_minimum.is_none_or(|m| v > m)
-            && rules.exclusive_maximum.is_none_or(|m| v < m)
-            && rules.multiple_of.is_none_or(|m| (v / m).fract() == 0.0)
+            && serde_json::Number::from_f64(v)
+                .is_some_and(|n| agentwire_runtime::wire::check_number("", &n, &bounds).is_ok())
     };
     pool.sort_by(f64::total_cmp);
     pool.dedup();
@@ -605,8 +642,4 @@ fn remove(value: &mut Value, pointer: &str) -> Option<()> {
         }
         _ => None,
     }
-}
-
-fn escape(name: &str) -> String {
-    name.replace('~', "~0").replace('/', "~1")
 }

@@ -62,6 +62,18 @@ impl SchemaSet {
                 }
                 None => return Err(Error::at(&path, "/$id", "a schema file needs an `$id`")),
             }
+            // A document that is not a valid 2020-12 schema would be read in ways no validator
+            // reads it: refuse it here, at its pointer.
+            if let Some(error) = jsonschema::draft202012::meta::validator()
+                .iter_errors(&value)
+                .next()
+            {
+                return Err(Error::at(
+                    &path,
+                    error.instance_path().as_str(),
+                    format!("not a valid JSON Schema 2020-12: {error}"),
+                ));
+            }
             documents.insert(
                 uri.clone(),
                 SchemaDocument {

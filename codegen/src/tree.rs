@@ -174,16 +174,25 @@ pub fn read_json(path: &Path) -> Result<Value> {
 
 /// Reads a text file, refusing files over [`MAX_FILE_BYTES`].
 pub fn read_text(path: &Path) -> Result<String> {
-    let size = fs::metadata(path)
-        .map_err(|e| Error::in_file(path, format!("cannot read: {e}")))?
-        .len();
-    if size > MAX_FILE_BYTES {
+    use std::io::Read as _;
+    let cannot = |e: std::io::Error| Error::in_file(path, format!("cannot read: {e}"));
+    // Opened first and checked to be a regular file, then read no further than the limit: a
+    // link to a FIFO or to /dev/zero neither hangs nor exhausts memory.
+    let file = fs::File::open(path).map_err(cannot)?;
+    if !file.metadata().map_err(cannot)?.is_file() {
+        return Err(Error::in_file(path, "not a regular file"));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(Error::in_file(
             path,
-            format!("{size} bytes is over the {MAX_FILE_BYTES} byte limit"),
+            format!("over the {MAX_FILE_BYTES} byte limit"),
         ));
     }
-    fs::read_to_string(path).map_err(|e| Error::in_file(path, format!("cannot read: {e}")))
+    String::from_utf8(bytes).map_err(|_| Error::in_file(path, "not UTF-8 text"))
 }
 
 fn walk(

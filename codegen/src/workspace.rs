@@ -97,6 +97,18 @@ impl ProtocolSource {
                 format!("not a protocol description: {e}"),
             )
         })?;
+        if !id.starts_with(|c: char| c.is_ascii_lowercase())
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return Err(Error::in_file(
+                tree.display(id),
+                format!(
+                    "the protocol id {id:?} must be lower-case letters, digits and hyphens, starting with a letter: it names packages and folders"
+                ),
+            ));
+        }
         if description.id != id {
             return Err(Error::at(
                 &description_path,

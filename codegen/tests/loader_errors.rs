@@ -179,3 +179,52 @@ fn an_embedded_copy_loads_like_the_folder() {
         assert_eq!(a.client, b.client);
     }
 }
+
+#[test]
+fn an_entry_point_must_refuse_frames_that_are_no_message() {
+    // Each change would let a frame through the schema that no generated decoder reads.
+    type Case = (&'static str, fn(&mut Value), &'static str);
+    let cases: [Case; 5] = [
+        (
+            "rixa/client.schema.json",
+            |v| v["properties"]["type"] = serde_json::json!({"type": "string"}),
+            "/properties/type",
+        ),
+        (
+            "rixa/client.schema.json",
+            |v| {
+                v["properties"]["type"]["enum"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push("extra".into())
+            },
+            "/properties/type",
+        ),
+        (
+            "rixa/client.schema.json",
+            |v| v["minProperties"] = 1.into(),
+            "/minProperties",
+        ),
+        (
+            "datagram/client.schema.json",
+            |v| v["allOf"][1]["then"]["minProperties"] = 1.into(),
+            "/allOf/1/then",
+        ),
+        (
+            "datagram/client.schema.json",
+            |v| {
+                v["allOf"][1]["then"]["properties"]["content"]["properties"]["request"]["enum"]
+                    .as_array_mut()
+                    .unwrap()
+                    .pop();
+            },
+            "/allOf/1/then",
+        ),
+    ];
+    for (file, edit, pointer) in cases {
+        let dir = copy_of_schemas();
+        edit_json(&dir.path().join(file), edit);
+        let error = load_error(dir.path());
+        assert_eq!(error.pointer.as_deref(), Some(pointer), "{file}: {error}");
+    }
+}

@@ -49,6 +49,56 @@ fn unsupported_constructs_are_errors_naming_file_and_pointer() {
             "/properties/text",
             "format",
         ),
+        // Keywords the generator would drop, giving a looser type:
+        (
+            "/properties/text",
+            json!({"minLength": 3}),
+            "/properties/text",
+            "state the `type`",
+        ),
+        (
+            "/properties/text",
+            json!({"format": "uuid"}),
+            "/properties/text",
+            "state the `type`",
+        ),
+        (
+            "/properties/text",
+            json!({"const": "a", "type": "integer"}),
+            "/properties/text",
+            "beside `const`",
+        ),
+        (
+            "/properties/text",
+            json!({"enum": ["a", "bb"], "maxLength": 1}),
+            "/properties/text",
+            "beside `enum`",
+        ),
+        (
+            "/properties/text",
+            json!({"anyOf": [{"type": "string"}], "required": ["x"]}),
+            "/properties/text",
+            "beside `anyOf`",
+        ),
+        // Caught by the 2020-12 metaschema as the schema set loads.
+        (
+            "/properties/text",
+            json!({"anyOf": []}),
+            "/properties/text/anyOf",
+            "not a valid JSON Schema",
+        ),
+        (
+            "/properties/text",
+            json!({"type": ["string", "null"], "format": "email"}),
+            "/properties/text",
+            "format",
+        ),
+        (
+            "/properties/text",
+            json!({"type": "object", "required": ["x"], "additionalProperties": false}),
+            "/properties/text",
+            "allows no such property",
+        ),
         (
             "/properties/text",
             json!({"type": "object", "patternProperties": {"^x": {}}}),
@@ -100,6 +150,44 @@ fn unsupported_constructs_are_errors_naming_file_and_pointer() {
         assert_eq!(error.pointer.as_deref(), Some(expected_pointer), "{shown}");
         assert!(shown.contains(words), "{shown} should say {words}");
     }
+}
+
+#[test]
+fn recursive_and_aliased_schemas_are_refused_not_miscompiled() {
+    use serde_json::json;
+    let node = json!({"title": "Node", "type": "object", "properties": {"next": {"$ref": "#/properties/text"}}});
+    let error = synthetic_with(
+        "synthetic/messages/every_scalar.schema.json",
+        "/properties/text",
+        node,
+    )
+    .expect_err("recursion");
+    assert!(error.to_string().contains("recursive"), "{error}");
+    let sibling = json!({"$ref": "#/$defs/Stamp", "maxLength": 2, "title": "Sib"});
+    let error =
+        synthetic_with("synthetic/defs.schema.json", "/$defs/Color", sibling).expect_err("sibling");
+    assert!(error.to_string().contains("beside `$ref`"), "{error}");
+}
+
+#[test]
+fn a_nullable_object_is_an_optional_structure() {
+    use agentwire_codegen::model::{Ty, TypeKind};
+    let schema =
+        serde_json::json!({"type": ["object", "null"], "properties": {"a": {"type": "string"}}});
+    let model = synthetic_with(
+        "synthetic/messages/every_scalar.schema.json",
+        "/properties/text",
+        schema,
+    )
+    .unwrap();
+    let TypeKind::Struct(s) = &model.type_def("EveryScalar").unwrap().kind else {
+        panic!()
+    };
+    let text = s.fields.iter().find(|f| f.wire == "text").unwrap();
+    assert_eq!(
+        text.ty,
+        Ty::Nullable(Box::new(Ty::Named("EveryScalarTextObject".into())))
+    );
 }
 
 #[test]

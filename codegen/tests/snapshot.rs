@@ -51,7 +51,7 @@ fn the_snapshot_shows_every_construct() {
     )
     .unwrap();
     for needle in [
-        "#[serde(deny_unknown_fields)]", // additionalProperties: false
+        "deny_unknown_fields)]",                    // additionalProperties: false
         "pub extra: ::std::collections::BTreeMap<", // typed additionalProperties
         "deserialize_with = \"::agentwire_runtime::wire::nullable\"", // required but nullable
         "deserialize_with = \"::agentwire_runtime::wire::present\"", // optional

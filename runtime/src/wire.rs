@@ -195,6 +195,51 @@ pub fn expect_str<'de, D: Deserializer<'de>>(
     deserializer.deserialize_str(Expect(expected))
 }
 
+/// Deserializes one of a list of strings (an enumeration), returning its index. Only a string
+/// is accepted: not the one-key object serde's derived enums also take.
+pub fn expect_one_of<'de, D: Deserializer<'de>>(
+    deserializer: D,
+    values: &'static [&'static str],
+) -> Result<usize, D::Error> {
+    struct OneOf(&'static [&'static str]);
+    impl Visitor<'_> for OneOf {
+        type Value = usize;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "one of {:?}", self.0)
+        }
+        fn visit_str<E: de::Error>(self, found: &str) -> Result<usize, E> {
+            self.0
+                .iter()
+                .position(|value| *value == found)
+                .ok_or_else(|| E::invalid_value(de::Unexpected::Str(found), &self))
+        }
+    }
+    deserializer.deserialize_str(OneOf(values))
+}
+
+/// Deserializes a JSON object, refusing anything else. Closed structures decode through it,
+/// because serde's derived structs also read arrays, field by field.
+pub fn object<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Value, D::Error> {
+    Map::<String, Value>::deserialize(deserializer).map(Value::Object)
+}
+
+/// Decodes a message from a frame, naming where in the frame a problem is.
+pub fn decode<T: serde::de::DeserializeOwned>(
+    value: Value,
+    message: &'static str,
+) -> Result<T, DecodeError> {
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        let source = error.into_inner();
+        let source = if path == "." {
+            source
+        } else {
+            <serde_json::Error as de::Error>::custom(format!("at {path}: {source}"))
+        };
+        DecodeError::Invalid { message, source }
+    })
+}
+
 /// Deserializes one exact JSON value (a constant that is not a string).
 pub fn expect_value<'de, D: Deserializer<'de>>(
     deserializer: D,
@@ -396,18 +441,30 @@ pub fn check_number(
     number: &Number,
     rules: &NumberRules,
 ) -> Result<(), ConstraintError> {
-    let value = number.as_f64().unwrap_or(f64::NAN);
+    use std::cmp::Ordering::{Greater, Less};
     let broken = |what: String| Err(ConstraintError::new(type_name, format!("{number} {what}")));
-    if let Some(min) = rules.minimum.filter(|min| value < *min) {
+    if let Some(min) = rules
+        .minimum
+        .filter(|min| compare(number, *min) == Some(Less))
+    {
         return broken(format!("is less than the minimum {min}"));
     }
-    if let Some(max) = rules.maximum.filter(|max| value > *max) {
+    if let Some(max) = rules
+        .maximum
+        .filter(|max| compare(number, *max) == Some(Greater))
+    {
         return broken(format!("is more than the maximum {max}"));
     }
-    if let Some(min) = rules.exclusive_minimum.filter(|min| value <= *min) {
+    if let Some(min) = rules
+        .exclusive_minimum
+        .filter(|min| compare(number, *min) != Some(Greater))
+    {
         return broken(format!("is not more than {min}"));
     }
-    if let Some(max) = rules.exclusive_maximum.filter(|max| value >= *max) {
+    if let Some(max) = rules
+        .exclusive_maximum
+        .filter(|max| compare(number, *max) != Some(Less))
+    {
         return broken(format!("is not less than {max}"));
     }
     if let Some(divisor) = rules
@@ -417,6 +474,22 @@ pub fn check_number(
         return broken(format!("is not a multiple of {divisor}"));
     }
     Ok(())
+}
+
+/// Compares a number with a bound exactly: integers against integral bounds as integers (an
+/// `f64` cannot tell 2^53 from 2^53 + 1), everything else as floats.
+fn compare(number: &Number, bound: f64) -> Option<std::cmp::Ordering> {
+    let integral_bound = bound.fract() == 0.0 && bound.abs() < 1.7e38;
+    if integral_bound {
+        let bound = bound as i128;
+        if let Some(n) = number.as_i64() {
+            return Some(i128::from(n).cmp(&bound));
+        }
+        if let Some(n) = number.as_u64() {
+            return Some(i128::from(n).cmp(&bound));
+        }
+    }
+    number.as_f64()?.partial_cmp(&bound)
 }
 
 /// Bounds of a number type.
@@ -434,18 +507,61 @@ pub struct NumberRules {
     pub multiple_of: Option<f64>,
 }
 
+/// `multipleOf` as JSON Schema validators read it: integers by integer division; decimals by
+/// exact arithmetic on the numbers as written (`0.07` is a multiple of `0.01`, although their
+/// binary values are not); out of that range, on the float quotient.
 fn is_multiple_of(number: &Number, divisor: f64) -> bool {
-    if divisor.fract() == 0.0 && divisor > 0.0 && divisor < 9.0e15 {
-        if let Some(n) = number.as_i64() {
-            return n % (divisor as i64) == 0;
-        }
+    if divisor.fract() == 0.0 && divisor > 0.0 && divisor <= 9_007_199_254_740_992.0 {
         if let Some(n) = number.as_u64() {
             return n % (divisor as u64) == 0;
         }
+        if let Some(n) = number.as_i64() {
+            return n % (divisor as i64) == 0;
+        }
     }
-    let value = number.as_f64().unwrap_or(f64::NAN);
+    let Some(value) = number.as_f64() else {
+        return false;
+    };
+    if value == 0.0 {
+        return true;
+    }
+    if value.abs() < divisor {
+        return false;
+    }
+    if let Some(answer) = decimal_divides(value, divisor) {
+        return answer;
+    }
     let quotient = value / divisor;
     quotient.is_finite() && quotient.fract() == 0.0
+}
+
+/// Whether `value / divisor` is an integer, computed on the shortest decimal forms of both
+/// (`mantissa × 10^-places`); `None` when they do not fit `i128`.
+fn decimal_divides(value: f64, divisor: f64) -> Option<bool> {
+    let (value_mantissa, value_places) = decimal_parts(value)?;
+    let (divisor_mantissa, divisor_places) = decimal_parts(divisor)?;
+    if divisor_mantissa == 0 {
+        return None;
+    }
+    // value / divisor = (value_mantissa × 10^divisor_places) / (divisor_mantissa × 10^value_places)
+    let shared = value_places.min(divisor_places);
+    let scale = |mantissa: i128, places: i32| {
+        mantissa.checked_mul(10_i128.checked_pow(u32::try_from(places - shared).ok()?)?)
+    };
+    Some(scale(value_mantissa, divisor_places)? % scale(divisor_mantissa, value_places)? == 0)
+}
+
+/// The shortest decimal form of a float as an integer mantissa and a number of decimal places
+/// (negative for powers of ten).
+fn decimal_parts(value: f64) -> Option<(i128, i32)> {
+    // `{:e}` prints the shortest representation that reads back as the same float.
+    let text = format!("{value:e}");
+    let (digits, exponent) = text.split_once('e')?;
+    let exponent: i32 = exponent.parse().ok()?;
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let mantissa: i128 = format!("{whole}{fraction}").parse().ok()?;
+    let places = i32::try_from(fraction.len()).ok()? - exponent;
+    (places.abs() <= 36).then_some((mantissa, places))
 }
 
 /// Checks an array's length.
@@ -661,6 +777,47 @@ mod tests {
         ] {
             assert_eq!(lookup(&value, pointer), value.pointer(pointer), "{pointer}");
         }
+    }
+
+    #[test]
+    fn numbers_check_bounds_and_divisors_exactly() {
+        let number = |text: &str| serde_json::from_str::<Number>(text).unwrap();
+        let rules = |multiple_of| NumberRules {
+            multiple_of: Some(multiple_of),
+            ..NumberRules::default()
+        };
+        for (value, divisor, multiple) in [
+            ("0.07", 0.01, true),
+            ("0.3", 0.1, true),
+            ("19.99", 0.01, true),
+            ("0.0075", 0.0001, true),
+            ("5.35", 2.675, true),
+            ("1070468.145", 0.01, false),
+            ("7.5", 0.5, true),
+            ("7.25", 0.5, false),
+            ("12", 4.0, true),
+            ("-12", 5.0, false),
+            ("0", 0.3, true),
+            ("0.1", 0.3, false),
+        ] {
+            assert_eq!(
+                check_number("n", &number(value), &rules(divisor)).is_ok(),
+                multiple,
+                "{value} multipleOf {divisor}"
+            );
+        }
+        let max = NumberRules {
+            maximum: Some(9_007_199_254_740_992.0),
+            ..NumberRules::default()
+        };
+        assert!(check_number("n", &number("9007199254740992"), &max).is_ok());
+        assert!(check_number("n", &number("9007199254740993"), &max).is_err());
+        let min = NumberRules {
+            exclusive_minimum: Some(0.0),
+            ..NumberRules::default()
+        };
+        assert!(check_number("n", &number("0"), &min).is_err());
+        assert!(check_number("n", &number("1e-9"), &min).is_ok());
     }
 
     #[test]

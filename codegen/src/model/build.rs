@@ -65,13 +65,28 @@ pub(crate) struct TypeReader<'a> {
     by_origin: BTreeMap<String, String>,
     /// Index in `types` of each name.
     by_name: BTreeMap<String, usize>,
+    /// Schemas whose kind is being read: meeting one again means the schema is recursive.
+    reading: std::collections::BTreeSet<String>,
 }
 
-/// Where a schema sits: its document and the JSON Pointer inside it.
+/// Where a schema sits: its document and the JSON Pointer inside it. A per-kind copy of a
+/// schema (see [`TypeReader::kinds_union`]) sits in a document of its own; `shown` is then the
+/// pointer of the original, so that errors point at the file's real place.
 #[derive(Clone, Copy)]
 struct At<'a> {
     document: &'a SchemaDocument,
     pointer: &'a str,
+    shown: &'a str,
+}
+
+impl<'a> At<'a> {
+    fn new(document: &'a SchemaDocument, pointer: &'a str) -> Self {
+        Self {
+            document,
+            pointer,
+            shown: "",
+        }
+    }
 }
 
 impl<'a> TypeReader<'a> {
@@ -81,25 +96,29 @@ impl<'a> TypeReader<'a> {
             types: Vec::new(),
             by_origin: BTreeMap::new(),
             by_name: BTreeMap::new(),
+            reading: std::collections::BTreeSet::new(),
         }
     }
 
     /// The named type for the schema at an absolute URI (with optional pointer fragment),
     /// reading it the first time.
     pub fn named(&mut self, uri: &str) -> Result<String> {
-        let resolved = self.set.resolve_absolute(uri).map_err(Error::message)?;
+        let resolved = self
+            .set
+            .resolve_absolute(uri)
+            .map_err(|e| Error::message(format!("{uri}: {e}")))?;
         let (document, pointer) = (resolved.document, resolved.pointer.clone());
-        self.named_at(
-            At {
-                document,
-                pointer: &pointer,
-            },
-            None,
-        )
+        self.named_at(At::new(document, &pointer), None)
     }
 
     fn named_at(&mut self, at: At<'_>, fallback: Option<&str>) -> Result<String> {
         let origin = origin(at);
+        if self.reading.contains(&origin) {
+            return Err(self.error(
+                at,
+                "recursive schemas are not supported: this schema refers to itself",
+            ));
+        }
         if let Some(name) = self.by_origin.get(&origin) {
             return Ok(name.clone());
         }
@@ -120,9 +139,11 @@ impl<'a> TypeReader<'a> {
         if !is_type_name(&name) {
             return Err(self.error(at, format!("{name:?} is not a PascalCase type name")));
         }
-        let index = self.reserve(at, &name, origin, description(schema))?;
-        let kind = self.kind(at, &name)?;
-        self.types[index].kind = kind;
+        let index = self.reserve(at, &name, origin.clone(), description(schema))?;
+        self.reading.insert(origin.clone());
+        let kind = self.kind(at, &name);
+        self.reading.remove(&origin);
+        self.types[index].kind = kind?;
         Ok(name)
     }
 
@@ -159,6 +180,7 @@ impl<'a> TypeReader<'a> {
         let schema = self.schema(at)?;
         check_keywords(schema).map_err(|m| self.error(at, m))?;
         if schema.get("$ref").is_some() {
+            // Reached through a `$ref` or a `$defs` entry: siblings would be dropped.
             let target = self.reference(at)?;
             return Ok(TypeKind::Alias(Ty::Named(target)));
         }
@@ -203,20 +225,6 @@ impl<'a> TypeReader<'a> {
         let schema = self.schema(at)?;
         check_keywords(schema).map_err(|m| self.error(at, m))?;
         if schema.get("$ref").is_some() {
-            let extra: Vec<&String> = schema
-                .as_object()
-                .into_iter()
-                .flat_map(|o| o.keys())
-                .filter(|k| *k != "$ref" && !ANNOTATIONS.contains(&k.as_str()))
-                .collect();
-            if let Some(key) = extra.first() {
-                return Err(self.error(
-                    at,
-                    format!(
-                        "`{key}` beside `$ref` is not supported: move it into the referenced schema"
-                    ),
-                ));
-            }
             return self.reference(at).map(Ty::Named);
         }
         if schema.get("const") == Some(&Value::Null) {
@@ -247,15 +255,7 @@ impl<'a> TypeReader<'a> {
         let schema = self.schema(at)?;
         let kind = type_list(schema).into_iter().next();
         Ok(match kind.as_deref() {
-            None => {
-                if let Some(key) = ["properties", "required", "additionalProperties", "items"]
-                    .iter()
-                    .find(|k| schema.get(**k).is_some())
-                {
-                    return Err(self.error(at, format!("`{key}` without `type` applies to some JSON types only: state the `type`")));
-                }
-                Ty::Any
-            }
+            None => Ty::Any,
             Some("null") => Ty::Null,
             Some("boolean") => Ty::Bool,
             Some("integer") => Ty::Integer,
@@ -291,7 +291,13 @@ impl<'a> TypeReader<'a> {
                     format!("`{keyword}` beside `type` or another union is not supported"),
                 ));
             }
-            let count = branches.as_array().map_or(0, Vec::len);
+            let count = match branches.as_array() {
+                Some(list) if !list.is_empty() => list.len(),
+                Some(_) => {
+                    return Err(self.error(at, format!("an empty `{keyword}` accepts nothing")));
+                }
+                None => return Err(self.error(at, format!("`{keyword}` is an array of schemas"))),
+            };
             for i in 0..count {
                 let pointer = format!("/{keyword}/{i}");
                 members.push(self.child(at, &pointer, &format!("{context}{}", i + 1))?);
@@ -301,11 +307,16 @@ impl<'a> TypeReader<'a> {
         if types.len() > 1 {
             // Each kind takes the constraints that apply to it: a copy of the schema with one type.
             for kind in types {
-                let mut single = schema.as_object().cloned().unwrap_or_default();
+                // The copy keeps the keywords that apply to its kind: for the others they are
+                // no-ops, as JSON Schema applies type-specific keywords to their type only.
+                let mut single: Map<String, Value> = schema
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .filter(|(key, _)| keywords_of(&kind).contains(&key.as_str()))
+                    .map(|(key, value)| (key.clone(), value.clone()))
+                    .collect();
                 single.insert("type".into(), Value::String(kind.clone()));
-                for key in ["title", "description"] {
-                    single.remove(key);
-                }
                 let copy = Value::Object(single);
                 members.push(self.ty_of_value(
                     at,
@@ -346,6 +357,7 @@ impl<'a> TypeReader<'a> {
             let inner = At {
                 document: &holder,
                 pointer: "",
+                shown: at.pointer,
             };
             let name = context.to_string();
             let index = self.reserve(at, &name, origin, None)?;
@@ -362,6 +374,7 @@ impl<'a> TypeReader<'a> {
             At {
                 document: &holder,
                 pointer: "",
+                shown: at.pointer,
             },
             context,
         )
@@ -427,7 +440,7 @@ impl<'a> TypeReader<'a> {
         };
         let mut fields = Vec::new();
         for (wire, property) in properties {
-            let pointer = format!("/properties/{}", escape(wire));
+            let pointer = super::union::join("/properties", wire);
             let ty = self.child(at, &pointer, &format!("{name}{}", pascal_case(wire)))?;
             fields.push(Field {
                 wire: wire.clone(),
@@ -435,16 +448,6 @@ impl<'a> TypeReader<'a> {
                 ty,
                 required: required.contains(wire),
             });
-        }
-        for wire in &required {
-            if !properties.contains_key(wire) {
-                fields.push(Field {
-                    wire: wire.clone(),
-                    doc: None,
-                    ty: Ty::Any,
-                    required: true,
-                });
-            }
         }
         let additional = match schema.get("additionalProperties") {
             None | Some(Value::Bool(true)) => Additional::Any,
@@ -458,6 +461,23 @@ impl<'a> TypeReader<'a> {
                 return Err(self.error(at, "`additionalProperties` is a boolean or a schema"));
             }
         };
+        // A required property that `properties` does not describe takes the type other
+        // properties have.
+        for wire in required.iter().filter(|w| !properties.contains_key(*w)) {
+            let ty = match &additional {
+                Additional::Any => Ty::Any,
+                Additional::Typed(ty) => ty.clone(),
+                Additional::Denied => {
+                    return Err(self.error(at, format!("`{wire}` is required but `additionalProperties: false` allows no such property")));
+                }
+            };
+            fields.push(Field {
+                wire: wire.clone(),
+                doc: None,
+                ty,
+                required: true,
+            });
+        }
         Ok(Struct { fields, additional })
     }
 
@@ -523,8 +543,7 @@ impl<'a> TypeReader<'a> {
         let pattern = match schema.get("pattern") {
             None => None,
             Some(Value::String(p)) => {
-                regex::Regex::new(p)
-                    .map_err(|e| self.error(at, format!("pattern {p:?} is not supported: {e}")))?;
+                super::pattern::to_rust(p).map_err(|e| self.error(at, e))?;
                 Some(p.clone())
             }
             Some(_) => return Err(self.error(at, "`pattern` is a string")),
@@ -579,6 +598,7 @@ impl<'a> TypeReader<'a> {
             At {
                 document: at.document,
                 pointer: &pointer,
+                shown: at.shown,
             },
             context,
         )
@@ -596,13 +616,7 @@ impl<'a> TypeReader<'a> {
             .resolve(at.document, reference)
             .map_err(|e| Error::at(self.set.display(at.document), at.pointer, e.message))?;
         let (document, pointer) = (target.document, target.pointer.clone());
-        self.named_at(
-            At {
-                document,
-                pointer: &pointer,
-            },
-            None,
-        )
+        self.named_at(At::new(document, &pointer), None)
     }
 
     fn schema<'s>(&self, at: At<'s>) -> Result<&'s Value> {
@@ -613,7 +627,11 @@ impl<'a> TypeReader<'a> {
     }
 
     fn error(&self, at: At<'_>, message: impl Into<String>) -> Error {
-        Error::at(self.set.display(at.document), at.pointer, message)
+        Error::at(
+            self.set.display(at.document),
+            format!("{}{}", at.shown, at.pointer),
+            message,
+        )
     }
 }
 
@@ -683,6 +701,20 @@ fn type_list(schema: &Value) -> Vec<String> {
     }
 }
 
+/// The keywords that apply to one JSON type (JSON Schema ignores them for other types).
+fn keywords_of(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "string" => STRING_RULES,
+        "integer" | "number" => NUMBER_RULES,
+        "array" => &["items", "minItems", "maxItems"],
+        "object" => &["properties", "required", "additionalProperties"],
+        _ => &[],
+    }
+}
+
+/// Refuses keywords the generator does not know and combinations it would read loosely: an
+/// applicator (`$ref`, `const`, `enum`, `anyOf`, `oneOf`) beside another keyword it would not
+/// apply, and type-specific keywords without a `type` to apply them to.
 fn check_keywords(schema: &Value) -> std::result::Result<(), String> {
     let object = match schema {
         Value::Object(object) => object,
@@ -699,7 +731,73 @@ fn check_keywords(schema: &Value) -> std::result::Result<(), String> {
     {
         return Err("`type` lists strings".into());
     }
+    let constraining: Vec<&str> = object
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !ANNOTATIONS.contains(k))
+        .collect();
+    let applicators: Vec<&str> = constraining
+        .iter()
+        .copied()
+        .filter(|k| ["$ref", "const", "enum", "anyOf", "oneOf"].contains(k))
+        .collect();
+    if let [first, second, ..] = applicators.as_slice() {
+        return Err(format!("`{first}` beside `{second}` is not supported"));
+    }
+    let typed = ["string", "integer", "number", "array", "object"]
+        .iter()
+        .flat_map(|k| keywords_of(k));
+    let specific: Vec<&str> = constraining
+        .iter()
+        .copied()
+        .filter(|k| typed.clone().any(|t| *t == *k))
+        .collect();
+    match applicators.first() {
+        Some(&"$ref") => {
+            if let Some(other) = constraining.iter().find(|k| **k != "$ref") {
+                return Err(format!(
+                    "`{other}` beside `$ref` is not supported: move it into the referenced schema"
+                ));
+            }
+        }
+        Some(&applicator) => {
+            // `const` and `enum` may state the type of their values; nothing else joins them.
+            let allowed_type =
+                matches!(applicator, "const" | "enum") && const_type_agrees(object, applicator);
+            if let Some(other) = constraining
+                .iter()
+                .find(|k| **k != applicator && !(**k == "type" && allowed_type))
+            {
+                return Err(format!("`{other}` beside `{applicator}` is not supported"));
+            }
+        }
+        None => {
+            if !object.contains_key("type")
+                && let Some(key) = specific.first()
+            {
+                return Err(format!(
+                    "`{key}` without `type` applies to some JSON types only: state the `type`"
+                ));
+            }
+        }
+    }
     Ok(())
+}
+
+/// Whether the `type` beside a `const` or `enum` accepts every listed value.
+fn const_type_agrees(object: &Map<String, Value>, applicator: &str) -> bool {
+    let values: Vec<&Value> = match (applicator, object.get(applicator)) {
+        ("const", Some(value)) => vec![value],
+        ("enum", Some(Value::Array(values))) => values.iter().collect(),
+        _ => return false,
+    };
+    let kinds = type_list(&Value::Object(object.clone()));
+    values.iter().all(|value| {
+        let kind = kind_of(value);
+        kinds
+            .iter()
+            .any(|k| k == kind || (k == "number" && kind == "integer"))
+    })
 }
 
 fn kind_of(value: &Value) -> &'static str {
@@ -727,8 +825,4 @@ fn origin(at: At<'_>) -> String {
     } else {
         format!("{}#{}", at.document.uri, at.pointer)
     }
-}
-
-fn escape(name: &str) -> String {
-    name.replace('~', "~0").replace('/', "~1")
 }

@@ -4,6 +4,7 @@
 
 mod build;
 pub mod naming;
+pub mod pattern;
 pub mod types;
 pub mod union;
 
@@ -182,28 +183,82 @@ impl ProtocolModel {
             .filter(move |m| m.direction == direction)
     }
 
-    /// Messages are objects (so that their tags can be read), and type names do not collide
-    /// with the unions'.
+    /// Messages are objects (so that their tags can be read); type names do not collide with
+    /// the unions', nor the unions with each other; property names stay distinct once made
+    /// identifiers, and so do message names.
     fn check(&self, protocol: &ProtocolSource) -> Result<()> {
+        let in_entry = |direction| protocol.dir.join(entry_file(direction));
         for message in &self.messages {
             let def = self
                 .type_def(&message.type_name)
                 .expect("every message has a type");
             if !matches!(def.kind, TypeKind::Struct(_)) {
-                return Err(Error::message(format!(
-                    "{}: message {} is not an object with properties",
-                    def.origin, message.name
-                )));
+                return Err(Error::at(
+                    in_entry(message.direction),
+                    "",
+                    format!(
+                        "message {} ({}) is not an object with properties",
+                        message.name, def.origin
+                    ),
+                ));
             }
+        }
+        if self.client.name == self.server.name {
+            return Err(Error::at(
+                in_entry(Direction::Server),
+                "/title",
+                "the client and server unions need different titles",
+            ));
         }
         for union in [&self.client, &self.server] {
             if let Some(clash) = self.type_def(&union.name) {
-                return Err(Error::message(format!(
-                    "{}: the type name {} is also the name of {}",
-                    protocol.dir.display(),
-                    clash.name,
-                    union.schema_uri
-                )));
+                return Err(Error::at(
+                    in_entry(union.direction),
+                    "/title",
+                    format!(
+                        "{} is also the name of the type of {}",
+                        clash.name, clash.origin
+                    ),
+                ));
+            }
+        }
+        let mut message_names = std::collections::BTreeMap::new();
+        for message in &self.messages {
+            // The server skeleton has `on_<message>` methods beside `on_invalid` and `on_close`.
+            if message.direction == Direction::Client
+                && ["invalid", "close"].contains(&message.name.as_str())
+            {
+                return Err(Error::at(
+                    protocol.dir.join("protocol.json"),
+                    format!("/messages/{}", message.name),
+                    "`invalid` and `close` are reserved message names",
+                ));
+            }
+            if let Some(other) =
+                message_names.insert(naming::snake_case(&message.name), &message.name)
+            {
+                return Err(Error::at(
+                    protocol.dir.join("protocol.json"),
+                    "/messages",
+                    format!(
+                        "messages {other} and {} would get the same identifiers",
+                        message.name
+                    ),
+                ));
+            }
+        }
+        for def in &self.types {
+            let TypeKind::Struct(s) = &def.kind else {
+                continue;
+            };
+            let mut seen = std::collections::BTreeMap::new();
+            for field in &s.fields {
+                if let Some(other) = seen.insert(naming::snake_case(&field.wire), &field.wire) {
+                    return Err(Error::message(format!(
+                        "{}: properties {other:?} and {:?} would get the same identifier",
+                        def.origin, field.wire
+                    )));
+                }
             }
         }
         Ok(())

@@ -190,32 +190,4 @@ impl Ty {
     pub fn accepts_null(&self) -> bool {
         matches!(self, Ty::Any | Ty::Null | Ty::Nullable(_))
     }
-
-    /// The named types this type mentions directly.
-    pub fn names(&self) -> Vec<&str> {
-        match self {
-            Ty::Named(name) => vec![name],
-            Ty::Array(inner) | Ty::Map(inner) | Ty::Nullable(inner) => inner.names(),
-            _ => Vec::new(),
-        }
-    }
-}
-
-impl TypeKind {
-    /// The types this kind mentions directly.
-    pub fn mentions(&self) -> Vec<&Ty> {
-        match self {
-            TypeKind::Struct(s) => {
-                let mut out: Vec<&Ty> = s.fields.iter().map(|f| &f.ty).collect();
-                if let Additional::Typed(ty) = &s.additional {
-                    out.push(ty);
-                }
-                out
-            }
-            TypeKind::Constrained(Constrained::Array(rules)) => vec![&rules.items],
-            TypeKind::Alias(ty) => vec![ty],
-            TypeKind::OneOfKinds(tys) => tys.iter().collect(),
-            _ => Vec::new(),
-        }
-    }
 }

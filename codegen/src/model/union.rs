@@ -8,9 +8,14 @@
 //!             "then": {"$ref": "messages/ping.schema.json"}}]}
 //! ```
 //!
-//! A branch whose `then` is a lone `$ref` is a variant; other branches only constrain the tag
-//! values (for example the allowed `content.request` values once `msg` is `session`). An entry
-//! point that is a lone `$ref` has a single, untagged variant.
+//! A branch whose `then` is a lone `$ref` is a variant; other branches (guards) may only narrow
+//! discriminators (for example the allowed `content.request` values once `msg` is `session`).
+//! An entry point that is a lone `$ref` has a single, untagged variant.
+//!
+//! The entry point must also refuse every frame that selects no variant, or a frame could be
+//! valid without being any message. So an entry point with branches is `type: object`, lists the
+//! values of each top-level discriminator in `properties` (an `enum`), requires it unless a
+//! variant is told by its absence, and each nested discriminator is enumerated by a guard.
 
 use serde_json::{Map, Value};
 
@@ -60,14 +65,13 @@ pub enum TagValue {
 }
 
 impl Variant {
-    /// Whether `frame` carries this variant's discriminator values.
+    /// Whether `frame` carries this variant's discriminator values (compared as JSON Schema
+    /// compares, as the generated decoders do).
     pub fn matches(&self, frame: &Value) -> bool {
-        self.when.iter().all(|test| {
-            let found = agentwire_runtime::wire::lookup(frame, &test.pointer);
-            match &test.value {
-                TagValue::Equals(expected) => found == Some(expected),
-                TagValue::Absent => found.is_none(),
-            }
+        use agentwire_runtime::wire::{tag_absent, tag_equals};
+        self.when.iter().all(|test| match &test.value {
+            TagValue::Equals(expected) => tag_equals(frame, &test.pointer, expected),
+            TagValue::Absent => tag_absent(frame, &test.pointer),
         })
     }
 }
@@ -85,7 +89,29 @@ impl Union {
             .ok_or_else(|| Error::at(&file, "/title", "an entry point needs a title"))?;
         let description = text("description").unwrap_or_default();
         let mut variants = Vec::new();
+        let mut guards = Vec::new();
+        for key in object.keys() {
+            if !ENTRY_KEYWORDS.contains(&key.as_str()) {
+                return Err(Error::at(
+                    &file,
+                    format!("/{key}"),
+                    format!(
+                        "`{key}` is not supported in an entry point: put constraints in the message schemas"
+                    ),
+                ));
+            }
+        }
         if let Some(reference) = object.get("$ref").and_then(Value::as_str) {
+            if let Some(key) = object
+                .keys()
+                .find(|k| ["type", "required", "properties"].contains(&k.as_str()))
+            {
+                return Err(Error::at(
+                    &file,
+                    format!("/{key}"),
+                    "an entry point that is a `$ref` has nothing beside it",
+                ));
+            }
             if object.contains_key("allOf") {
                 return Err(Error::at(
                     &file,
@@ -120,6 +146,17 @@ impl Union {
                 })?;
                 let then = &branch["then"];
                 let Some(reference) = lone_ref(then) else {
+                    let mut condition = Vec::new();
+                    read_tests(&branch["if"], "", &mut condition)
+                        .map_err(|message| Error::at(&file, format!("{pointer}/if"), message))?;
+                    let mut narrowed = Vec::new();
+                    read_narrowing(then, "", &mut narrowed)
+                        .map_err(|message| Error::at(&file, format!("{pointer}/then"), message))?;
+                    guards.push(Guard {
+                        condition,
+                        narrowed,
+                        pointer: pointer.clone(),
+                    });
                     continue;
                 };
                 let mut when = Vec::new();
@@ -149,7 +186,140 @@ impl Union {
         union
             .check_distinct()
             .map_err(|message| Error::in_file(&file, message))?;
+        if !union.variants.iter().all(|v| v.when.is_empty()) {
+            union
+                .check_closed(object, &guards)
+                .map_err(|(pointer, message)| Error::at(&file, pointer, message))?;
+        }
         Ok(union)
+    }
+
+    /// The entry point refuses every frame whose discriminators select no variant.
+    fn check_closed(
+        &self,
+        entry: &serde_json::Map<String, Value>,
+        guards: &[Guard],
+    ) -> std::result::Result<(), (String, String)> {
+        if entry.get("type") != Some(&Value::String("object".into())) {
+            return Err((
+                "/type".into(),
+                "an entry point with branches is `\"type\": \"object\"`".into(),
+            ));
+        }
+        let top: Vec<&str> = self
+            .discriminators()
+            .into_iter()
+            .filter(|p| p.matches('/').count() == 1)
+            .collect();
+        let required = names(entry.get("required")).map_err(|m| ("/required".to_string(), m))?;
+        let properties = entry.get("properties").and_then(Value::as_object);
+        for pointer in &top {
+            let tag = unescape(&pointer[1..]);
+            let mut values = Vec::new();
+            let mut absent = false;
+            for variant in &self.variants {
+                match variant
+                    .when
+                    .iter()
+                    .find(|t| t.pointer == *pointer)
+                    .map(|t| &t.value)
+                {
+                    Some(TagValue::Equals(value)) => values.push(value.clone()),
+                    Some(TagValue::Absent) => absent = true,
+                    None => {
+                        return Err((
+                            variant.pointer.clone(),
+                            format!("every variant tests the discriminator {pointer}"),
+                        ));
+                    }
+                }
+            }
+            if absent == required.contains(&tag.as_str()) {
+                let want = if absent {
+                    "must not be `required`: a variant is told by its absence"
+                } else {
+                    "must be `required`"
+                };
+                return Err((
+                    "/required".into(),
+                    format!("the discriminator `{tag}` {want}"),
+                ));
+            }
+            let listed = properties
+                .and_then(|p| p.get(&tag))
+                .and_then(allowed_values);
+            if listed.is_none_or(|listed| !same_values(&listed, &values)) {
+                return Err((
+                    format!("/properties/{}", &pointer[1..]),
+                    format!(
+                        "the discriminator `{tag}` must list exactly its variants' values in an `enum`"
+                    ),
+                ));
+            }
+        }
+        if let Some(extra) = properties
+            .into_iter()
+            .flat_map(|p| p.keys())
+            .find(|k| !top.contains(&join("", k).as_str()))
+        {
+            return Err((
+                format!("/properties/{extra}"),
+                "an entry point's `properties` only enumerate discriminators".into(),
+            ));
+        }
+        // Every nested discriminator is enumerated by a guard that the variants testing it meet.
+        for variant in &self.variants {
+            for test in variant
+                .when
+                .iter()
+                .filter(|t| t.pointer.matches('/').count() > 1)
+            {
+                let guard = guards.iter().find(|g| {
+                    g.condition.iter().all(|c| variant.when.contains(c))
+                        && g.narrowed.iter().any(|(p, _)| *p == test.pointer)
+                });
+                let Some(guard) = guard else {
+                    return Err((
+                        variant.pointer.clone(),
+                        format!(
+                            "no branch enumerates the values of {} for this variant",
+                            test.pointer
+                        ),
+                    ));
+                };
+                let (_, listed) = guard
+                    .narrowed
+                    .iter()
+                    .find(|(p, _)| *p == test.pointer)
+                    .expect("found above");
+                let values: Vec<Value> = self
+                    .variants
+                    .iter()
+                    .filter(|v| guard.condition.iter().all(|c| v.when.contains(c)))
+                    .filter_map(|v| {
+                        match v
+                            .when
+                            .iter()
+                            .find(|t| t.pointer == test.pointer)
+                            .map(|t| &t.value)
+                        {
+                            Some(TagValue::Equals(value)) => Some(value.clone()),
+                            _ => None,
+                        }
+                    })
+                    .collect();
+                if !same_values(listed, &values) {
+                    return Err((
+                        format!("{}/then", guard.pointer),
+                        format!(
+                            "the values of {} must be exactly its variants' values",
+                            test.pointer
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The variant a frame's discriminators select, if any.
@@ -168,7 +338,8 @@ impl Union {
         out
     }
 
-    /// No frame may select two variants: each pair differs in some discriminator.
+    /// No frame may select two variants: each pair differs in some discriminator (compared as
+    /// JSON Schema compares: `1` and `1.0` are the same value).
     fn check_distinct(&self) -> std::result::Result<(), String> {
         for (i, a) in self.variants.iter().enumerate() {
             for b in &self.variants[i + 1..] {
@@ -176,7 +347,9 @@ impl Union {
                     b.when.iter().any(|tb| {
                         ta.pointer == tb.pointer
                             && match (&ta.value, &tb.value) {
-                                (TagValue::Equals(x), TagValue::Equals(y)) => x != y,
+                                (TagValue::Equals(x), TagValue::Equals(y)) => {
+                                    !agentwire_runtime::wire::json_equal(x, y)
+                                }
                                 (TagValue::Absent, TagValue::Absent) => false,
                                 _ => true,
                             }
@@ -192,6 +365,89 @@ impl Union {
         }
         Ok(())
     }
+}
+
+/// The keywords an entry point may have.
+const ENTRY_KEYWORDS: &[&str] = &[
+    "$schema",
+    "$id",
+    "$comment",
+    "title",
+    "description",
+    "type",
+    "required",
+    "properties",
+    "allOf",
+    "$ref",
+];
+
+/// A branch that is not a message: under a condition, it narrows discriminators to listed values.
+#[derive(Debug)]
+struct Guard {
+    condition: Vec<TagTest>,
+    narrowed: Vec<(String, Vec<Value>)>,
+    pointer: String,
+}
+
+/// Reads a guard's `then`: `type: object`, `required` and `properties` down to `enum`s (or
+/// `const`s) on discriminators, and nothing else.
+fn read_narrowing(
+    schema: &Value,
+    prefix: &str,
+    out: &mut Vec<(String, Vec<Value>)>,
+) -> std::result::Result<(), String> {
+    let object = schema.as_object().ok_or("a branch is an object")?;
+    for key in object.keys() {
+        if !matches!(key.as_str(), "type" | "required" | "properties") {
+            return Err(format!(
+                "`{key}` in a branch that is not a message: such branches may only narrow discriminators"
+            ));
+        }
+    }
+    if object.get("type").is_some_and(|t| t != "object") {
+        return Err("a narrowing branch's `type` is \"object\"".into());
+    }
+    let required = names(object.get("required"))?;
+    for (name, property) in object
+        .get("properties")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        let pointer = join(prefix, name);
+        match allowed_values(property) {
+            Some(values) => {
+                if !required.contains(&name.as_str()) {
+                    return Err(format!(
+                        "the narrowed discriminator `{name}` must also be `required`"
+                    ));
+                }
+                out.push((pointer, values));
+            }
+            None => read_narrowing(property, &pointer, out)?,
+        }
+    }
+    Ok(())
+}
+
+/// The values a `{"enum": [...]}` or `{"const": v}` schema allows.
+fn allowed_values(schema: &Value) -> Option<Vec<Value>> {
+    let object = schema.as_object().filter(|o| o.len() == 1)?;
+    match (object.get("enum"), object.get("const")) {
+        (Some(Value::Array(values)), _) => Some(values.clone()),
+        (_, Some(value)) => Some(vec![value.clone()]),
+        _ => None,
+    }
+}
+
+fn same_values(a: &[Value], b: &[Value]) -> bool {
+    use agentwire_runtime::wire::json_equal;
+    a.iter().all(|x| b.iter().any(|y| json_equal(x, y)))
+        && b.iter().all(|y| a.iter().any(|x| json_equal(x, y)))
+}
+
+fn unescape(token: &str) -> String {
+    token.replace("~1", "/").replace("~0", "~")
 }
 
 fn absolute(resolved: crate::source::Resolved<'_>) -> String {

@@ -72,8 +72,11 @@ fn structure(model: &ProtocolModel, def: &TypeDef, s: &Struct, docs: TokenStream
     }
     let extra = extra_ident(&s.fields);
     let (container, extra_field, extra_init) = match &s.additional {
+        // A closed structure decodes through an inherent `deserialize` (`remote = "Self"`), which
+        // the trait impl below calls on an object only: serde's derived structs would also read
+        // an array, field by field.
         Additional::Denied => (
-            quote! { #[serde(deny_unknown_fields)] },
+            quote! { #[serde(remote = "Self", deny_unknown_fields)] },
             quote! {},
             quote! {},
         ),
@@ -119,6 +122,22 @@ fn structure(model: &ProtocolModel, def: &TypeDef, s: &Struct, docs: TokenStream
             }
         }
     });
+    let closed = matches!(s.additional, Additional::Denied).then(|| {
+        quote! {
+            impl ::serde::Serialize for #name {
+                fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
+                    Self::serialize(self, serializer)
+                }
+            }
+
+            impl<'de> ::serde::Deserialize<'de> for #name {
+                fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
+                    let object = ::agentwire_runtime::wire::object(deserializer)?;
+                    Self::deserialize(object).map_err(<D::Error as ::serde::de::Error>::custom)
+                }
+            }
+        }
+    });
     quote! {
         #docs
         #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
@@ -127,6 +146,8 @@ fn structure(model: &ProtocolModel, def: &TypeDef, s: &Struct, docs: TokenStream
             #(#fields)*
             #extra_field
         }
+
+        #closed
 
         impl #name {
             #constructor_doc
@@ -172,9 +193,16 @@ fn string_enum(type_name: &str, values: &[String], docs: TokenStream) -> TokenSt
     let count = values.len();
     quote! {
         #docs
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize, ::serde::Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize)]
         pub enum #name {
             #( #[doc = concat!("`", #values, "`")] #[serde(rename = #values)] #variants, )*
+        }
+
+        // By hand: a derived enum would also take `{"value": null}`.
+        impl<'de> ::serde::Deserialize<'de> for #name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
+                ::agentwire_runtime::wire::expect_one_of(deserializer, &[#(#values),*]).map(|index| Self::ALL[index])
+            }
         }
 
         impl #name {
@@ -263,6 +291,8 @@ fn constrained_string(
         );
     }
     if let Some(pattern) = &rules.pattern {
+        // The ECMA-262 pattern in the Rust syntax that means the same (the model checked it).
+        let pattern = crate::model::pattern::to_rust(pattern).unwrap_or_else(|_| pattern.clone());
         checks.push(quote! {
             static PATTERN: ::std::sync::LazyLock<::agentwire_runtime::wire::Regex> =
                 ::std::sync::LazyLock::new(|| ::agentwire_runtime::wire::compile_pattern(#pattern));
@@ -504,7 +534,7 @@ fn one_of_kinds(
 ) -> TokenStream {
     let name = type_ident(type_name);
     let variants = members.iter().map(|member| {
-        let variant = format_ident!("{}", member_name(model, member));
+        let variant = type_ident(&member_name(model, member));
         match member {
             Ty::Null => quote! { /// `null`.
             #variant, },

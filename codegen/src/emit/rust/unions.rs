@@ -32,9 +32,7 @@ pub fn union_item(model: &ProtocolModel, union: &UnionModel) -> TokenStream {
     let decode_arms = messages.iter().zip(&variants).map(|(message, variant)| {
         let wire = &message.name;
         let decode = quote! {
-            ::serde_json::from_value(value)
-                .map(Self::#variant)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid { message: #wire, source })
+            ::agentwire_runtime::wire::decode(value, #wire).map(Self::#variant)
         };
         if message.when.is_empty() {
             // The one untagged message is the whole decoding.

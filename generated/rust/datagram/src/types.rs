@@ -746,18 +746,7 @@ pub enum ErrorField {
 }
 
 /// Shown in the response to a status request. Response status can be: initializing, idle, processing.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize)]
 pub enum SessionState {
     #[doc = concat!("`", "initializing", "`")]
     #[serde(rename = "initializing")]
@@ -768,6 +757,18 @@ pub enum SessionState {
     #[doc = concat!("`", "processing", "`")]
     #[serde(rename = "processing")]
     Processing,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SessionState {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        ::agentwire_runtime::wire::expect_one_of(
+                deserializer,
+                &["initializing", "idle", "processing"],
+            )
+            .map(|index| Self::ALL[index])
+    }
 }
 
 impl SessionState {

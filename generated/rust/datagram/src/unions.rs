@@ -50,60 +50,35 @@ impl ClientMessage {
         value: ::serde_json::Value,
     ) -> ::std::result::Result<Self, ::agentwire_runtime::wire::DecodeError> {
         if ::agentwire_runtime::wire::tag_is(&value, "/msg", "ping") {
-            return ::serde_json::from_value(value)
-                .map(Self::Ping)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "ping",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "ping").map(Self::Ping);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/msg", "session")
             && ::agentwire_runtime::wire::tag_is(&value, "/content/request", "create")
         {
-            return ::serde_json::from_value(value)
-                .map(Self::SessionCreate)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "session_create",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "session_create")
+                .map(Self::SessionCreate);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/msg", "session")
             && ::agentwire_runtime::wire::tag_is(&value, "/content/request", "resume")
         {
-            return ::serde_json::from_value(value)
-                .map(Self::SessionResume)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "session_resume",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "session_resume")
+                .map(Self::SessionResume);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/msg", "session")
             && ::agentwire_runtime::wire::tag_is(&value, "/content/request", "status")
         {
-            return ::serde_json::from_value(value)
-                .map(Self::SessionStatus)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "session_status",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "session_status")
+                .map(Self::SessionStatus);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/msg", "session")
             && ::agentwire_runtime::wire::tag_is(&value, "/content/request", "destroy")
         {
-            return ::serde_json::from_value(value)
-                .map(Self::SessionDestroy)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "session_destroy",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "session_destroy")
+                .map(Self::SessionDestroy);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/msg", "chat") {
-            return ::serde_json::from_value(value)
-                .map(Self::ChatRequest)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "chat_request",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "chat_request")
+                .map(Self::ChatRequest);
         }
         ::std::result::Result::Err(::agentwire_runtime::wire::DecodeError::UnknownMessage {
             union: "ClientMessage",
@@ -231,36 +206,19 @@ impl ServerMessage {
         value: ::serde_json::Value,
     ) -> ::std::result::Result<Self, ::agentwire_runtime::wire::DecodeError> {
         if ::agentwire_runtime::wire::tag_is(&value, "/msg", "ping") {
-            return ::serde_json::from_value(value)
-                .map(Self::Pong)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "pong",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "pong").map(Self::Pong);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/msg", "session") {
-            return ::serde_json::from_value(value)
-                .map(Self::SessionResponse)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "session_response",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "session_response")
+                .map(Self::SessionResponse);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/msg", "chat") {
-            return ::serde_json::from_value(value)
-                .map(Self::ChatResponse)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "chat_response",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "chat_response")
+                .map(Self::ChatResponse);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/msg", "system") {
-            return ::serde_json::from_value(value)
-                .map(Self::SystemMessage)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "system_message",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "system_message")
+                .map(Self::SystemMessage);
         }
         ::std::result::Result::Err(::agentwire_runtime::wire::DecodeError::UnknownMessage {
             union: "ServerMessage",

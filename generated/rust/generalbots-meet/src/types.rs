@@ -388,18 +388,7 @@ impl<'de> ::serde::Deserialize<'de> for ErrorMessageType {
 }
 
 /// Error Codes: AUTH_FAILED (Invalid or expired token), SESSION_NOT_FOUND (Session doesn't exist), RATE_LIMITED (Too many messages), MESSAGE_TOO_LARGE (Exceeds 64 KB limit), INVALID_FORMAT (Malformed JSON), SUBSCRIPTION_FAILED (Cannot subscribe to session).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize)]
 pub enum ErrorCode {
     #[doc = concat!("`", "AUTH_FAILED", "`")]
     #[serde(rename = "AUTH_FAILED")]
@@ -419,6 +408,25 @@ pub enum ErrorCode {
     #[doc = concat!("`", "SUBSCRIPTION_FAILED", "`")]
     #[serde(rename = "SUBSCRIPTION_FAILED")]
     SubscriptionFailed,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ErrorCode {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        ::agentwire_runtime::wire::expect_one_of(
+                deserializer,
+                &[
+                    "AUTH_FAILED",
+                    "SESSION_NOT_FOUND",
+                    "RATE_LIMITED",
+                    "MESSAGE_TOO_LARGE",
+                    "INVALID_FORMAT",
+                    "SUBSCRIPTION_FAILED",
+                ],
+            )
+            .map(|index| Self::ALL[index])
+    }
 }
 
 impl ErrorCode {

@@ -33,28 +33,13 @@ impl ClientMessage {
         value: ::serde_json::Value,
     ) -> ::std::result::Result<Self, ::agentwire_runtime::wire::DecodeError> {
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "join") {
-            return ::serde_json::from_value(value)
-                .map(Self::Join)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "join",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "join").map(Self::Join);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "leave") {
-            return ::serde_json::from_value(value)
-                .map(Self::Leave)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "leave",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "leave").map(Self::Leave);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "signal") {
-            return ::serde_json::from_value(value)
-                .map(Self::Signal)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "signal",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "signal").map(Self::Signal);
         }
         ::std::result::Result::Err(::agentwire_runtime::wire::DecodeError::UnknownMessage {
             union: "ClientMessage",
@@ -158,36 +143,20 @@ impl ServerMessage {
         value: ::serde_json::Value,
     ) -> ::std::result::Result<Self, ::agentwire_runtime::wire::DecodeError> {
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "join") {
-            return ::serde_json::from_value(value)
-                .map(Self::JoinNotice)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "join_notice",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "join_notice")
+                .map(Self::JoinNotice);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "leave") {
-            return ::serde_json::from_value(value)
-                .map(Self::LeaveNotice)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "leave_notice",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "leave_notice")
+                .map(Self::LeaveNotice);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "signal") {
-            return ::serde_json::from_value(value)
-                .map(Self::SignalRelay)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "signal_relay",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "signal_relay")
+                .map(Self::SignalRelay);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "error") {
-            return ::serde_json::from_value(value)
-                .map(Self::ErrorMessage)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "error_message",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "error_message")
+                .map(Self::ErrorMessage);
         }
         ::std::result::Result::Err(::agentwire_runtime::wire::DecodeError::UnknownMessage {
             union: "ServerMessage",

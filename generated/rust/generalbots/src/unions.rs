@@ -55,60 +55,30 @@ impl ClientMessage {
         value: ::serde_json::Value,
     ) -> ::std::result::Result<Self, ::agentwire_runtime::wire::DecodeError> {
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "auth") {
-            return ::serde_json::from_value(value)
-                .map(Self::Auth)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "auth",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "auth").map(Self::Auth);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "message") {
-            return ::serde_json::from_value(value)
-                .map(Self::ChatMessage)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "chat_message",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "chat_message")
+                .map(Self::ChatMessage);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "typing_start") {
-            return ::serde_json::from_value(value)
-                .map(Self::TypingStart)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "typing_start",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "typing_start")
+                .map(Self::TypingStart);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "typing_stop") {
-            return ::serde_json::from_value(value)
-                .map(Self::TypingStop)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "typing_stop",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "typing_stop")
+                .map(Self::TypingStop);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "subscribe") {
-            return ::serde_json::from_value(value)
-                .map(Self::Subscribe)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "subscribe",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "subscribe")
+                .map(Self::Subscribe);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "unsubscribe") {
-            return ::serde_json::from_value(value)
-                .map(Self::Unsubscribe)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "unsubscribe",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "unsubscribe")
+                .map(Self::Unsubscribe);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "ping") {
-            return ::serde_json::from_value(value)
-                .map(Self::Ping)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "ping",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "ping").map(Self::Ping);
         }
         ::std::result::Result::Err(::agentwire_runtime::wire::DecodeError::UnknownMessage {
             union: "ClientMessage",
@@ -268,92 +238,47 @@ impl ServerMessage {
         value: ::serde_json::Value,
     ) -> ::std::result::Result<Self, ::agentwire_runtime::wire::DecodeError> {
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "message") {
-            return ::serde_json::from_value(value)
-                .map(Self::ChatResponse)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "chat_response",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "chat_response")
+                .map(Self::ChatResponse);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "stream_start") {
-            return ::serde_json::from_value(value)
-                .map(Self::StreamStart)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "stream_start",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "stream_start")
+                .map(Self::StreamStart);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "stream_chunk") {
-            return ::serde_json::from_value(value)
-                .map(Self::StreamChunk)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "stream_chunk",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "stream_chunk")
+                .map(Self::StreamChunk);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "stream_end") {
-            return ::serde_json::from_value(value)
-                .map(Self::StreamEnd)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "stream_end",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "stream_end")
+                .map(Self::StreamEnd);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "bot_typing") {
-            return ::serde_json::from_value(value)
-                .map(Self::BotTyping)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "bot_typing",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "bot_typing")
+                .map(Self::BotTyping);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "tool_call") {
-            return ::serde_json::from_value(value)
-                .map(Self::ToolCall)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "tool_call",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "tool_call")
+                .map(Self::ToolCall);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "tool_result") {
-            return ::serde_json::from_value(value)
-                .map(Self::ToolResult)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "tool_result",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "tool_result")
+                .map(Self::ToolResult);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "error") {
-            return ::serde_json::from_value(value)
-                .map(Self::ErrorMessage)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "error_message",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "error_message")
+                .map(Self::ErrorMessage);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "pong") {
-            return ::serde_json::from_value(value)
-                .map(Self::Pong)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "pong",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "pong").map(Self::Pong);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "session_created") {
-            return ::serde_json::from_value(value)
-                .map(Self::SessionCreated)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "session_created",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "session_created")
+                .map(Self::SessionCreated);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "session_closed") {
-            return ::serde_json::from_value(value)
-                .map(Self::SessionClosed)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "session_closed",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "session_closed")
+                .map(Self::SessionClosed);
         }
         ::std::result::Result::Err(::agentwire_runtime::wire::DecodeError::UnknownMessage {
             union: "ServerMessage",

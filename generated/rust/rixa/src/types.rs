@@ -79,7 +79,9 @@ impl ExecutePluginCodeContent {
         value: &str,
     ) -> ::std::result::Result<(), ::agentwire_runtime::wire::ConstraintError> {
         static PATTERN: ::std::sync::LazyLock<::agentwire_runtime::wire::Regex> = ::std::sync::LazyLock::new(||
-        ::agentwire_runtime::wire::compile_pattern("^#[\\s\\S]*#$"));
+        ::agentwire_runtime::wire::compile_pattern(
+            "^#[[\\x{9}-\\x{d}\\x{20}-\\x{20}\\x{a0}-\\x{a0}\\x{1680}-\\x{1680}\\x{2000}-\\x{200a}\\x{2028}-\\x{2029}\\x{202f}-\\x{202f}\\x{205f}-\\x{205f}\\x{3000}-\\x{3000}\\x{feff}-\\x{feff}][^\\x{9}-\\x{d}\\x{20}-\\x{20}\\x{a0}-\\x{a0}\\x{1680}-\\x{1680}\\x{2000}-\\x{200a}\\x{2028}-\\x{2029}\\x{202f}-\\x{202f}\\x{205f}-\\x{205f}\\x{3000}-\\x{3000}\\x{feff}-\\x{feff}]]*#$",
+        ));
         ::agentwire_runtime::wire::check_pattern(
             "ExecutePluginCodeContent",
             value,
@@ -293,18 +295,7 @@ impl<'de> ::serde::Deserialize<'de> for ChangeSettingType {
 }
 
 /// The name of the setting to change. Supported Settings: `enable_function_calls`, `enable_knowledge_retrieval`, `selected_chat_mode`.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize)]
 pub enum SettingName {
     #[doc = concat!("`", "enable_function_calls", "`")]
     #[serde(rename = "enable_function_calls")]
@@ -315,6 +306,22 @@ pub enum SettingName {
     #[doc = concat!("`", "selected_chat_mode", "`")]
     #[serde(rename = "selected_chat_mode")]
     SelectedChatMode,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SettingName {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        ::agentwire_runtime::wire::expect_one_of(
+                deserializer,
+                &[
+                    "enable_function_calls",
+                    "enable_knowledge_retrieval",
+                    "selected_chat_mode",
+                ],
+            )
+            .map(|index| Self::ALL[index])
+    }
 }
 
 impl SettingName {

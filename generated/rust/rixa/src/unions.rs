@@ -88,108 +88,55 @@ impl ClientMessage {
         value: ::serde_json::Value,
     ) -> ::std::result::Result<Self, ::agentwire_runtime::wire::DecodeError> {
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "execute_plugin_code") {
-            return ::serde_json::from_value(value)
-                .map(Self::ExecutePluginCode)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "execute_plugin_code",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "execute_plugin_code")
+                .map(Self::ExecutePluginCode);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "call_plugin_function") {
-            return ::serde_json::from_value(value)
-                .map(Self::CallPluginFunction)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "call_plugin_function",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "call_plugin_function")
+                .map(Self::CallPluginFunction);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "usr_msg") {
-            return ::serde_json::from_value(value)
-                .map(Self::UsrMsg)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "usr_msg",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "usr_msg").map(Self::UsrMsg);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "change_setting") {
-            return ::serde_json::from_value(value)
-                .map(Self::ChangeSetting)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "change_setting",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "change_setting")
+                .map(Self::ChangeSetting);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "update_plugin_setting") {
-            return ::serde_json::from_value(value)
-                .map(Self::UpdatePluginSetting)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "update_plugin_setting",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "update_plugin_setting")
+                .map(Self::UpdatePluginSetting);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "bug_report") {
-            return ::serde_json::from_value(value)
-                .map(Self::BugReport)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "bug_report",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "bug_report")
+                .map(Self::BugReport);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "delete_current_tracker") {
-            return ::serde_json::from_value(value)
-                .map(Self::DeleteCurrentTracker)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "delete_current_tracker",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "delete_current_tracker")
+                .map(Self::DeleteCurrentTracker);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "get_chat_modes") {
-            return ::serde_json::from_value(value)
-                .map(Self::GetChatModes)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "get_chat_modes",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "get_chat_modes")
+                .map(Self::GetChatModes);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "get_plugin_settings") {
-            return ::serde_json::from_value(value)
-                .map(Self::GetPluginSettings)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "get_plugin_settings",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "get_plugin_settings")
+                .map(Self::GetPluginSettings);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "user_settings") {
-            return ::serde_json::from_value(value)
-                .map(Self::UserSettings)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "user_settings",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "user_settings")
+                .map(Self::UserSettings);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "get_utilization_info") {
-            return ::serde_json::from_value(value)
-                .map(Self::GetUtilizationInfo)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "get_utilization_info",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "get_utilization_info")
+                .map(Self::GetUtilizationInfo);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "get_global_settings") {
-            return ::serde_json::from_value(value)
-                .map(Self::GetGlobalSettings)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "get_global_settings",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "get_global_settings")
+                .map(Self::GetGlobalSettings);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "get_chat_start_info") {
-            return ::serde_json::from_value(value)
-                .map(Self::GetChatStartInfo)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "get_chat_start_info",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "get_chat_start_info")
+                .map(Self::GetChatStartInfo);
         }
         ::std::result::Result::Err(::agentwire_runtime::wire::DecodeError::UnknownMessage {
             union: "ClientMessage",
@@ -352,20 +299,11 @@ impl ServerMessage {
         value: ::serde_json::Value,
     ) -> ::std::result::Result<Self, ::agentwire_runtime::wire::DecodeError> {
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "status") {
-            return ::serde_json::from_value(value)
-                .map(Self::Status)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "status",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "status").map(Self::Status);
         }
         if ::agentwire_runtime::wire::tag_absent(&value, "/type") {
-            return ::serde_json::from_value(value)
-                .map(Self::Response)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "response",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "response")
+                .map(Self::Response);
         }
         ::std::result::Result::Err(::agentwire_runtime::wire::DecodeError::UnknownMessage {
             union: "ServerMessage",

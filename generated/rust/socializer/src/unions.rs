@@ -24,12 +24,7 @@ impl ClientMessage {
     pub fn from_value(
         value: ::serde_json::Value,
     ) -> ::std::result::Result<Self, ::agentwire_runtime::wire::DecodeError> {
-        ::serde_json::from_value(value)
-            .map(Self::ChatMessage)
-            .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                message: "chat_message",
-                source,
-            })
+        ::agentwire_runtime::wire::decode(value, "chat_message").map(Self::ChatMessage)
     }
     /// Decodes a text frame.
     pub fn from_json(
@@ -110,28 +105,16 @@ impl ServerMessage {
         value: ::serde_json::Value,
     ) -> ::std::result::Result<Self, ::agentwire_runtime::wire::DecodeError> {
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "system") {
-            return ::serde_json::from_value(value)
-                .map(Self::SystemMessage)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "system_message",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "system_message")
+                .map(Self::SystemMessage);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "ai_response") {
-            return ::serde_json::from_value(value)
-                .map(Self::AiResponse)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "ai_response",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "ai_response")
+                .map(Self::AiResponse);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/type", "error") {
-            return ::serde_json::from_value(value)
-                .map(Self::ErrorMessage)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "error_message",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "error_message")
+                .map(Self::ErrorMessage);
         }
         ::std::result::Result::Err(::agentwire_runtime::wire::DecodeError::UnknownMessage {
             union: "ServerMessage",

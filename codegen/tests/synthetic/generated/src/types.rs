@@ -614,18 +614,7 @@ impl ::std::convert::From<EveryScalarStep> for ::serde_json::Number {
 }
 
 /// A color.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize)]
 pub enum Color {
     #[doc = concat!("`", "red", "`")]
     #[serde(rename = "red")]
@@ -636,6 +625,18 @@ pub enum Color {
     #[doc = concat!("`", "dark blue", "`")]
     #[serde(rename = "dark blue")]
     DarkBlue,
+}
+
+impl<'de> ::serde::Deserialize<'de> for Color {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        ::agentwire_runtime::wire::expect_one_of(
+                deserializer,
+                &["red", "green", "dark blue"],
+            )
+            .map(|index| Self::ALL[index])
+    }
 }
 
 impl Color {
@@ -657,18 +658,7 @@ impl ::std::fmt::Display for Color {
     }
 }
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize)]
 pub enum Shade {
     #[doc = concat!("`", "light", "`")]
     #[serde(rename = "light")]
@@ -676,6 +666,15 @@ pub enum Shade {
     #[doc = concat!("`", "dark", "`")]
     #[serde(rename = "dark")]
     Dark,
+}
+
+impl<'de> ::serde::Deserialize<'de> for Shade {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        ::agentwire_runtime::wire::expect_one_of(deserializer, &["light", "dark"])
+            .map(|index| Self::ALL[index])
+    }
 }
 
 impl Shade {
@@ -1082,7 +1081,7 @@ impl<'de> ::serde::Deserialize<'de> for NestSecondBodyVariant {
 }
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct NestSecondBodyStrict {
     pub a: ::std::string::String,
     #[serde(
@@ -1091,6 +1090,24 @@ pub struct NestSecondBodyStrict {
         deserialize_with = "::agentwire_runtime::wire::present"
     )]
     pub b: ::std::option::Option<::agentwire_runtime::wire::Integer>,
+}
+
+impl ::serde::Serialize for NestSecondBodyStrict {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        Self::serialize(self, serializer)
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for NestSecondBodyStrict {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        let object = ::agentwire_runtime::wire::object(deserializer)?;
+        Self::deserialize(object).map_err(<D::Error as ::serde::de::Error>::custom)
+    }
 }
 
 impl NestSecondBodyStrict {
@@ -1386,10 +1403,28 @@ impl<'de> ::serde::Deserialize<'de> for StatsKind {
 
 /// A message that allows no other properties.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct Closed {
     pub kind: ClosedKind,
     pub reason: ::std::string::String,
+}
+
+impl ::serde::Serialize for Closed {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        Self::serialize(self, serializer)
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for Closed {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        let object = ::agentwire_runtime::wire::object(deserializer)?;
+        Self::deserialize(object).map_err(<D::Error as ::serde::de::Error>::custom)
+    }
 }
 
 impl Closed {

@@ -41,40 +41,24 @@ impl ClientMessage {
         value: ::serde_json::Value,
     ) -> ::std::result::Result<Self, ::agentwire_runtime::wire::DecodeError> {
         if ::agentwire_runtime::wire::tag_is(&value, "/kind", "every_scalar") {
-            return ::serde_json::from_value(value)
-                .map(Self::EveryScalar)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "every_scalar",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "every_scalar")
+                .map(Self::EveryScalar);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/kind", "nest")
             && ::agentwire_runtime::wire::tag_is(&value, "/body/variant", "first")
         {
-            return ::serde_json::from_value(value)
-                .map(Self::NestFirst)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "nest_first",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "nest_first")
+                .map(Self::NestFirst);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/kind", "nest")
             && ::agentwire_runtime::wire::tag_is(&value, "/body/variant", "second")
         {
-            return ::serde_json::from_value(value)
-                .map(Self::NestSecond)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "nest_second",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "nest_second")
+                .map(Self::NestSecond);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/kind", "nullables") {
-            return ::serde_json::from_value(value)
-                .map(Self::Nullables)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "nullables",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "nullables")
+                .map(Self::Nullables);
         }
         ::std::result::Result::Err(::agentwire_runtime::wire::DecodeError::UnknownMessage {
             union: "ClientMessage",
@@ -183,36 +167,17 @@ impl ServerMessage {
         value: ::serde_json::Value,
     ) -> ::std::result::Result<Self, ::agentwire_runtime::wire::DecodeError> {
         if ::agentwire_runtime::wire::tag_is(&value, "/kind", "echo") {
-            return ::serde_json::from_value(value)
-                .map(Self::Echo)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "echo",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "echo").map(Self::Echo);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/kind", "stats") {
-            return ::serde_json::from_value(value)
-                .map(Self::Stats)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "stats",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "stats").map(Self::Stats);
         }
         if ::agentwire_runtime::wire::tag_is(&value, "/kind", "closed") {
-            return ::serde_json::from_value(value)
-                .map(Self::Closed)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "closed",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "closed").map(Self::Closed);
         }
         if ::agentwire_runtime::wire::tag_absent(&value, "/kind") {
-            return ::serde_json::from_value(value)
-                .map(Self::BareNote)
-                .map_err(|source| ::agentwire_runtime::wire::DecodeError::Invalid {
-                    message: "bare_note",
-                    source,
-                });
+            return ::agentwire_runtime::wire::decode(value, "bare_note")
+                .map(Self::BareNote);
         }
         ::std::result::Result::Err(::agentwire_runtime::wire::DecodeError::UnknownMessage {
             union: "ServerMessage",
