@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 
 use agentwire_runtime::server::endpoint::PathTemplate;
 use agentwire_runtime::server::{RateLimit, ServerConfig, TcpListener};
-use anyhow::{Result, bail};
+use anyhow::{Context as _, Result, bail};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -103,6 +103,10 @@ pub async fn start(options: Options, listen: SocketAddr) -> Result<Running> {
         // Anyone could sign a token with it.
         bail!("the JWT secret is empty");
     }
+    options
+        .config
+        .validate()
+        .context("invalid server configuration")?;
     let listener = TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();

@@ -27,18 +27,30 @@ struct Cli {
     /// Messages per second a connection may send, `N` or `N/BURST`; `off` for no limit.
     #[arg(long)]
     rate_limit: Option<RateLimitArg>,
-    /// Most connections from one IP address (the documented value by default).
-    #[arg(long)]
+    /// Most connections from one IP address, at least 1 (the documented value by default).
+    #[arg(long, value_parser = at_least_one())]
     max_connections_per_ip: Option<usize>,
-    /// Largest message answered as a message, in bytes (the documented value by default).
-    #[arg(long)]
+    /// Largest message answered as a message, in bytes, at least 1 (the documented value by
+    /// default).
+    #[arg(long, value_parser = at_least_one())]
     max_message_bytes: Option<usize>,
-    /// Seconds without a message before a connection is closed (the documented value by default).
+    /// Seconds without a message before a connection is closed; 0 for never (the documented
+    /// value by default).
     #[arg(long)]
     idle_timeout: Option<u64>,
-    /// Seconds between keep-alive pings (the documented value by default).
+    /// Seconds between keep-alive pings; 0 for none (the documented value by default).
     #[arg(long)]
     ping_interval: Option<u64>,
+}
+
+/// A count of 1 or more: 0 is a usage error rather than a server that refuses everything.
+fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+}
+
+/// Seconds, 0 meaning never.
+fn seconds(seconds: u64) -> Option<Duration> {
+    (seconds > 0).then(|| Duration::from_secs(seconds))
 }
 
 #[tokio::main]
@@ -64,11 +76,15 @@ async fn main() -> ExitCode {
     if let Some(bytes) = cli.max_message_bytes {
         options.config = options.config.with_max_message_bytes(bytes);
     }
-    if let Some(seconds) = cli.idle_timeout {
-        options.config.idle_timeout = Some(Duration::from_secs(seconds));
+    if let Some(idle) = cli.idle_timeout {
+        options.config.idle_timeout = seconds(idle);
     }
-    if let Some(seconds) = cli.ping_interval {
-        options.config.ping_interval = Some(Duration::from_secs(seconds));
+    if let Some(every) = cli.ping_interval {
+        options.config.ping_interval = seconds(every);
+    }
+    if let Err(error) = options.config.validate() {
+        eprintln!("error: the flags give a configuration that cannot work: {error}");
+        return ExitCode::from(2);
     }
     let running = match start(options, cli.listen).await {
         Ok(running) => running,

@@ -149,3 +149,80 @@ fn an_empty_jwt_secret_is_refused() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("secret is empty"), "{stderr}");
 }
+
+/// Runs the binary with `flags`, which must be refused as a usage error (exit 2, nothing on
+/// stdout, no panic) with a message containing `expected`.
+fn refused_flags(flags: &[&str], expected: &str) {
+    let output = Command::new(env!("CARGO_BIN_EXE_reference"))
+        .args(["--protocol", "datagram", "--listen", "127.0.0.1:0"])
+        .args(flags)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{flags:?}: {stderr}");
+    assert!(output.stdout.is_empty(), "{flags:?}");
+    assert!(!stderr.contains("panicked"), "{flags:?}: {stderr}");
+    assert!(stderr.contains(expected), "{flags:?}: {stderr}");
+}
+
+#[test]
+fn limits_that_cannot_work_are_usage_errors() {
+    refused_flags(&["--max-message-bytes", "0"], "--max-message-bytes");
+    refused_flags(
+        &["--max-connections-per-ip", "0"],
+        "--max-connections-per-ip",
+    );
+    refused_flags(&["--rate-limit", "0"], "--rate-limit");
+    refused_flags(&["--rate-limit", "5/0"], "--rate-limit");
+    refused_flags(&["--rate-limit=-1"], "--rate-limit");
+    refused_flags(&["--idle-timeout=-1"], "--idle-timeout");
+    refused_flags(&["--ping-interval", "soon"], "--ping-interval");
+}
+
+#[tokio::test]
+async fn zero_seconds_turn_the_idle_timeout_and_pings_off() {
+    // A ping interval of 0 was a panic of every connection's task; an idle timeout of 0 an
+    // instant close.
+    let process = reference(
+        Protocol::Datagram,
+        &["--idle-timeout", "0", "--ping-interval", "0"],
+    );
+    let mut client = connect_to(Protocol::Datagram, process.url.as_str())
+        .await
+        .unwrap();
+    let ping = json!({"msg": "ping", "cid": "c", "content": null});
+    client.send(&ping).await;
+    client.recv("pong").await;
+    let quiet = client
+        .next_event_within(std::time::Duration::from_millis(300))
+        .await;
+    assert!(quiet.is_none(), "{quiet:?}");
+    client.send(&ping).await;
+    client.recv("pong").await;
+}
+
+#[tokio::test]
+async fn the_largest_values_are_served() {
+    let max = u64::MAX.to_string();
+    let process = reference(
+        Protocol::Datagram,
+        &[
+            "--idle-timeout",
+            &max,
+            "--ping-interval",
+            &max,
+            "--max-message-bytes",
+            &max,
+            "--max-connections-per-ip",
+            &max,
+        ],
+    );
+    let mut client = connect_to(Protocol::Datagram, process.url.as_str())
+        .await
+        .unwrap();
+    client
+        .send(&json!({"msg": "ping", "cid": "c", "content": null}))
+        .await;
+    client.recv("pong").await;
+}

@@ -37,6 +37,9 @@ pub(crate) struct Shared<A> {
 /// Serves `app` at the endpoint `path` (a template such as `/ws/ai/ai-chat/{client_id}`) on
 /// `listener`, until `shutdown` completes; then closes every connection with 1001 (Going Away)
 /// and waits for them, at most `config.shutdown_grace`.
+///
+/// A configuration that cannot work ([`ServerConfig::validate`]) is an error of kind
+/// `InvalidInput`, before any connection is accepted.
 pub async fn serve<A: App>(
     listener: TcpListener,
     path: &str,
@@ -44,6 +47,12 @@ pub async fn serve<A: App>(
     config: ServerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
+    config.validate().map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("invalid server configuration: {e}"),
+        )
+    })?;
     let grace = config.shutdown_grace;
     let shared = Arc::new(Shared {
         app,

@@ -1,5 +1,6 @@
 //! What a server enforces: size, connection, rate and time limits.
 
+use std::fmt;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
@@ -17,19 +18,21 @@ pub struct ServerConfig {
     /// HTTP 429.
     pub max_connections_per_ip: Option<usize>,
     /// How long a connection may send no message before it is closed with 1001 (Going Away).
+    /// `None` or zero: never.
     pub idle_timeout: Option<Duration>,
-    /// How often the server sends a WebSocket ping to keep the connection alive.
+    /// How often the server sends a WebSocket ping to keep the connection alive. `None` or
+    /// zero: never.
     pub ping_interval: Option<Duration>,
     /// Messages each connection may send, on average and in a burst.
     pub rate_limit: Option<RateLimit>,
-    /// How long a client may take to complete the WebSocket handshake.
+    /// How long a client may take to complete the WebSocket handshake. Not zero.
     pub handshake_timeout: Duration,
     /// How long one write to a client may wait for the client to take it. A client that stops
     /// reading blocks the server's writes once the socket buffers are full; past this it is
-    /// dropped (no close frame can reach it).
+    /// dropped (no close frame can reach it). Not zero.
     pub send_timeout: Duration,
     /// Frames queued for a connection by other connections (relays) before it is considered
-    /// too slow and closed.
+    /// too slow and closed. At least 1.
     pub outbox_capacity: usize,
     /// How long a graceful shutdown waits for connections to finish.
     pub shutdown_grace: Duration,
@@ -66,10 +69,67 @@ impl ServerConfig {
     /// larger are read and answered as too large, bigger ones close the connection.
     pub fn with_max_message_bytes(mut self, bytes: usize) -> Self {
         self.max_message_bytes = bytes;
-        self.hard_max_message_bytes = bytes.saturating_mul(4).max(bytes + 1024);
+        self.hard_max_message_bytes = bytes.saturating_mul(4).max(bytes.saturating_add(1024));
         self
     }
+
+    /// Whether the configuration can work. [`serve`](super::serve) refuses one that cannot:
+    /// a size limit of 0 (no message could be read) or a hard limit below it, a connection
+    /// limit of 0 (every connection would be refused; `None` is no limit), a zero handshake or
+    /// send timeout (no handshake or write could finish) and an outbox of 0 frames. Zero idle
+    /// timeouts and ping intervals are not errors: they mean never, as `None` does. Rate
+    /// limits cannot be 0 ([`RateLimit::new`]).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let error = |text: String| Err(ConfigError(text));
+        if self.max_message_bytes == 0 {
+            return error("max_message_bytes is 0: no message could be read".into());
+        }
+        if self.hard_max_message_bytes < self.max_message_bytes {
+            return error(format!(
+                "hard_max_message_bytes ({}) is below max_message_bytes ({})",
+                self.hard_max_message_bytes, self.max_message_bytes
+            ));
+        }
+        if self.max_connections_per_ip == Some(0) {
+            return error(
+                "max_connections_per_ip is 0: every connection would be refused (None is no limit)"
+                    .into(),
+            );
+        }
+        if self.handshake_timeout.is_zero() {
+            return error("handshake_timeout is 0: no handshake could finish".into());
+        }
+        if self.send_timeout.is_zero() {
+            return error("send_timeout is 0: no write could finish".into());
+        }
+        if self.outbox_capacity == 0 {
+            return error("outbox_capacity is 0: nothing could be relayed".into());
+        }
+        Ok(())
+    }
+
+    /// The idle timeout in force: `None` when there is none (zero included).
+    pub(crate) fn idle(&self) -> Option<Duration> {
+        self.idle_timeout.filter(|d| !d.is_zero())
+    }
+
+    /// The ping interval in force: `None` when there is none (zero included).
+    pub(crate) fn ping(&self) -> Option<Duration> {
+        self.ping_interval.filter(|d| !d.is_zero())
+    }
 }
+
+/// Why a [`ServerConfig`] cannot work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
 
 impl RateLimit {
     /// A limit of `per_second` messages a second with bursts of `burst`; `None` when either is 0.

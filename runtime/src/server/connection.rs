@@ -226,15 +226,15 @@ impl Live {
         doorbell: Arc<Doorbell>,
         stopping: watch::Receiver<bool>,
     ) -> Self {
-        let ping = config.ping_interval.map(|every| {
-            let mut interval = tokio::time::interval_at(Instant::now() + every, every);
+        let ping = config.ping().map(|every| {
+            let mut interval = tokio::time::interval_at(after(every), every);
             interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
             interval
         });
-        let idle = config.idle_timeout;
-        let idle_deadline = Box::pin(tokio::time::sleep(
-            idle.unwrap_or(Duration::from_secs(3600 * 24 * 365)),
-        ));
+        let idle = config.idle();
+        let idle_deadline = Box::pin(tokio::time::sleep_until(after(
+            idle.unwrap_or(Duration::MAX),
+        )));
         Self {
             inbox,
             doorbell,
@@ -247,7 +247,7 @@ impl Live {
 
     fn reset_idle(&mut self) {
         if let Some(idle) = self.idle {
-            self.idle_deadline.as_mut().reset(Instant::now() + idle);
+            self.idle_deadline.as_mut().reset(after(idle));
         }
     }
 
@@ -382,4 +382,13 @@ async fn tick(ping: &mut Option<Interval>) {
         }
         None => std::future::pending().await,
     }
+}
+
+/// The instant `duration` from now, or one that never comes (about 30 years away, as tokio's
+/// own) when that is beyond what an `Instant` holds: a configured duration of `u64::MAX`
+/// seconds means never, not a panic.
+fn after(duration: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(duration)
+        .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365 * 30))
 }

@@ -19,7 +19,7 @@ pub use app::{
     App, CloseWith, Connection, ConnectionInfo, Credential, CredentialSource, CredentialSpec,
     Detached, Gone, Invalid, Opened, Outbox, Problem, Refusal, Reply,
 };
-pub use config::{RateLimit, ServerConfig};
+pub use config::{ConfigError, RateLimit, ServerConfig};
 /// Re-exported so that generated skeletons need no dependency of their own.
 pub use futures_util::{Stream, stream};
 pub use tokio::net::TcpListener;
