@@ -5,6 +5,7 @@
 //! received frames are capped in size, and binary frames, non-JSON text, abrupt closes and silence
 //! come back as values the checks judge: nothing a server does is an error of the tool.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -23,6 +24,9 @@ use crate::validate::ProtocolValidators;
 
 /// Most frames recorded as evidence per check; later ones are counted, still validated.
 const MAX_LOGGED_FRAMES: usize = 80;
+/// Most other pieces of evidence (violations, findings, closes...) recorded per check; later ones
+/// are counted, and still decide the check's status.
+const MAX_LOGGED_OTHER: usize = 200;
 /// Longest a graceful close may take.
 const CLOSE_GRACE: Duration = Duration::from_millis(200);
 
@@ -35,6 +39,8 @@ struct RecorderState {
     evidence: Vec<Evidence>,
     logged_frames: usize,
     unlogged_frames: usize,
+    logged_other: usize,
+    unlogged_other: usize,
     worst: Option<Severity>,
 }
 
@@ -62,6 +68,12 @@ impl Recorder {
                 return;
             }
             state.logged_frames += 1;
+        } else {
+            if state.logged_other >= MAX_LOGGED_OTHER {
+                state.unlogged_other += 1;
+                return;
+            }
+            state.logged_other += 1;
         }
         state.evidence.push(evidence);
     }
@@ -94,6 +106,15 @@ impl Recorder {
                 message: format!(
                     "{} more frames were validated but not recorded",
                     state.unlogged_frames
+                ),
+            });
+        }
+        if state.unlogged_other > 0 {
+            evidence.push(Evidence::Finding {
+                severity: Severity::Info,
+                message: format!(
+                    "{} more findings (violations, closes, timeouts) were counted in the status but not recorded",
+                    state.unlogged_other
                 ),
             });
         }
@@ -174,7 +195,8 @@ pub struct Connection {
     recorder: Recorder,
     validators: Arc<ProtocolValidators>,
     ended: Option<(Option<u16>, String)>,
-    received: Vec<String>,
+    /// How many frames of each server message arrived (counts, not a log: a flood stays small).
+    received: HashMap<String, usize>,
 }
 
 impl Connection {
@@ -208,7 +230,7 @@ impl Connection {
             recorder: recorder.clone(),
             validators,
             ended: None,
-            received: Vec::new(),
+            received: HashMap::new(),
         })
     }
 
@@ -217,9 +239,9 @@ impl Connection {
         &self.name
     }
 
-    /// The names of the server messages received so far, in order.
-    pub fn received_messages(&self) -> &[String] {
-        &self.received
+    /// How many frames of the server message `message` were received so far.
+    pub fn received_count(&self, message: &str) -> usize {
+        self.received.get(message).copied().unwrap_or(0)
     }
 
     /// Whether the connection has ended.
@@ -316,7 +338,9 @@ impl Connection {
         }
     }
 
-    /// Waits until `deadline` for the next frame, validating and recording it.
+    /// Waits until `deadline` for the next frame, validating and recording it. A passed deadline
+    /// is [`Incoming::Timeout`] even when frames are ready: a server that floods frames cannot
+    /// stretch a wait.
     pub async fn recv(&mut self, deadline: Instant) -> Incoming {
         if let Some((code, reason)) = &self.ended {
             return Incoming::Closed {
@@ -324,7 +348,11 @@ impl Connection {
                 reason: reason.clone(),
             };
         }
-        let wait = deadline.saturating_duration_since(Instant::now());
+        let now = Instant::now();
+        if now >= deadline {
+            return Incoming::Timeout;
+        }
+        let wait = deadline - now;
         let next = match tokio::time::timeout(wait, self.ws.next()).await {
             Err(_) => return Incoming::Timeout,
             Ok(next) => next,
@@ -444,7 +472,7 @@ impl Connection {
             );
         }
         if let Some(message) = &verdict.message {
-            self.received.push(message.clone());
+            *self.received.entry(message.clone()).or_default() += 1;
         }
         Incoming::Json {
             value,

@@ -7,7 +7,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use agentwire_conformance::report::{Evidence, ProtocolReport, Status};
-use support::{run_against, start_hostile, start_mute};
+use support::{run_against, run_only, start_flooding, start_hostile, start_mute};
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 
 const TIMEOUT_MS: u64 = 300;
@@ -113,4 +113,32 @@ async fn nothing_listening() {
     let report = run_bounded("rixa", &format!("ws://127.0.0.1:{port}")).await;
     assert!(report.checks.iter().all(|c| c.status != Status::Pass));
     assert!(evidence_mentions(&report, "the connection failed"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_frames_neither_stretches_a_wait_nor_fills_memory() {
+    // Frames always ready to read: a wait must still end at its deadline, not at the check's
+    // budget (12 waits), and the evidence of the flood must stay bounded.
+    let server = start_flooding(Message::text("{\"flood\": true}")).await;
+    let timeout_ms = 500;
+    let report = tokio::time::timeout(
+        BOUND,
+        run_only("datagram", &server.url, timeout_ms, &["exchange.ping"]),
+    )
+    .await
+    .expect("the run ends in bounded time");
+    let check = &report.checks[0];
+    assert_eq!(check.status, Status::Fail, "{}", support::dump(&report));
+    assert!(
+        check.duration_ms < 5 * timeout_ms,
+        "the wait took {} ms",
+        check.duration_ms
+    );
+    assert!(
+        check.evidence.len() < 400,
+        "{} evidence items",
+        check.evidence.len()
+    );
+    assert!(evidence_mentions(&report, "more frames were validated"));
+    assert!(evidence_mentions(&report, "more findings"));
 }

@@ -5,7 +5,9 @@
 use agentwire_codegen::protocol::ReplyForm;
 use serde_json::Value;
 
-use crate::checks::{Answer, Ctx, Stop, describe, expectation_failure};
+use crate::checks::{
+    Answer, Ctx, MAX_STREAM_CHUNKS, Stop, StreamEnd, describe, expectation_failure,
+};
 use crate::connection::Recorder;
 use crate::plan::CheckSpec;
 use crate::report::Severity;
@@ -143,17 +145,31 @@ pub async fn run_stream(
             ),
         }
     }
-    let Some(end) = end else {
-        recorder.finding(
-            level,
-            format!(
-                "the stream did not end: no `{}` within {} ms ({} chunks)",
-                stream.end,
-                ctx.settings.timeout.as_millis(),
-                chunks.len()
-            ),
-        );
-        return Ok(());
+    let end = match end {
+        StreamEnd::Ended(end) => end,
+        StreamEnd::Unfinished => {
+            recorder.finding(
+                level,
+                format!(
+                    "the stream did not end: no `{}` within {} ms ({} chunks)",
+                    stream.end,
+                    ctx.settings.timeout.as_millis(),
+                    chunks.len()
+                ),
+            );
+            return Ok(());
+        }
+        StreamEnd::TooLong => {
+            // The document sets no bound on a stream's length: at most a warning.
+            recorder.finding(
+                Severity::Warn.min(level),
+                format!(
+                    "the suite stopped reading after {MAX_STREAM_CHUNKS} `{}` chunks without a `{}`",
+                    stream.chunk, stream.end
+                ),
+            );
+            return Ok(());
+        }
     };
     let end_id = end.pointer(&stream.stream_id).cloned();
     if end_id != id

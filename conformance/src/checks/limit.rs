@@ -89,7 +89,7 @@ pub async fn size_accepted(
         }
     }
     if let Some(codes) = &d.error_codes
-        && connection.received_messages().contains(&codes.message)
+        && connection.received_count(&codes.message) > 0
     {
         recorder.finding(
             level,

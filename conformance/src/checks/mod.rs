@@ -29,6 +29,19 @@ use crate::schemas::Schemas;
 use crate::target::{REDACTED, Target};
 use crate::validate::ProtocolValidators;
 
+/// Most chunks of one stream read before the suite stops reading it: memory stays bounded when a
+/// server streams without end.
+pub const MAX_STREAM_CHUNKS: usize = 10_000;
+/// Most near misses (wrong correlation, undocumented replies) kept while waiting for an answer.
+const MAX_NEAR_MISSES: usize = 8;
+
+/// Notes a near miss, keeping at most [`MAX_NEAR_MISSES`] (a flood of wrong answers stays small).
+pub fn note(misses: &mut Vec<String>, why: String) {
+    if misses.len() < MAX_NEAR_MISSES {
+        misses.push(why);
+    }
+}
+
 /// Everything a check needs.
 #[derive(Debug, Clone, Copy)]
 pub struct Ctx<'a> {
@@ -403,7 +416,10 @@ impl<'a> Ctx<'a> {
                     return Answer::Nothing(mismatches);
                 }
                 Incoming::Closed { .. } => {
-                    mismatches.push("the connection ended before an answer arrived".into());
+                    note(
+                        &mut mismatches,
+                        "the connection ended before an answer arrived".into(),
+                    );
                     return Answer::Nothing(mismatches);
                 }
                 _ => continue,
@@ -419,7 +435,7 @@ impl<'a> Ctx<'a> {
                                     form,
                                 };
                             }
-                            Err(why) => mismatches.push(format!("a `{message}` {why}")),
+                            Err(why) => note(&mut mismatches, format!("a `{message}` {why}")),
                         }
                     }
                     ReplyForm::Stream(stream) if stream.start == message => {
@@ -429,7 +445,7 @@ impl<'a> Ctx<'a> {
                                     .collect_stream(connection, form, stream, value, deadline)
                                     .await;
                             }
-                            Err(why) => mismatches.push(format!("a `{message}` {why}")),
+                            Err(why) => note(&mut mismatches, format!("a `{message}` {why}")),
                         }
                     }
                     _ => {}
@@ -447,7 +463,10 @@ impl<'a> Ctx<'a> {
         deadline: Instant,
     ) -> Answer {
         let mut chunks = Vec::new();
-        loop {
+        let end = loop {
+            if chunks.len() >= MAX_STREAM_CHUNKS {
+                break StreamEnd::TooLong;
+            }
             match connection.recv(deadline).await {
                 Incoming::Json {
                     value,
@@ -456,33 +475,22 @@ impl<'a> Ctx<'a> {
                     if message == stream.chunk {
                         chunks.push(value);
                     } else if message == stream.end {
-                        return Answer::Stream {
-                            form,
-                            start,
-                            chunks,
-                            end: Some(value),
-                        };
+                        break StreamEnd::Ended(value);
                     }
                 }
                 Incoming::Timeout => {
                     connection.timed_out(self.settings.timeout, "the end of the stream");
-                    return Answer::Stream {
-                        form,
-                        start,
-                        chunks,
-                        end: None,
-                    };
+                    break StreamEnd::Unfinished;
                 }
-                Incoming::Closed { .. } => {
-                    return Answer::Stream {
-                        form,
-                        start,
-                        chunks,
-                        end: None,
-                    };
-                }
+                Incoming::Closed { .. } => break StreamEnd::Unfinished,
                 _ => {}
             }
+        };
+        Answer::Stream {
+            form,
+            start,
+            chunks,
+            end,
         }
     }
 
@@ -554,7 +562,7 @@ impl<'a> Ctx<'a> {
                     message: Some(message),
                 } => match reply_outcome(outcomes, &message, &value) {
                     Some(Ok(how)) => return OutcomeSeen::Matched(how),
-                    Some(Err(why)) => mismatches.push(why),
+                    Some(Err(why)) => note(&mut mismatches, why),
                     None => {}
                 },
                 Incoming::Closed { code, reason } => {
@@ -708,19 +716,30 @@ pub enum Answer {
         /// Index of the reply form.
         form: usize,
     },
-    /// A stream (possibly unfinished: `end` is `None`).
+    /// A stream, possibly unfinished.
     Stream {
         /// Index of the reply form.
         form: usize,
         /// The start frame.
         start: Value,
-        /// The chunk frames, in order.
+        /// The chunk frames, in order (at most [`MAX_STREAM_CHUNKS`]).
         chunks: Vec<Value>,
-        /// The end frame.
-        end: Option<Value>,
+        /// How it ended.
+        end: StreamEnd,
     },
     /// No answer; the near misses (wrong correlation, closes).
     Nothing(Vec<String>),
+}
+
+/// How a stream ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamEnd {
+    /// With this end frame.
+    Ended(Value),
+    /// Not before the deadline or the connection's end.
+    Unfinished,
+    /// Reading stopped after [`MAX_STREAM_CHUNKS`] chunks.
+    TooLong,
 }
 
 /// Checks that a reply copies the request's values; the reason when it does not.

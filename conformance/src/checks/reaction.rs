@@ -8,7 +8,7 @@ use agentwire_codegen::protocol::{Outcome, ReplyForm, Trigger};
 use serde_json::{Value, json};
 
 use crate::checks::{
-    Ctx, OutcomeSeen, Stop, close_outcome, describe, documented_outcomes, refusal_outcome,
+    Ctx, OutcomeSeen, Stop, close_outcome, describe, documented_outcomes, note, refusal_outcome,
     reply_outcome,
 };
 use crate::connection::{Connection, DialError, Incoming, Recorder};
@@ -184,7 +184,7 @@ async fn burst(
                 let answer = answers.contains(&message.as_str());
                 match reply_outcome(outcomes, &message, &value) {
                     Some(Ok(how)) => break Some(OutcomeSeen::Matched(how)),
-                    Some(Err(why)) if !answer => mismatches.push(why),
+                    Some(Err(why)) if !answer => note(&mut mismatches, why),
                     _ => {}
                 }
                 if answer {

@@ -9,7 +9,7 @@
 use agentwire_codegen::protocol::{Audience, Relay};
 use serde_json::Value;
 
-use crate::checks::{Ctx, Stop, correlate};
+use crate::checks::{Ctx, Stop, correlate, note};
 use crate::connection::{Connection, Incoming, Recorder};
 use crate::plan::CheckSpec;
 use crate::report::Severity;
@@ -157,7 +157,7 @@ async fn await_delivery(
                 message: Some(message),
             } if message == relay.delivered_as => match correlate(&relay.copies, request, &value) {
                 Ok(()) => return Some(value),
-                Err(why) => near.push(format!("a `{message}` {why}")),
+                Err(why) => note(&mut near, format!("a `{message}` {why}")),
             },
             Incoming::Timeout => {
                 connection.timed_out(
@@ -167,7 +167,7 @@ async fn await_delivery(
                 break;
             }
             Incoming::Closed { .. } => {
-                near.push("the connection ended".into());
+                note(&mut near, "the connection ended".into());
                 break;
             }
             _ => {}

@@ -45,7 +45,10 @@ pub async fn run(ctx: &Ctx<'_>, spec: &CheckSpec, recorder: &Recorder) -> Result
         .keys()
         .filter(|m| !d.exchanges.iter().any(|e| &e.request == *m))
         .collect();
-    let before = connection.received_messages().len();
+    let errors_before = d
+        .error_codes
+        .as_ref()
+        .map_or(0, |codes| connection.received_count(&codes.message));
     for message in &without_exchange {
         if let Some(built) = ctx.requests().build(message, Some(&session), &[]) {
             connection
@@ -70,10 +73,7 @@ pub async fn run(ctx: &Ctx<'_>, spec: &CheckSpec, recorder: &Recorder) -> Result
         }
     }
     if let Some(codes) = &d.error_codes {
-        let errors = connection.received_messages()[before..]
-            .iter()
-            .filter(|m| **m == codes.message)
-            .count();
+        let errors = connection.received_count(&codes.message) - errors_before;
         if errors > 0 {
             recorder.finding(
                 level,

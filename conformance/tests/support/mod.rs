@@ -174,6 +174,26 @@ pub async fn start_hostile(frame: Message) -> Double {
     Double { url, task }
 }
 
+/// A double whose every connection gets `frame` over and over, as fast as it can send, and never
+/// reads.
+pub async fn start_flooding(frame: Message) -> Double {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("ws://{}", listener.local_addr().expect("addr"));
+    let task = tokio::spawn(async move {
+        let mut connections = tokio::task::JoinSet::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            let frame = frame.clone();
+            connections.spawn(async move {
+                let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+                    return;
+                };
+                while ws.send(frame.clone()).await.is_ok() {}
+            });
+        }
+    });
+    Double { url, task }
+}
+
 fn documented_path(protocol: &str) -> &'static str {
     match protocol {
         "rixa" => "/ws/",
@@ -819,6 +839,19 @@ pub async fn run_against(protocol: &str, url: &str, timeout_ms: u64) -> Protocol
     }
     let options = RunOptions {
         timeout: Duration::from_millis(timeout_ms),
+        ..RunOptions::default()
+    };
+    run_protocol(schemas(), protocol, &target, &options, &Silent)
+        .await
+        .expect("the suite runs")
+}
+
+/// Runs the checks `only` selects against a URL, with the doubles' credentials.
+pub async fn run_only(protocol: &str, url: &str, timeout_ms: u64, only: &[&str]) -> ProtocolReport {
+    let target = Target::parse(url).expect("url");
+    let options = RunOptions {
+        timeout: Duration::from_millis(timeout_ms),
+        only: only.iter().map(|s| s.to_string()).collect(),
         ..RunOptions::default()
     };
     run_protocol(schemas(), protocol, &target, &options, &Silent)
