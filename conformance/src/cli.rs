@@ -494,16 +494,19 @@ fn run(schemas: &Schemas, args: &RunArgs, launcher: &dyn Launcher) -> Result<boo
         max_connections: args.max_connections,
         concurrency: args.concurrency as usize,
     };
-    for pattern in &args.only {
-        let known = ids.iter().any(|id| {
-            plan(schemas.protocol(id).expect("checked"))
-                .iter()
-                .any(|c| runner::matches(pattern, &c.id))
-        });
-        if !known {
-            return Err(usage(format!(
-                "--only {pattern:?} selects no check; see `conformance list`"
-            )));
+    let planned: Vec<String> = ids
+        .iter()
+        .flat_map(|id| plan(schemas.protocol(id).expect("checked")))
+        .map(|c| c.id)
+        .collect();
+    for (flag, patterns) in [("--only", &args.only), ("--skip", &args.skip)] {
+        for pattern in patterns {
+            if !planned.iter().any(|id| runner::matches(pattern, id)) {
+                return Err(usage(format!(
+                    "{flag} {pattern:?} names no check of {}; see `conformance list`",
+                    ids.join(", ")
+                )));
+            }
         }
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -193,6 +193,15 @@ async fn usage_errors_exit_2() {
         ],
         vec![
             "run",
+            "--protocol",
+            "rixa",
+            "--url",
+            "ws://127.0.0.1:9",
+            "--skip",
+            "exchange.no_such_request",
+        ],
+        vec![
+            "run",
             "--all",
             "--protocol",
             "rixa",
@@ -218,6 +227,23 @@ async fn usage_errors_exit_2() {
             text(&output.stderr)
         );
     }
+    // An unknown check id is named, so a typo in CI does not silently run everything.
+    let output = run(&[
+        "run",
+        "--protocol",
+        "rixa",
+        "--url",
+        "ws://127.0.0.1:9",
+        "--skip",
+        "exchange.get_global_setings",
+    ])
+    .await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).contains("--skip \"exchange.get_global_setings\" names no check"),
+        "{}",
+        text(&output.stderr)
+    );
     // Without --url, the embedded reference server is the target: not a usage error.
     let output = run(&["run", "--protocol", "rixa"]).await;
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
