@@ -30,6 +30,9 @@ struct Cli {
     /// Most connections from one IP address, at least 1 (the documented value by default).
     #[arg(long, value_parser = at_least_one())]
     max_connections_per_ip: Option<usize>,
+    /// Most connections in all, at least 1 (10,000 by default).
+    #[arg(long, value_parser = at_least_one())]
+    max_connections: Option<usize>,
     /// Largest message answered as a message, in bytes, at least 1 (the documented value by
     /// default).
     #[arg(long, value_parser = at_least_one())]
@@ -72,6 +75,9 @@ async fn main() -> ExitCode {
     }
     if let Some(max) = cli.max_connections_per_ip {
         options.config.max_connections_per_ip = Some(max);
+    }
+    if let Some(max) = cli.max_connections {
+        options.config.max_connections = Some(max);
     }
     if let Some(bytes) = cli.max_message_bytes {
         options.config = options.config.with_max_message_bytes(bytes);

@@ -173,6 +173,7 @@ fn limits_that_cannot_work_are_usage_errors() {
         &["--max-connections-per-ip", "0"],
         "--max-connections-per-ip",
     );
+    refused_flags(&["--max-connections", "0"], "--max-connections");
     refused_flags(&["--rate-limit", "0"], "--rate-limit");
     refused_flags(&["--rate-limit", "5/0"], "--rate-limit");
     refused_flags(&["--rate-limit=-1"], "--rate-limit");
@@ -215,6 +216,8 @@ async fn the_largest_values_are_served() {
             "--max-message-bytes",
             &max,
             "--max-connections-per-ip",
+            &max,
+            "--max-connections",
             &max,
         ],
     );

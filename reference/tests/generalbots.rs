@@ -4,6 +4,8 @@
 
 mod support;
 
+use std::time::Duration;
+
 use agentwire_runtime::server::RateLimit;
 use serde_json::{Value, json};
 use support::{Client, Protocol, Server, now, sign, start_server, start_with};
@@ -147,6 +149,29 @@ async fn no_token_gets_auth_failed_then_a_close() {
     let mut client = server.connect(server.url()).await;
     client.send_binary(b"token".to_vec()).await;
     assert_eq!(client.expect_close().await, POLICY_VIOLATION);
+}
+
+#[tokio::test]
+async fn a_client_that_never_sends_its_auth_message_gets_auth_failed_after_the_auth_timeout() {
+    let server = start_with(Protocol::GeneralBots, |options| {
+        options.config.auth_timeout = Duration::from_millis(200);
+    })
+    .await;
+    let mut client = server.connect(server.url()).await;
+    let (before, code) = client.recv_close().await;
+    assert_eq!(code, POLICY_VIOLATION);
+    assert_eq!(before.len(), 1, "{before:?}");
+    assert_eq!(before[0]["code"], "AUTH_FAILED");
+    // One that authenticated in time stays past it.
+    let mut client = server.connect(server.url()).await;
+    client
+        .send(&json!({"type": "auth", "token": server.token()}))
+        .await;
+    client.recv("session_created").await;
+    let quiet = client.next_event_within(Duration::from_millis(400)).await;
+    assert!(quiet.is_none(), "{quiet:?}");
+    client.send(&json!({"type": "ping"})).await;
+    client.recv("pong").await;
 }
 
 #[tokio::test]

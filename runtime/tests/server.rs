@@ -4,10 +4,12 @@ mod support;
 
 use std::time::Duration;
 
-use agentwire_runtime::server::ServerConfig;
+use agentwire_runtime::server::{
+    App, Connection, Opened, Problem, Reply, ServerConfig, TcpListener, serve,
+};
 use futures_util::{SinkExt, StreamExt};
 use support::{Event, Out, start, within};
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{self, Message};
 
 #[tokio::test]
 async fn a_clients_close_is_answered() {
@@ -140,4 +142,123 @@ async fn another_task_may_close_a_connection_through_its_outbox() {
     outbox.close(4000, "done");
     assert_eq!(client.recv().await, "last");
     assert_eq!(client.recv_close().await, (4000, "done".into()));
+}
+
+#[tokio::test]
+async fn connections_over_the_global_limit_are_refused_with_503() {
+    let server = start(ServerConfig {
+        max_connections: Some(2),
+        ..config()
+    })
+    .await;
+    let first = server.client().await;
+    let mut second = server.client().await;
+    match support::connect(&server.url()).await {
+        Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 503),
+        other => panic!("expected HTTP 503, got {other:?}"),
+    }
+    // The refused handshake gave its place back, and so does a connection that ends.
+    second.send("echo:still").await;
+    assert_eq!(second.recv().await, "still");
+    drop(first);
+    server.wait_closed(1).await;
+    let mut third = server.client().await;
+    third.send("echo:in").await;
+    assert_eq!(third.recv().await, "in");
+}
+
+/// An app that authenticates with the first message: `auth` opens the connection.
+#[derive(Debug, Clone, Default)]
+struct FirstMessageAuth {
+    /// What `auth_timed_out` replies, if it is overridden: text, and whether it closes.
+    refusal: Option<(&'static str, bool)>,
+}
+
+impl App for FirstMessageAuth {
+    type Out = Out;
+    /// Whether the connection is authenticated.
+    type State = bool;
+
+    async fn open(&self, _conn: &Connection<Out>) -> Opened<bool, Out> {
+        Ok((false, Reply::none()))
+    }
+
+    async fn text(&self, state: &mut bool, text: String, _conn: &Connection<Out>) -> Reply<Out> {
+        if *state {
+            return Reply::one(Out::Text(text));
+        }
+        if text == "auth" {
+            *state = true;
+            Reply::one(Out::Text("welcome".into()))
+        } else {
+            Reply::none().then_close(1008, "no credential")
+        }
+    }
+
+    async fn problem(&self, _: &mut bool, _: Problem, _: &Connection<Out>) -> Reply<Out> {
+        Reply::none()
+    }
+
+    async fn close(&self, _state: bool, _conn: &Connection<Out>) {}
+
+    fn awaiting_credential(&self, state: &bool) -> bool {
+        !*state
+    }
+
+    async fn auth_timed_out(&self, _state: &mut bool, _conn: &Connection<Out>) -> Reply<Out> {
+        match self.refusal {
+            Some((text, true)) => Reply::one(Out::Text(text.into())).then_close(4001, "late"),
+            Some((text, false)) => Reply::one(Out::Text(text.into())),
+            None => Reply::none(),
+        }
+    }
+}
+
+async fn serve_app<A: App>(app: A, config: ServerConfig) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/ws", listener.local_addr().unwrap());
+    tokio::spawn(serve(listener, "/ws", app, config, std::future::pending()));
+    url
+}
+
+fn auth_config() -> ServerConfig {
+    ServerConfig {
+        auth_timeout: Duration::from_millis(200),
+        ..config()
+    }
+}
+
+#[tokio::test]
+async fn a_connection_that_never_sends_its_credential_is_closed_after_the_auth_timeout() {
+    for (refusal, expected_text, expected_close) in [
+        (None, None, (1008, "authentication timed out")),
+        (Some(("late", true)), Some("late"), (4001, "late")),
+        (
+            Some(("late", false)),
+            Some("late"),
+            (1008, "authentication timed out"),
+        ),
+    ] {
+        let url = serve_app(FirstMessageAuth { refusal }, auth_config()).await;
+        let mut client = support::connect(url.as_str()).await.unwrap();
+        if let Some(text) = expected_text {
+            assert_eq!(client.recv().await, text);
+        }
+        let (code, reason) = client.recv_close().await;
+        assert_eq!((code, reason.as_str()), expected_close);
+    }
+}
+
+#[tokio::test]
+async fn an_authenticated_connection_outlives_the_auth_timeout() {
+    let url = serve_app(FirstMessageAuth::default(), auth_config()).await;
+    let mut client = support::connect(url.as_str()).await.unwrap();
+    client.send("auth").await;
+    assert_eq!(client.recv().await, "welcome");
+    assert_eq!(
+        client.next_event_within(Duration::from_millis(400)).await,
+        None
+    );
+    client.send("still here").await;
+    assert_eq!(client.recv().await, "still here");
 }

@@ -1,10 +1,11 @@
-//! The accept loop: per-IP limits, the handshake, and graceful shutdown.
+//! The accept loop: the global and per-IP connection limits, the handshake, and graceful
+//! shutdown.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -31,6 +32,8 @@ pub(crate) struct Shared<A> {
     pub config: ServerConfig,
     template: PathTemplate,
     ips: Mutex<HashMap<IpAddr, usize>>,
+    /// Connections in all, handshakes under way included.
+    connections: AtomicUsize,
     next_id: AtomicU64,
 }
 
@@ -59,6 +62,7 @@ pub async fn serve<A: App>(
         config,
         template: PathTemplate::new(path),
         ips: Mutex::new(HashMap::new()),
+        connections: AtomicUsize::new(0),
         next_id: AtomicU64::new(1),
     });
     let (stop, stopping) = watch::channel(false);
@@ -106,6 +110,30 @@ impl<A: App> Drop for IpSlot<A> {
     }
 }
 
+/// A place under the global limit, given back when dropped.
+struct Slot<A: App> {
+    shared: Arc<Shared<A>>,
+}
+
+impl<A: App> Drop for Slot<A> {
+    fn drop(&mut self) {
+        self.shared.connections.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+fn take_global_slot<A: App>(shared: &Arc<Shared<A>>) -> Option<Slot<A>> {
+    let max = shared.config.max_connections.unwrap_or(usize::MAX);
+    shared
+        .connections
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+            (n < max).then(|| n + 1)
+        })
+        .ok()?;
+    Some(Slot {
+        shared: Arc::clone(shared),
+    })
+}
+
 fn take_slot<A: App>(shared: &Arc<Shared<A>>, ip: IpAddr) -> Option<IpSlot<A>> {
     let mut ips = shared.ips.lock().unwrap_or_else(|e| e.into_inner());
     let count = ips.entry(ip).or_insert(0);
@@ -129,13 +157,22 @@ async fn handle<A: App>(
     shared: Arc<Shared<A>>,
     stopping: watch::Receiver<bool>,
 ) {
-    let slot = take_slot(&shared, peer.ip());
+    let global = take_global_slot(&shared);
+    let over_global_limit = global.is_none();
+    // Not counted against its address when refused anyway.
+    let slot = global.as_ref().and_then(|_| take_slot(&shared, peer.ip()));
     let over_limit = slot.is_none();
     let mut seen: Option<Handshake> = None;
     let template = &shared.template;
     // The error type is tungstenite's; its size is not ours to choose.
     #[allow(clippy::result_large_err)]
     let callback = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
+        if over_global_limit {
+            return Err(refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many connections to this server",
+            ));
+        }
         if over_limit {
             return Err(refuse(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -193,6 +230,7 @@ async fn handle<A: App>(
     };
     connection::run(ws, info, &shared, stopping).await;
     drop(slot);
+    drop(global);
 }
 
 /// What the handshake callback saw of the request.

@@ -51,6 +51,27 @@ pub trait App: Send + Sync + 'static {
         state: Self::State,
         conn: &Connection<Self::Out>,
     ) -> impl Future<Output = ()> + Send;
+
+    /// Whether the connection still waits for its credential (authentication by the first
+    /// message). While it does, it has the configuration's `auth_timeout`, from the end of the
+    /// handshake, to send it; past that, [`App::auth_timed_out`] refuses it. By default no
+    /// connection waits.
+    fn awaiting_credential(&self, state: &Self::State) -> bool {
+        let _ = state;
+        false
+    }
+
+    /// The connection sent no credential within `auth_timeout`: what to send before it is
+    /// closed. A reply that does not close is closed with 1008 (Policy Violation) after its
+    /// messages; by default that is all.
+    fn auth_timed_out(
+        &self,
+        state: &mut Self::State,
+        conn: &Connection<Self::Out>,
+    ) -> impl Future<Output = Reply<Self::Out>> + Send {
+        let _ = (state, conn);
+        async { Reply::none() }
+    }
 }
 
 /// An opened connection's state and first messages, or the refusal.

@@ -17,6 +17,9 @@ pub struct ServerConfig {
     /// Most simultaneous connections from one IP address; further handshakes are refused with
     /// HTTP 429.
     pub max_connections_per_ip: Option<usize>,
+    /// Most simultaneous connections in all, handshakes under way included; further
+    /// handshakes are refused with HTTP 503 (Service Unavailable). 10,000 by default.
+    pub max_connections: Option<usize>,
     /// How long a connection may send no message before it is closed with 1001 (Going Away).
     /// `None` or zero: never.
     pub idle_timeout: Option<Duration>,
@@ -27,6 +30,10 @@ pub struct ServerConfig {
     pub rate_limit: Option<RateLimit>,
     /// How long a client may take to complete the WebSocket handshake. Not zero.
     pub handshake_timeout: Duration,
+    /// How long a connection that authenticates with its first message may take to send it,
+    /// from the end of the handshake (see [`App::awaiting_credential`](super::App)); past it,
+    /// the connection is refused as the protocol refuses a missing credential. Not zero.
+    pub auth_timeout: Duration,
     /// How long one write to a client may wait for the client to take it. A client that stops
     /// reading blocks the server's writes once the socket buffers are full; past this it is
     /// dropped (no close frame can reach it). Not zero.
@@ -53,10 +60,12 @@ impl Default for ServerConfig {
             max_message_bytes: 1 << 20,
             hard_max_message_bytes: 4 << 20,
             max_connections_per_ip: None,
+            max_connections: Some(10_000),
             idle_timeout: None,
             ping_interval: None,
             rate_limit: None,
             handshake_timeout: Duration::from_secs(10),
+            auth_timeout: Duration::from_secs(10),
             send_timeout: Duration::from_secs(30),
             outbox_capacity: 1024,
             shutdown_grace: Duration::from_secs(5),
@@ -75,8 +84,8 @@ impl ServerConfig {
 
     /// Whether the configuration can work. [`serve`](super::serve) refuses one that cannot:
     /// a size limit of 0 (no message could be read) or a hard limit below it, a connection
-    /// limit of 0 (every connection would be refused; `None` is no limit), a zero handshake or
-    /// send timeout (no handshake or write could finish) and an outbox of 0 frames. Zero idle
+    /// limit of 0 (every connection would be refused; `None` is no limit), a zero handshake,
+    /// authentication or send timeout (nothing could finish in time) and an outbox of 0 frames. Zero idle
     /// timeouts and ping intervals are not errors: they mean never, as `None` does. Rate
     /// limits cannot be 0 ([`RateLimit::new`]).
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -96,8 +105,16 @@ impl ServerConfig {
                     .into(),
             );
         }
+        if self.max_connections == Some(0) {
+            return error(
+                "max_connections is 0: every connection would be refused (None is no limit)".into(),
+            );
+        }
         if self.handshake_timeout.is_zero() {
             return error("handshake_timeout is 0: no handshake could finish".into());
+        }
+        if self.auth_timeout.is_zero() {
+            return error("auth_timeout is 0: no credential could arrive in time".into());
         }
         if self.send_timeout.is_zero() {
             return error("send_timeout is 0: no write could finish".into());

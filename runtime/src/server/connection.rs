@@ -4,7 +4,8 @@
 //! is handled, so that replies keep the order of the messages they answer. While a handler runs
 //! or a stream is under way the task still watches everything else: shutdown, the idle
 //! timeout, keep-alive pings, frames other connections queue, and the client (it reads at most
-//! one message ahead, and sees the client close).
+//! one message ahead, and sees the client close). A connection that authenticates with its first
+//! message must send it within `auth_timeout`.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -86,6 +87,10 @@ pub(crate) async fn run<A: App>(
     // The stream being sent, and the close that follows it.
     let mut streaming: Option<(Streaming<A::Out>, Option<CloseWith>)> = None;
 
+    // The credential of first-message authentication must arrive by then.
+    let auth_deadline = tokio::time::sleep_until(after(config.auth_timeout));
+    tokio::pin!(auth_deadline);
+
     let mut end = start_reply(&mut ws, greeting, limit, &mut streaming).await;
     while end.is_none() {
         if streaming.is_none()
@@ -130,6 +135,19 @@ pub(crate) async fn run<A: App>(
                 Err(stop) => Some(stop),
             },
             wake = live.wake() => on_wake(&mut ws, wake, limit).await,
+            // A frame read is handled first: it may be the credential.
+            () = &mut auth_deadline, if ahead.is_none()
+                && streaming.is_none()
+                && shared.app.awaiting_credential(&state) =>
+            {
+                let reply = shared.app.auth_timed_out(&mut state, &conn).await;
+                let reply = if reply.closes() {
+                    reply
+                } else {
+                    reply.then_close(close_code::POLICY_VIOLATION, "authentication timed out")
+                };
+                start_reply(&mut ws, reply, limit, &mut streaming).await
+            }
         };
     }
     match end {

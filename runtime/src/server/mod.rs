@@ -1,7 +1,8 @@
 //! The WebSocket server that generated skeletons run on (feature `server`).
 //!
-//! [`serve`] accepts TCP connections, refuses those over the per-IP limit (HTTP 429) and those
-//! at another path (HTTP 404), completes the handshake within a timeout, and runs one task per
+//! [`serve`] accepts TCP connections, refuses those over the global limit (HTTP 503), over the
+//! per-IP limit (HTTP 429) and at another path (HTTP 404), completes the handshake within a
+//! timeout, and runs one task per
 //! connection. That task enforces the message size and rate limits, pings on the configured
 //! interval, closes idle connections, drops clients that stop reading (`send_timeout`), delivers
 //! what other connections queue for it, and hands

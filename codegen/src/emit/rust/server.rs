@@ -207,7 +207,9 @@ fn credential_places(
     (query, cookie, first)
 }
 
-/// `missing_credential`, with a default when the document closes the connection for it.
+/// `missing_credential`, with a default when the document closes the connection for it. With
+/// first-message authentication it also refuses a connection whose first message does not come
+/// within the configuration's `auth_timeout`.
 fn missing_credential_default(model: &ProtocolModel) -> TokenStream {
     let reaction = model
         .description
@@ -221,8 +223,14 @@ fn missing_credential_default(model: &ProtocolModel) -> TokenStream {
         })
     });
     let quote_text = reaction.map(|r| r.rule.quote.clone()).unwrap_or_default();
+    let first_message = credential_places(model).2.is_some();
     let docs = doc(&format!(
-        "No credential was presented. The document: \"{quote_text}\""
+        "No credential was presented{}. The document: \"{quote_text}\"",
+        if first_message {
+            ": none in the handshake and a first message that is not one, or no first message within the configuration's `auth_timeout`"
+        } else {
+            ""
+        }
     ));
     match close {
         Some(code) => {
@@ -415,12 +423,29 @@ fn glue(
             }
         }
     };
+    // A connection that must authenticate with its first message and never sends it is refused
+    // after the configuration's `auth_timeout`, as a missing credential is.
+    let auth_timeout = first_message.is_some().then(|| {
+        quote! {
+            fn awaiting_credential(&self, stage: &Self::State) -> bool {
+                ::std::matches!(stage, Stage::AwaitingCredential)
+            }
+
+            async fn auth_timed_out(&self, stage: &mut Self::State, conn: &Conn) -> Reply {
+                let _ = stage;
+                let refusal = self.0.missing_credential(conn);
+                Reply::many(refusal.messages).then_close(refusal.close.code, refusal.close.reason)
+            }
+        }
+    });
     let app_close = quote! {
         async fn close(&self, stage: Self::State, conn: &Conn) {
             if let Stage::Open(state) = stage {
                 self.0.on_close(state, conn).await;
             }
         }
+
+        #auth_timeout
     };
     (stage, app_open, app_text, app_problem, app_close)
 }

@@ -54,7 +54,7 @@ pub trait Handler: ::std::marker::Send + ::std::marker::Sync + 'static {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<Self::Identity, Refusal>,
     > + ::std::marker::Send;
-    /// No credential was presented. The document: "Include the auth token as a query parameter or in the first message:"
+    /// No credential was presented: none in the handshake and a first message that is not one, or no first message within the configuration's `auth_timeout`. The document: "Include the auth token as a query parameter or in the first message:"
     ///
     /// By default the connection is closed with the code the document gives.
     fn missing_credential(&self, conn: &Conn) -> Refusal {
@@ -269,6 +269,15 @@ impl<H: Handler> ::agentwire_runtime::server::App for Skeleton<H> {
         if let Stage::Open(state) = stage {
             self.0.on_close(state, conn).await;
         }
+    }
+    fn awaiting_credential(&self, stage: &Self::State) -> bool {
+        ::std::matches!(stage, Stage::AwaitingCredential)
+    }
+    async fn auth_timed_out(&self, stage: &mut Self::State, conn: &Conn) -> Reply {
+        let _ = stage;
+        let refusal = self.0.missing_credential(conn);
+        Reply::many(refusal.messages)
+            .then_close(refusal.close.code, refusal.close.reason)
     }
 }
 
