@@ -24,6 +24,8 @@ use crate::target::Target;
 
 /// Largest file `validate` reads whole; larger files are read as JSON Lines.
 const WHOLE_FILE_BYTES: u64 = 16 << 20;
+/// Most bytes `validate` reads of one file (a device or an endless pipe ends here).
+const MAX_FILE_BYTES: u64 = 1 << 30;
 /// Longest line `validate` accepts.
 const MAX_LINE_BYTES: usize = 16 << 20;
 /// Most invalid frames `validate` describes in detail.
@@ -347,6 +349,18 @@ fn validate(schemas: &Schemas, args: &ValidateArgs) -> Result<bool> {
                     "errors": errors,
                     "undecodable_base64": undecodable,
                 }));
+            } else if !ok
+                && invalid as usize <= MAX_SHOWN_INVALID
+                && message.is_none()
+                && errors.iter().all(|e| e.get("keyword").is_none())
+            {
+                // Not a frame at all: not JSON, not UTF-8, too long, or no frame in the file.
+                for error in &errors {
+                    lines.push(format!(
+                        "{place}: {}",
+                        error["error"].as_str().unwrap_or("")
+                    ));
+                }
             } else if !ok && invalid as usize <= MAX_SHOWN_INVALID {
                 lines.push(format!(
                     "{place}: invalid {}",
@@ -396,61 +410,95 @@ fn validate(schemas: &Schemas, args: &ValidateArgs) -> Result<bool> {
     Ok(invalid == 0)
 }
 
-/// Calls `each` with every frame of a file: the whole file when it is one JSON value, else one
-/// per non-empty line (JSON Lines). A line that is not JSON is an error for that frame only.
+/// Calls `each` with every frame of a file: the whole file when it is one JSON value (and at most
+/// [`WHOLE_FILE_BYTES`]), else one per non-empty line (JSON Lines). A line that is not JSON, not
+/// UTF-8 or too long is a finding for that frame only; a file with no frame is a finding too.
+/// Memory and the bytes read are bounded, so a huge file, a device or a pipe cannot exhaust them.
 fn for_each_frame(path: &Path, each: &mut dyn FnMut(u64, Result<Value, String>)) -> Result<()> {
-    let size = std::fs::metadata(path)
-        .map_err(|e| usage(format!("{}: cannot read: {e}", path.display())))?
-        .len();
-    let file =
-        File::open(path).map_err(|e| usage(format!("{}: cannot read: {e}", path.display())))?;
-    if size <= WHOLE_FILE_BYTES {
-        let mut text = String::new();
-        BufReader::new(file)
-            .read_to_string(&mut text)
-            .map_err(|e| usage(format!("{}: not UTF-8 text: {e}", path.display())))?;
-        if let Ok(value) = serde_json::from_str::<Value>(&text) {
-            each(1, Ok(value));
-            return Ok(());
-        }
-        for (i, line) in text.lines().enumerate() {
-            if !line.trim().is_empty() {
-                each(i as u64 + 1, parse_line(line));
-            }
-        }
+    let unreadable = |e: std::io::Error| usage(format!("{}: cannot read: {e}", path.display()));
+    let file = File::open(path).map_err(unreadable)?;
+    if file.metadata().map_err(unreadable)?.is_dir() {
+        return Err(usage(format!(
+            "{}: a directory, not a file",
+            path.display()
+        )));
+    }
+    let mut reader = BufReader::new(file.take(MAX_FILE_BYTES + 1));
+    let mut head = Vec::new();
+    (&mut reader)
+        .take(WHOLE_FILE_BYTES + 1)
+        .read_to_end(&mut head)
+        .map_err(unreadable)?;
+    if head.len() as u64 <= WHOLE_FILE_BYTES
+        && !head.iter().all(u8::is_ascii_whitespace)
+        && let Ok(value) = serde_json::from_slice::<Value>(&head)
+    {
+        each(1, Ok(value));
         return Ok(());
     }
-    let mut reader = BufReader::new(file);
+    let mut reader = std::io::Cursor::new(head).chain(reader);
+    let (mut number, mut frames, mut total) = (0u64, 0u64, 0u64);
     let mut line = Vec::new();
-    let mut number = 0u64;
     loop {
+        if total > MAX_FILE_BYTES {
+            frames += 1;
+            each(
+                number + 1,
+                Err(format!(
+                    "the file goes on past {MAX_FILE_BYTES} bytes: not read further"
+                )),
+            );
+            break;
+        }
         line.clear();
-        number += 1;
         let read = (&mut reader)
             .take(MAX_LINE_BYTES as u64 + 1)
             .read_until(b'\n', &mut line)
-            .with_context(|| format!("reading {}", path.display()))?;
+            .map_err(unreadable)?;
         if read == 0 {
             break;
         }
+        number += 1;
+        total += read as u64;
         if line.len() > MAX_LINE_BYTES && !line.ends_with(b"\n") {
+            frames += 1;
             each(number, Err(format!("a line over {MAX_LINE_BYTES} bytes")));
-            // Skip the rest of the over-long line.
-            let mut rest = Vec::new();
-            reader.read_until(b'\n', &mut rest)?;
+            total += skip_line(&mut reader).map_err(unreadable)?;
             continue;
         }
-        match std::str::from_utf8(&line) {
-            Ok(text) if text.trim().is_empty() => {}
-            Ok(text) => each(number, parse_line(text)),
-            Err(e) => each(number, Err(format!("not UTF-8: {e}"))),
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
         }
+        frames += 1;
+        match std::str::from_utf8(&line) {
+            Ok(text) => each(
+                number,
+                serde_json::from_str(text).map_err(|e| format!("not JSON: {e}")),
+            ),
+            Err(e) => each(number, Err(format!("not UTF-8 text: {e}"))),
+        }
+    }
+    if frames == 0 {
+        each(
+            1,
+            Err("the file holds no frame (it is empty or blank)".into()),
+        );
     }
     Ok(())
 }
 
-fn parse_line(line: &str) -> Result<Value, String> {
-    serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))
+/// Reads past the rest of a line, keeping at most 64 KiB of it at a time; the bytes skipped.
+fn skip_line(reader: &mut impl BufRead) -> std::io::Result<u64> {
+    let mut skipped = 0u64;
+    let mut piece = Vec::new();
+    loop {
+        piece.clear();
+        let read = reader.take(64 << 10).read_until(b'\n', &mut piece)?;
+        skipped += read as u64;
+        if read == 0 || piece.ends_with(b"\n") || skipped > MAX_FILE_BYTES {
+            return Ok(skipped);
+        }
+    }
 }
 
 fn parse_pairs(items: &[String], separator: char, what: &str) -> Result<Vec<(String, String)>> {

@@ -333,7 +333,7 @@ async fn validate_recorded_frames() {
         "{stdout}"
     );
     assert!(stdout.contains("required at \"\""), "{stdout}");
-    assert!(stdout.contains("frames.jsonl:3: invalid"), "{stdout}");
+    assert!(stdout.contains("frames.jsonl:3: not JSON"), "{stdout}");
     assert!(
         stdout.contains("defs.schema.json#/$defs/ErrorCode/enum"),
         "{stdout}"
@@ -415,5 +415,51 @@ async fn validate_a_huge_file_in_bounded_time() {
     assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
     let stdout = text(&output.stdout);
     assert!(stdout.contains("1 invalid"), "{stdout}");
+    assert!(started.elapsed().as_secs() < 60);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validate_empty_binary_and_endless_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let validate = |path: String| async move {
+        let output = run(&[
+            "validate",
+            "--protocol",
+            "generalbots",
+            "--direction",
+            "server",
+            &path,
+        ])
+        .await;
+        (
+            output.status.code(),
+            text(&output.stdout),
+            text(&output.stderr),
+        )
+    };
+    // An empty or blank recording is a finding, not a vacuous pass.
+    for (name, content) in [("empty.jsonl", ""), ("blank.jsonl", "\n  \n")] {
+        let (code, stdout, _) = validate(file_with(&dir, name, content)).await;
+        assert_eq!(code, Some(1), "{name}: {stdout}");
+        assert!(stdout.contains("holds no frame"), "{stdout}");
+    }
+    // Bytes that are not UTF-8: a finding for that line; the valid frame after it still counts.
+    let path = dir.path().join("binary.jsonl");
+    let mut bytes = vec![0xff, 0xfe, 0x00, b'{', b'\n'];
+    bytes.extend_from_slice(b"{\"type\": \"pong\", \"timestamp\": \"2024-01-01T10:00:00Z\"}\n");
+    std::fs::write(&path, bytes).unwrap();
+    let (code, stdout, _) = validate(path.to_str().unwrap().to_string()).await;
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("binary.jsonl:1: not UTF-8"), "{stdout}");
+    assert!(stdout.contains("1 valid, 1 invalid"), "{stdout}");
+    // A directory is a usage error.
+    let (code, _, stderr) = validate(dir.path().to_str().unwrap().to_string()).await;
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("a directory"), "{stderr}");
+    // An endless device: the read stops at the cap, with a finding, in bounded time and memory.
+    let started = std::time::Instant::now();
+    let (code, stdout, _) = validate("/dev/zero".into()).await;
+    assert_eq!(code, Some(1));
+    assert!(stdout.contains("not read further"), "{stdout}");
     assert!(started.elapsed().as_secs() < 60);
 }
