@@ -30,21 +30,42 @@ pub struct Target {
 }
 
 impl Target {
-    /// Reads a `ws://` URL. `wss://` is refused: this build has no TLS.
+    /// Reads a `ws://` URL: `ws://HOST[:PORT][/PATH][?QUERY]`. `wss://` is refused (this build has
+    /// no TLS), and so are user info (it would show in reports: pass credentials with `--token`
+    /// or `--header`), a fragment, and a port that is not a number from 1 to 65535.
     pub fn parse(url: &str) -> Result<Self> {
-        let rest = if let Some(rest) = url.strip_prefix("ws://") {
-            rest
-        } else if url.starts_with("wss://") {
-            bail!("{url}: wss:// is not supported by this build (no TLS); use a ws:// URL");
-        } else {
-            bail!("{url}: not a WebSocket URL (it must start with ws://)");
+        let scheme_end = url.find("://").unwrap_or(0);
+        let rest = match url[..scheme_end].to_ascii_lowercase().as_str() {
+            "ws" => &url[scheme_end + 3..],
+            "wss" => {
+                bail!("{url}: wss:// is not supported by this build (no TLS); use a ws:// URL")
+            }
+            _ => bail!("{url}: not a WebSocket URL (it must start with ws://)"),
         };
+        if rest.contains('#') {
+            bail!("{url}: a WebSocket URL has no fragment (#...)");
+        }
         let (authority, tail) = match rest.find(['/', '?']) {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, ""),
         };
-        if authority.is_empty() || authority.contains(char::is_whitespace) {
+        if authority.contains('@') {
+            bail!(
+                "{url}: user info in the URL is not supported (it would show in reports); pass credentials with --token or --header"
+            );
+        }
+        let (host, port) = match authority.rsplit_once(':') {
+            // An IPv6 literal without a port: `[::1]`.
+            Some((host, port)) if !port.ends_with(']') => (host, Some(port)),
+            _ => (authority, None),
+        };
+        if host.is_empty() || host.contains(char::is_whitespace) {
             bail!("{url}: no host");
+        }
+        if let Some(port) = port
+            && !port.parse::<u16>().is_ok_and(|p| p > 0)
+        {
+            bail!("{url}: the port {port:?} is not a number from 1 to 65535");
         }
         let (path, query) = match tail.split_once('?') {
             Some((path, query)) => (path, Some(query.to_string())),
@@ -127,5 +148,22 @@ mod tests {
         assert!(Target::parse("wss://h").is_err());
         assert!(Target::parse("http://h").is_err());
         assert!(Target::parse("ws://").is_err());
+        assert_eq!(
+            Target::parse("WS://[::1]:8080/ws").unwrap().origin,
+            "ws://[::1]:8080"
+        );
+        assert!(Target::parse("ws://[::1]").is_ok());
+        for bad in [
+            "ws://h:notaport",
+            "ws://h:0",
+            "ws://h:65536",
+            "ws://h:",
+            "ws://user:pw@h:1",
+            "ws://h:1/ws#x",
+            "ws//h:1",
+            "h:1",
+        ] {
+            assert!(Target::parse(bad).is_err(), "{bad}");
+        }
     }
 }

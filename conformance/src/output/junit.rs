@@ -46,3 +46,45 @@ pub fn junit(reports: &[ProtocolReport]) -> String {
         .to_string()
         .unwrap_or_else(|e| format!("<!-- could not write JUnit XML: {e} -->\n"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{CheckReport, Evidence, Requirement, RuleLevel, Severity, Summary, Tool};
+
+    fn report(message: &str, status: Status) -> ProtocolReport {
+        let check = CheckReport {
+            id: "exchange.ping".into(),
+            status,
+            title: "t".into(),
+            requirement: Requirement {
+                quote: "q".into(),
+                level: RuleLevel::Required,
+                document: "document.md".into(),
+                reading: None,
+                source: "/exchanges/0/rule".into(),
+            },
+            skip_reason: None,
+            duration_ms: 1,
+            evidence: vec![Evidence::Finding {
+                severity: Severity::Fail,
+                message: message.into(),
+            }],
+        };
+        ProtocolReport {
+            protocol: "p".into(),
+            title: "P".into(),
+            target: "ws://h/".into(),
+            tool: Tool::default(),
+            duration_ms: 1,
+            summary: Summary::of(std::slice::from_ref(&check)),
+            checks: vec![check],
+        }
+    }
+
+    #[test]
+    fn server_text_with_control_characters_stays_well_formed() {
+        let xml = junit(&[report("closed (reason \u{1}\u{0}]]> <&\")", Status::Fail)]);
+        assert!(!xml.contains('\u{1}') && !xml.contains('\u{0}'), "{xml}");
+    }
+}
