@@ -11,19 +11,72 @@ use agentwire_datagram::{
     SessionResponseContent, SessionState, Settings, SystemMessage, SystemMessageContent,
 };
 
-use crate::support::Ids;
+use crate::StateLimits;
+use crate::support::random_uuid;
 
 /// The datagram reference server.
 #[derive(Debug, Clone, Default)]
 pub struct Datagram {
     shared: Arc<Shared>,
+    limits: StateLimits,
 }
 
 #[derive(Debug, Default)]
 struct Shared {
-    /// Every live session, by id: its settings.
-    sessions: Mutex<HashMap<String, Settings>>,
-    ids: Ids,
+    sessions: Mutex<Sessions>,
+}
+
+/// Every live session, by id. Sessions outlive their connections (a client may resume one
+/// later), so at the limit the one unused longest that no connection is using makes room.
+#[derive(Debug, Default)]
+struct Sessions {
+    map: HashMap<String, Session>,
+    /// Counts uses, to find the one unused longest.
+    clock: u64,
+}
+
+#[derive(Debug)]
+struct Session {
+    settings: Settings,
+    /// Connections whose session in use it is.
+    users: usize,
+    /// When it was last taken into use.
+    used: u64,
+}
+
+impl Sessions {
+    /// Makes `id` the session in use instead of `previous`.
+    fn switch(&mut self, previous: Option<&str>, id: &str) {
+        if previous == Some(id) {
+            return;
+        }
+        if let Some(session) = previous.and_then(|p| self.map.get_mut(p)) {
+            session.users -= 1;
+        }
+        self.clock += 1;
+        if let Some(session) = self.map.get_mut(id) {
+            session.users += 1;
+            session.used = self.clock;
+        }
+    }
+
+    /// Room for one more session under `max`: drops the one unused longest that no connection
+    /// uses, if need be. `false` when every session is in use.
+    fn make_room(&mut self, max: usize) -> bool {
+        while self.map.len() >= max {
+            let oldest = self
+                .map
+                .iter()
+                .filter(|(_, s)| s.users == 0)
+                .min_by_key(|(_, s)| s.used)
+                .map(|(id, _)| id.clone());
+            match oldest {
+                Some(id) => self.map.remove(&id),
+                None => return false,
+            };
+        }
+        true
+    }
 }
 
 /// One client's connection: the session it is using.
@@ -51,7 +104,15 @@ fn system(cid: String, text: &str) -> SystemMessage {
 }
 
 impl Datagram {
-    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, Settings>> {
+    /// A server with these bounds on its state.
+    pub fn with_limits(limits: StateLimits) -> Self {
+        Self {
+            shared: Arc::default(),
+            limits,
+        }
+    }
+
+    fn sessions(&self) -> std::sync::MutexGuard<'_, Sessions> {
         self.shared
             .sessions
             .lock()
@@ -76,8 +137,24 @@ impl Handler for Datagram {
         message: datagram::SessionCreate,
         _conn: &Conn,
     ) -> Reply {
-        let id = format!("session-{}", self.shared.ids.next_number());
-        self.sessions().insert(id.clone(), message.content.settings);
+        // Random: a session id is all it takes to resume, and then destroy, a session.
+        let id = random_uuid();
+        {
+            let mut sessions = self.sessions();
+            if !sessions.make_room(self.limits.max_sessions) {
+                return Reply::one(failure(
+                    message.cid,
+                    "too many sessions in use: try again later",
+                ));
+            }
+            let session = Session {
+                settings: message.content.settings,
+                users: 0,
+                used: 0,
+            };
+            sessions.map.insert(id.clone(), session);
+            sessions.switch(state.current.as_deref(), &id);
+        }
         state.current = Some(id.clone());
         let mut content = SessionResponseContent::new(true, ErrorField::Null);
         content.session_id = Some(id.clone());
@@ -95,11 +172,15 @@ impl Handler for Datagram {
         _conn: &Conn,
     ) -> Reply {
         let id = message.content.session_id;
-        if !self.sessions().contains_key(&id) {
-            return Reply::one(failure(
-                message.cid,
-                &format!("session {id} does not exist"),
-            ));
+        {
+            let mut sessions = self.sessions();
+            if !sessions.map.contains_key(&id) {
+                return Reply::one(failure(
+                    message.cid,
+                    &format!("session {id} does not exist"),
+                ));
+            }
+            sessions.switch(state.current.as_deref(), &id);
         }
         state.current = Some(id);
         Reply::one(session_reply(
@@ -115,7 +196,7 @@ impl Handler for Datagram {
         _conn: &Conn,
     ) -> Reply {
         let id = message.content.session_id;
-        let Some(settings) = self.sessions().get(&id).cloned() else {
+        let Some(settings) = self.sessions().map.get(&id).map(|s| s.settings.clone()) else {
             return Reply::one(failure(
                 message.cid,
                 &format!("session {id} does not exist"),
@@ -140,7 +221,7 @@ impl Handler for Datagram {
                 "only the session in use can be destroyed",
             ));
         }
-        self.sessions().remove(&id);
+        self.sessions().map.remove(&id);
         state.current = None;
         Reply::one(session_reply(
             message.cid,
@@ -158,7 +239,7 @@ impl Handler for Datagram {
         let live = state
             .current
             .as_ref()
-            .filter(|id| self.sessions().contains_key(id.as_str()));
+            .filter(|id| self.sessions().map.contains_key(id.as_str()));
         let text = match (&state.current, live, message.content.data.decode()) {
             (None, _, _) => Err("no session: create one first".to_string()),
             (Some(id), None, _) => Err(format!("session {id} no longer exists")),
@@ -178,6 +259,14 @@ impl Handler for Datagram {
             Base64Text::encode(answer.as_bytes()),
         );
         Reply::one(ChatResponse::new(message.cid, content))
+    }
+
+    async fn on_close(&self, state: State, _conn: &Conn) {
+        if let Some(id) = state.current
+            && let Some(session) = self.sessions().map.get_mut(&id)
+        {
+            session.users -= 1;
+        }
     }
 
     async fn on_invalid(&self, _state: &mut State, invalid: Invalid, _conn: &Conn) -> Reply {

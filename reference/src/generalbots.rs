@@ -3,7 +3,7 @@
 //! `/once ...`), tool calls for `/tool name {json}`, typing indicators, subscriptions that share
 //! a session's frames with other connections, keep-alive pings and documented error codes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use agentwire_generalbots as bots;
@@ -18,13 +18,26 @@ use agentwire_runtime::server::close_code::POLICY_VIOLATION;
 use agentwire_runtime::server::stream;
 use serde_json::{Value, json};
 
-use crate::support::{Claims, Ids, rfc3339_now};
+use crate::StateLimits;
+use crate::support::{Claims, Ids, random_uuid, rfc3339_now};
 
 /// The General Bots reference server.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct GeneralBots {
     secret: Arc<str>,
     shared: Arc<Shared>,
+    limits: StateLimits,
+}
+
+impl std::fmt::Debug for GeneralBots {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The secret signs tokens: never in logs.
+        f.debug_struct("GeneralBots")
+            .field("secret", &"<redacted>")
+            .field("shared", &self.shared)
+            .field("limits", &self.limits)
+            .finish()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -33,18 +46,21 @@ struct Shared {
     ids: Ids,
 }
 
-/// A chat session: the connection that owns it and those that subscribed to it.
+/// A chat session: the connection that owns it, whose user it is, and the connections that
+/// subscribed to it. Only its user's connections may use it.
 #[derive(Debug)]
 struct Session {
     owner: u64,
+    user: String,
     subscribers: HashMap<u64, Outbox>,
 }
 
-/// One connection: who it is and the session it owns.
+/// One connection: who it is, the session it owns, and the sessions it subscribed to.
 #[derive(Debug)]
 pub struct State {
     user: String,
     session_id: String,
+    subscriptions: HashSet<String>,
 }
 
 impl GeneralBots {
@@ -53,7 +69,22 @@ impl GeneralBots {
         Self {
             secret: secret.into(),
             shared: Arc::default(),
+            limits: StateLimits::default(),
         }
+    }
+
+    /// The same server with other bounds on its state.
+    pub fn with_limits(mut self, limits: StateLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Whether the connection may use the session: it exists and belongs to the connection or
+    /// to its user. Another user's session is answered as one that does not exist.
+    fn may_use(&self, session_id: &str, state: &State, conn: &Conn) -> bool {
+        self.sessions()
+            .get(session_id)
+            .is_some_and(|s| s.owner == conn.id() || s.user == state.user)
     }
 
     fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
@@ -174,23 +205,30 @@ impl Handler for GeneralBots {
     }
 
     async fn open(&self, user: String, conn: &Conn) -> (State, Reply) {
-        let session_id = self.shared.ids.next_uuid();
+        // Random: a session id is all it takes to name a session.
+        let session_id = random_uuid();
         let session = Session {
             owner: conn.id(),
+            user: user.clone(),
             subscribers: HashMap::from([(conn.id(), conn.outbox())]),
         };
         self.sessions().insert(session_id.clone(), session);
         let created = SessionCreated::new(session_id.clone());
-        (State { user, session_id }, Reply::one(created))
+        let state = State {
+            user,
+            session_id,
+            subscriptions: HashSet::new(),
+        };
+        (state, Reply::one(created))
     }
 
     async fn on_chat_message(
         &self,
-        _state: &mut State,
+        state: &mut State,
         message: bots::ChatMessage,
         conn: &Conn,
     ) -> Reply {
-        if !self.sessions().contains_key(&message.session_id) {
+        if !self.may_use(&message.session_id, state, conn) {
             return Reply::one(error(
                 ErrorCode::SessionNotFound,
                 "Session does not exist or has expired",
@@ -207,34 +245,50 @@ impl Handler for GeneralBots {
 
     async fn on_typing_start(
         &self,
-        _state: &mut State,
+        state: &mut State,
         message: bots::TypingStart,
-        _conn: &Conn,
+        conn: &Conn,
     ) -> Reply {
-        self.known(&message.session_id)
+        self.known(&message.session_id, state, conn)
     }
 
     async fn on_typing_stop(
         &self,
-        _state: &mut State,
+        state: &mut State,
         message: bots::TypingStop,
-        _conn: &Conn,
+        conn: &Conn,
     ) -> Reply {
-        self.known(&message.session_id)
+        self.known(&message.session_id, state, conn)
     }
 
     async fn on_subscribe(
         &self,
-        _state: &mut State,
+        state: &mut State,
         message: bots::Subscribe,
         conn: &Conn,
     ) -> Reply {
-        match self.sessions().get_mut(&message.session_id) {
-            Some(session) => {
+        let id = message.session_id;
+        let new = id != state.session_id && !state.subscriptions.contains(&id);
+        if new && state.subscriptions.len() >= self.limits.max_subscriptions {
+            return Reply::one(error(
+                ErrorCode::SubscriptionFailed,
+                format!(
+                    "Cannot subscribe to session: at most {} subscriptions per connection",
+                    self.limits.max_subscriptions
+                ),
+            ));
+        }
+        let mut sessions = self.sessions();
+        match sessions.get_mut(&id) {
+            Some(session) if session.owner == conn.id() || session.user == state.user => {
                 session.subscribers.insert(conn.id(), conn.outbox());
+                drop(sessions);
+                if new {
+                    state.subscriptions.insert(id);
+                }
                 Reply::none()
             }
-            None => Reply::one(error(
+            _ => Reply::one(error(
                 ErrorCode::SubscriptionFailed,
                 "Cannot subscribe to session: it does not exist",
             )),
@@ -243,16 +297,19 @@ impl Handler for GeneralBots {
 
     async fn on_unsubscribe(
         &self,
-        _state: &mut State,
+        state: &mut State,
         message: bots::Unsubscribe,
         conn: &Conn,
     ) -> Reply {
-        match self.sessions().get_mut(&message.session_id) {
-            Some(session) => {
+        let mut sessions = self.sessions();
+        match sessions.get_mut(&message.session_id) {
+            Some(session) if session.owner == conn.id() || session.user == state.user => {
                 session.subscribers.remove(&conn.id());
+                drop(sessions);
+                state.subscriptions.remove(&message.session_id);
                 Reply::none()
             }
-            None => Reply::one(error(
+            _ => Reply::one(error(
                 ErrorCode::SessionNotFound,
                 "Session does not exist or has expired",
             )),
@@ -281,19 +338,20 @@ impl Handler for GeneralBots {
     async fn on_close(&self, state: State, conn: &Conn) {
         let closed = SessionClosed::new(state.session_id.clone(), "user_disconnect".into());
         let mut sessions = self.sessions();
-        for session in sessions.values_mut() {
-            session.subscribers.remove(&conn.id());
-        }
-        let owned: Vec<String> = sessions
-            .iter()
-            .filter(|(_, s)| s.owner == conn.id())
-            .map(|(id, _)| id.clone())
-            .collect();
-        let mut notify = Vec::new();
-        for id in owned {
-            if let Some(session) = sessions.remove(&id) {
-                notify.extend(session.subscribers.into_values());
+        for id in &state.subscriptions {
+            if let Some(session) = sessions.get_mut(id) {
+                session.subscribers.remove(&conn.id());
             }
+        }
+        let mut notify = Vec::new();
+        if let Some(session) = sessions.remove(&state.session_id) {
+            notify.extend(
+                session
+                    .subscribers
+                    .into_iter()
+                    .filter(|(id, _)| *id != conn.id())
+                    .map(|(_, outbox)| outbox),
+            );
         }
         drop(sessions);
         for outbox in notify {
@@ -304,9 +362,9 @@ impl Handler for GeneralBots {
 }
 
 impl GeneralBots {
-    /// Nothing for a session that exists; SESSION_NOT_FOUND otherwise.
-    fn known(&self, session_id: &str) -> Reply {
-        if self.sessions().contains_key(session_id) {
+    /// Nothing for a session the connection may use; SESSION_NOT_FOUND otherwise.
+    fn known(&self, session_id: &str, state: &State, conn: &Conn) -> Reply {
+        if self.may_use(session_id, state, conn) {
             Reply::none()
         } else {
             Reply::one(error(

@@ -44,6 +44,39 @@ pub struct Options {
     pub jwt_secret: String,
     /// Limits and timings; [`Options::new`] starts from the documented ones.
     pub config: ServerConfig,
+    /// How much state the servers keep: sessions, subscriptions, rooms.
+    pub state_limits: StateLimits,
+}
+
+/// Bounds on what the servers keep for their clients, so that no client can make them grow
+/// without end. The documents give no amounts; each server answers a client that reaches one
+/// with its protocol's error (see the README).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateLimits {
+    /// datagram: sessions kept in all. Sessions outlive their connections (`resume`); at the
+    /// limit the one unused longest and in use by no connection is dropped to make room, and
+    /// when every one is in use `create` fails. 10,000.
+    pub max_sessions: usize,
+    /// generalbots: sessions one connection may subscribe to. 32.
+    pub max_subscriptions: usize,
+    /// generalbots-meet: rooms one connection may be in. 16.
+    pub max_rooms_per_connection: usize,
+    /// generalbots-meet: participants in one room. 100.
+    pub max_participants_per_room: usize,
+    /// generalbots-meet: rooms in all. 10,000.
+    pub max_rooms: usize,
+}
+
+impl Default for StateLimits {
+    fn default() -> Self {
+        Self {
+            max_sessions: 10_000,
+            max_subscriptions: 32,
+            max_rooms_per_connection: 16,
+            max_participants_per_room: 100,
+            max_rooms: 10_000,
+        }
+    }
 }
 
 impl Options {
@@ -66,6 +99,7 @@ impl Options {
             protocol: protocol.to_string(),
             jwt_secret: random_secret(),
             config,
+            state_limits: StateLimits::default(),
         })
     }
 }
@@ -129,7 +163,7 @@ pub async fn start(options: Options, listen: SocketAddr) -> Result<Running> {
         "datagram" => (
             agentwire_datagram::ENDPOINT_PATH,
             tokio::spawn(agentwire_datagram::server::serve(
-                datagram::Datagram::default(),
+                datagram::Datagram::with_limits(options.state_limits),
                 listener,
                 config,
                 shutdown,
@@ -147,7 +181,7 @@ pub async fn start(options: Options, listen: SocketAddr) -> Result<Running> {
         "generalbots" => (
             agentwire_generalbots::ENDPOINT_PATH,
             tokio::spawn(agentwire_generalbots::server::serve(
-                generalbots::GeneralBots::new(secret),
+                generalbots::GeneralBots::new(secret).with_limits(options.state_limits),
                 listener,
                 config,
                 shutdown,
@@ -156,7 +190,7 @@ pub async fn start(options: Options, listen: SocketAddr) -> Result<Running> {
         "generalbots-meet" => (
             agentwire_generalbots_meet::ENDPOINT_PATH,
             tokio::spawn(agentwire_generalbots_meet::server::serve(
-                meet::Meet::default(),
+                meet::Meet::with_limits(options.state_limits),
                 listener,
                 config,
                 shutdown,

@@ -10,12 +10,14 @@ use agentwire_generalbots_meet::{
     ErrorCode, ErrorMessage, JoinNotice, LeaveNotice, ServerMessage, SignalRelay,
 };
 
+use crate::StateLimits;
 use crate::support::Ids;
 
 /// The Meet reference server.
 #[derive(Debug, Clone, Default)]
 pub struct Meet {
     shared: Arc<Shared>,
+    limits: StateLimits,
 }
 
 #[derive(Debug, Default)]
@@ -39,6 +41,14 @@ pub struct State {
 }
 
 impl Meet {
+    /// A server with these bounds on its state.
+    pub fn with_limits(limits: StateLimits) -> Self {
+        Self {
+            shared: Arc::default(),
+            limits,
+        }
+    }
+
     fn rooms(&self) -> std::sync::MutexGuard<'_, HashMap<String, BTreeMap<String, Participant>>> {
         self.shared.rooms.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -68,6 +78,12 @@ impl Meet {
     }
 }
 
+/// A join refused at a limit. The document has no code for it; joining is subscribing to a
+/// room's notices and signals, so SUBSCRIPTION_FAILED.
+fn refused(text: String) -> Reply {
+    Reply::one(ErrorMessage::new(ErrorCode::SubscriptionFailed, text))
+}
+
 fn join_notice(room_id: &str, id: &str, name: &str) -> ServerMessage {
     let mut notice = JoinNotice::new(room_id.to_string(), name.to_string());
     notice.participant_id = Some(id.to_string());
@@ -90,8 +106,23 @@ impl Handler for Meet {
 
     async fn on_join(&self, state: &mut State, message: meet::Join, conn: &Conn) -> Reply {
         let me = join_notice(&message.room_id, &state.id, &message.participant_name);
+        let again = state.rooms.contains(&message.room_id);
+        if !again && state.rooms.len() >= self.limits.max_rooms_per_connection {
+            return refused(format!(
+                "Cannot join room: at most {} rooms per connection",
+                self.limits.max_rooms_per_connection
+            ));
+        }
         let (others, present) = {
             let mut rooms = self.rooms();
+            let full = match rooms.get(&message.room_id) {
+                Some(room) => !again && room.len() >= self.limits.max_participants_per_room,
+                None => rooms.len() >= self.limits.max_rooms,
+            };
+            if full {
+                drop(rooms);
+                return refused("Cannot join room: it is full".into());
+            }
             let room = rooms.entry(message.room_id.clone()).or_default();
             let others: Vec<Outbox> = room
                 .iter()

@@ -53,8 +53,9 @@ pub struct State {
     selected_chat_mode: String,
     /// The user's plugin settings, overriding the global ones.
     overrides: BTreeMap<(String, String), Value>,
-    /// The conversation so far.
-    tracker: Vec<String>,
+    /// Messages in the conversation so far (counted, not kept: a connection's state stays
+    /// the same size however long it talks).
+    tracker: usize,
 }
 
 fn respond(role: &str, content: Value) -> Reply {
@@ -147,7 +148,7 @@ impl Handler for Rixa {
             enable_knowledge_retrieval: false,
             selected_chat_mode: CHAT_MODES[0].to_string(),
             overrides: BTreeMap::new(),
-            tracker: Vec::new(),
+            tracker: 0,
         };
         (state, Reply::none())
     }
@@ -182,12 +183,10 @@ impl Handler for Rixa {
     }
 
     async fn on_usr_msg(&self, state: &mut State, message: rixa::UsrMsg, _conn: &Conn) -> Reply {
-        state.tracker.push(message.content.clone());
+        state.tracker += 1;
         let answer = format!(
             "You said: {} ({} messages in this chat, mode {})",
-            message.content,
-            state.tracker.len(),
-            state.selected_chat_mode
+            message.content, state.tracker, state.selected_chat_mode
         );
         respond("assistant", json!(answer))
     }
@@ -267,7 +266,7 @@ impl Handler for Rixa {
         _message: rixa::DeleteCurrentTracker,
         _conn: &Conn,
     ) -> Reply {
-        state.tracker.clear();
+        state.tracker = 0;
         respond("tracker", json!("deleted: a new chat starts"))
     }
 

@@ -31,21 +31,53 @@ impl Ids {
     }
 }
 
-/// A random secret for signing tokens, from the operating system.
-pub fn random_secret() -> String {
-    let mut bytes = [0u8; 24];
+/// Random bytes from the operating system.
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
     let read = std::fs::File::open("/dev/urandom")
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes));
     if read.is_err() {
-        // No /dev/urandom: the clock and the address of a local are poor entropy, but this is a
-        // development server.
-        let seed = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos())
-            ^ (&bytes as *const _ as u128);
-        bytes[..16].copy_from_slice(&seed.to_le_bytes());
+        // No /dev/urandom: std's hash keys are drawn from the operating system's randomness
+        // once per thread, and each `RandomState` differs; SipHash under unknown keys is not
+        // predictable from outside.
+        use std::hash::{BuildHasher, Hasher};
+        for (i, chunk) in bytes.chunks_mut(8).enumerate() {
+            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+            hasher.write_usize(i);
+            hasher.write_u128(
+                SystemTime::now()
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos()),
+            );
+            let word = hasher.finish().to_le_bytes();
+            chunk.copy_from_slice(&word[..chunk.len()]);
+        }
     }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    bytes
+}
+
+/// A random secret for signing tokens, from the operating system.
+pub fn random_secret() -> String {
+    random_bytes::<24>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A random version-4 UUID: an identifier that other clients cannot guess.
+pub fn random_uuid() -> String {
+    let mut bytes = random_bytes::<16>();
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
 }
 
 /// A token the reference servers accept: HS256, signed with `secret`, valid for a day.
@@ -72,5 +104,24 @@ impl Claims {
             .clone()
             .or_else(|| self.sub.clone())
             .unwrap_or_else(|| "friend".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_uuids_are_version_4_and_differ() {
+        let (a, b) = (random_uuid(), random_uuid());
+        for id in [&a, &b] {
+            let parts: Vec<&str> = id.split('-').collect();
+            let lengths: Vec<usize> = parts.iter().map(|p| p.len()).collect();
+            assert_eq!(lengths, [8, 4, 4, 4, 12], "{id}");
+            assert!(parts[2].starts_with('4'), "{id}");
+            assert!(parts[3].starts_with(['8', '9', 'a', 'b']), "{id}");
+        }
+        // Not a counter: two ids share no 32-bit prefix (a chance of 2^-32 for random ones).
+        assert_ne!(a[..8], b[..8]);
     }
 }

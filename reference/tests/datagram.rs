@@ -288,3 +288,69 @@ async fn a_session_destroyed_elsewhere_can_no_longer_be_chatted_in() {
         format!("session {id} no longer exists")
     );
 }
+
+#[tokio::test]
+async fn session_ids_are_random_uuids() {
+    let server = start_server(Protocol::Datagram).await;
+    let mut client = server.client().await;
+    let first = create_session(&mut client, "a").await;
+    let second = create_session(&mut client, "b").await;
+    for id in [&first, &second] {
+        let parts: Vec<&str> = id.split('-').collect();
+        assert!(parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12]), "{id}");
+        assert!(parts[2].starts_with('4'), "{id}");
+    }
+    // Not a counter: random ids share no 32-bit prefix but once in 2^32 runs.
+    assert_ne!(first[..8], second[..8], "{first} {second}");
+}
+
+/// The `success` and `error` of the response to `request`.
+async fn outcome(client: &mut support::Client, request: &Value) -> (bool, Value) {
+    client.send(request).await;
+    let response = client.recv("session_response").await;
+    (
+        response["content"]["success"].as_bool().unwrap(),
+        response["content"]["error"].clone(),
+    )
+}
+
+#[tokio::test]
+async fn sessions_are_bounded_by_dropping_the_one_unused_longest() {
+    let server = support::start_with(Protocol::Datagram, |options| {
+        options.state_limits.max_sessions = 2;
+    })
+    .await;
+    let mut a = server.client().await;
+    let first = create_session(&mut a, "1").await;
+    let second = create_session(&mut a, "2").await;
+    // The first is in use by no one and unused longest: it makes room for the third.
+    let third = create_session(&mut a, "3").await;
+    let (found, _) = outcome(&mut a, &session("r", "resume", &first)).await;
+    assert!(!found);
+    assert!(outcome(&mut a, &session("r", "resume", &second)).await.0);
+    // Both kept sessions are in use (the second by A, the third by B): no room.
+    let mut b = server.client().await;
+    assert!(outcome(&mut b, &session("r", "resume", &third)).await.0);
+    let mut c = server.client().await;
+    let (created, error) = outcome(&mut c, &create("c")).await;
+    assert!(!created);
+    assert!(
+        error.as_str().unwrap().contains("too many sessions"),
+        "{error}"
+    );
+    // B leaves: its session is no longer in use and makes room.
+    b.close().await;
+    let mut created = false;
+    for _ in 0..100 {
+        created = outcome(&mut c, &create("c")).await.0;
+        if created {
+            c.recv("system_message").await;
+            break;
+        }
+        // B's disconnect is handled by its own task.
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(created);
+    let (kept, _) = outcome(&mut c, &session("s", "status", &second)).await;
+    assert!(kept, "the session in use by A is kept");
+}

@@ -437,3 +437,92 @@ async fn too_many_messages_get_rate_limited_and_the_connection_stays_open() {
         );
     }
 }
+
+/// Whether `id` is shaped like a version-4 UUID.
+fn is_uuid_v4(id: &str) -> bool {
+    let parts: Vec<&str> = id.split('-').collect();
+    parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
+        && parts
+            .iter()
+            .all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
+        && parts[2].starts_with('4')
+        && parts[3].starts_with(['8', '9', 'a', 'b'])
+}
+
+#[tokio::test]
+async fn session_ids_are_random_uuids() {
+    let server = start_server(Protocol::GeneralBots).await;
+    let (_a, first) = session(&server).await;
+    let (_b, second) = session(&server).await;
+    assert!(is_uuid_v4(&first), "{first}");
+    assert!(is_uuid_v4(&second), "{second}");
+    // Not a counter: random ids share no 32-bit prefix but once in 2^32 runs.
+    assert_ne!(first[..8], second[..8], "{first} {second}");
+}
+
+#[tokio::test]
+async fn another_users_connection_cannot_use_a_session() {
+    let server = start_server(Protocol::GeneralBots).await;
+    let (mut owner, id) = session(&server).await;
+    let token = sign(
+        &json!({"sub": "mallory", "exp": now() + 60}),
+        &server.running.jwt_secret,
+    );
+    let mut other = server.connect(&server.url_with_token(&token)).await;
+    other.recv("session_created").await;
+    for (request, code) in [
+        (chat(&id, "/once hijacked"), "SESSION_NOT_FOUND"),
+        (
+            json!({"type": "typing_start", "session_id": id}),
+            "SESSION_NOT_FOUND",
+        ),
+        (
+            json!({"type": "unsubscribe", "session_id": id}),
+            "SESSION_NOT_FOUND",
+        ),
+        (
+            json!({"type": "subscribe", "session_id": id}),
+            "SUBSCRIPTION_FAILED",
+        ),
+    ] {
+        other.send(&request).await;
+        assert_eq!(other.recv("error_message").await["code"], code, "{request}");
+    }
+    // Nothing reached the owner: its own ping is answered next.
+    nothing_before_pong(&mut owner).await;
+    // The subscription was refused: the owner's chat reaches the other user not at all.
+    owner.send(&chat(&id, "/once private")).await;
+    answer(&mut owner).await;
+    nothing_before_pong(&mut other).await;
+}
+
+#[tokio::test]
+async fn subscriptions_per_connection_are_bounded() {
+    let server = start_with(Protocol::GeneralBots, |options| {
+        options.state_limits.max_subscriptions = 2;
+    })
+    .await;
+    let mut sessions = Vec::new();
+    for _ in 0..3 {
+        sessions.push(session(&server).await);
+    }
+    let (mut subscriber, own) = session(&server).await;
+    let subscribe = |id: &str| json!({"type": "subscribe", "session_id": id});
+    // Its own session and the same one twice do not count.
+    for id in [&own, &sessions[0].1, &sessions[0].1, &sessions[1].1] {
+        subscriber.send(&subscribe(id)).await;
+    }
+    nothing_before_pong(&mut subscriber).await;
+    subscriber.send(&subscribe(&sessions[2].1)).await;
+    let refused = subscriber.recv("error_message").await;
+    assert_eq!(refused["code"], "SUBSCRIPTION_FAILED");
+    assert!(
+        refused["message"].as_str().unwrap().contains("at most 2"),
+        "{refused}"
+    );
+    subscriber
+        .send(&json!({"type": "unsubscribe", "session_id": sessions[0].1}))
+        .await;
+    subscriber.send(&subscribe(&sessions[2].1)).await;
+    nothing_before_pong(&mut subscriber).await;
+}

@@ -210,3 +210,38 @@ async fn bad_frames_get_invalid_format_and_the_connection_stays_open() {
     }
     enter(&mut client, "room-1", "Alice", &[]).await;
 }
+
+/// The error a refused join gets.
+async fn refused_join(client: &mut Client, room: &str, expected: &str) {
+    client.send(&join(room, "X")).await;
+    let error = client.recv("error_message").await;
+    assert_eq!(error["code"], "SUBSCRIPTION_FAILED");
+    assert!(
+        error["message"].as_str().unwrap().contains(expected),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn rooms_and_their_participants_are_bounded() {
+    let server = support::start_with(Protocol::Meet, |options| {
+        options.state_limits.max_rooms_per_connection = 2;
+        options.state_limits.max_participants_per_room = 2;
+        options.state_limits.max_rooms = 3;
+    })
+    .await;
+    let mut alice = server.client().await;
+    let a = enter(&mut alice, "r1", "Alice", &[]).await;
+    enter(&mut alice, "r2", "Alice", &[]).await;
+    refused_join(&mut alice, "r3", "at most 2 rooms").await;
+    // Joining a room again is not one more room.
+    enter(&mut alice, "r1", "Alice", &[]).await;
+    let mut bob = server.client().await;
+    enter(&mut bob, "r1", "Bob", &[(&a, "Alice")]).await;
+    enter(&mut bob, "r3", "Bob", &[]).await;
+    let mut carol = server.client().await;
+    refused_join(&mut carol, "r1", "full").await;
+    // Three rooms exist: a fourth is refused, an existing one with room is not.
+    refused_join(&mut carol, "r4", "full").await;
+    enter(&mut carol, "r2", "Carol", &[(&a, "Alice")]).await;
+}
