@@ -195,7 +195,12 @@ async fn run_one(
     let skip = if spec.slow && !options.include_slow {
         Some("waits for a documented timeout: opt in with --include-slow".to_string())
     } else if started >= run_deadline {
-        Some("the run's deadline passed before this check started".to_string())
+        // Not a skip: a run cut short must not pass for a run that found nothing.
+        recorder.finding(
+            Severity::from(spec.requirement.level),
+            "not run: the run's deadline (--run-timeout-ms) passed before this check started",
+        );
+        None
     } else {
         let allowed = budget(spec, options, ctx).min(run_deadline - started);
         match tokio::time::timeout(allowed, checks::run(ctx, spec, &recorder)).await {

@@ -463,3 +463,26 @@ async fn validate_empty_binary_and_endless_input() {
     assert!(stdout.contains("not read further"), "{stdout}");
     assert!(started.elapsed().as_secs() < 60);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_cut_short_by_its_deadline_does_not_pass() {
+    let double = start("rixa", Fault::None).await;
+    let output = run(&[
+        "run",
+        "--protocol",
+        "rixa",
+        "--url",
+        &double.url,
+        "--run-timeout-ms",
+        "1",
+        "--concurrency",
+        "1",
+        "--format",
+        "json",
+    ])
+    .await;
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["summary"]["skipped"], 0, "{report}");
+    assert!(text(&output.stdout).contains("the run's deadline"));
+}
