@@ -86,7 +86,11 @@ impl Handler for Socializer {
     async fn on_invalid(&self, _state: &mut State, invalid: Invalid, _conn: &Conn) -> Reply {
         match invalid {
             // "If a client sends too many messages in a short period, the server may close the
-            // connection."
+            // connection." The document gives no code for it; 1008 (Policy Violation) is the one
+            // it uses for a client that breaks its rules, and RFC 6455's for a message against
+            // policy. 1013 (Try Again Later) is for the server's own temporary condition, and
+            // would invite reconnecting at once. The error message first says why, as the
+            // document's error messages do.
             Invalid::Transport(Problem::RateLimited) => error("Too many messages: slow down.")
                 .then_close(POLICY_VIOLATION, "rate limit exceeded"),
             other => error(format!("Invalid message format: {other}")),
