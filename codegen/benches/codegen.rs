@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use agentwire_codegen::Workspace;
 use agentwire_codegen::emit::rust::{CrateOptions, emit_crate};
+use agentwire_codegen::emit::{asyncapi, ts};
 use agentwire_codegen::generate;
 use agentwire_codegen::model::ProtocolModel;
 use agentwire_codegen::tree::SourceTree;
@@ -34,6 +35,22 @@ fn main() {
             black_box(emit_crate(&model, &CrateOptions::default()).unwrap());
         }
     });
+    let load_only = median(21, || {
+        black_box(Workspace::load(&root).unwrap());
+    });
+    let models = ProtocolModel::build_all(&workspace).unwrap();
+    let model_only = median(21, || {
+        black_box(ProtocolModel::build_all(&workspace).unwrap());
+    });
+    let typescript_only = median(21, || {
+        for model in &models {
+            black_box(ts::emit_protocol(model).unwrap());
+        }
+        black_box(ts::emit_shared(&models, &ts::PackageOptions::default()).unwrap());
+    });
+    let asyncapi_only = median(21, || {
+        black_box(asyncapi::emit(&workspace).unwrap());
+    });
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("today's five protocols ({cores} cores):");
     println!(
@@ -51,6 +68,22 @@ fn main() {
     println!(
         "  model + Rust emission only, one thread                 {:>7.1} ms",
         ms(rust_only)
+    );
+    println!(
+        "  load and check the schemas only                        {:>7.1} ms",
+        ms(load_only)
+    );
+    println!(
+        "  model only, one thread                                 {:>7.1} ms",
+        ms(model_only)
+    );
+    println!(
+        "  TypeScript emission only (model built), one thread     {:>7.1} ms",
+        ms(typescript_only)
+    );
+    println!(
+        "  AsyncAPI emission only, one thread                     {:>7.1} ms",
+        ms(asyncapi_only)
     );
     println!();
     println!("synthetic protocols (load + model + every emitter):");
@@ -97,12 +130,15 @@ fn synthetic(count: usize) -> SourceTree {
     let mut messages = serde_json::Map::new();
     let mut branches = Vec::new();
     let mut server_branches = Vec::new();
-    for (direction, prefix, list) in [
-        ("client", "request", &mut branches),
-        ("server", "reply", &mut server_branches),
+    let mut tags = Vec::new();
+    let mut server_tags = Vec::new();
+    for (direction, prefix, list, tags) in [
+        ("client", "request", &mut branches, &mut tags),
+        ("server", "reply", &mut server_branches, &mut server_tags),
     ] {
         for i in 0..count {
             let name = format!("{prefix}_{i}");
+            tags.push(name.clone());
             let schema = json!({
                 "$schema": "https://json-schema.org/draft/2020-12/schema",
                 "$id": format!("{BASE}messages/{name}.schema.json"),
@@ -126,11 +162,12 @@ fn synthetic(count: usize) -> SourceTree {
             list.push(json!({"if": {"properties": {"type": {"const": name}}, "required": ["type"]}, "then": {"$ref": format!("messages/{name}.schema.json")}}));
         }
     }
-    for (file, title, list) in [
-        ("client", "ClientMessage", branches),
-        ("server", "ServerMessage", server_branches),
+    // An entry point lists its tags in an `enum`, so that it refuses every other tag.
+    for (file, title, list, tags) in [
+        ("client", "ClientMessage", branches, tags),
+        ("server", "ServerMessage", server_branches, server_tags),
     ] {
-        let entry = json!({"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": format!("{BASE}{file}.schema.json"), "title": title, "type": "object", "required": ["type"], "allOf": list});
+        let entry = json!({"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": format!("{BASE}{file}.schema.json"), "title": title, "type": "object", "required": ["type"], "properties": {"type": {"enum": tags}}, "allOf": list});
         files.push((format!("big/{file}.schema.json"), entry.to_string()));
     }
     let protocol = json!({
