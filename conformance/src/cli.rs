@@ -526,7 +526,32 @@ fn run(schemas: &Schemas, args: &RunArgs, launcher: &dyn Launcher) -> Result<boo
         None => schemas.ids().into_iter().map(str::to_string).collect(),
     };
     let headers = parse_pairs(&args.headers, ':', "--header")?;
+    for (name, value) in &headers {
+        use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
+        if HeaderName::from_bytes(name.as_bytes()).is_err() {
+            return Err(usage(format!(
+                "--header: {name:?} is not an HTTP header name"
+            )));
+        }
+        if HeaderValue::from_str(value).is_err() {
+            return Err(usage(format!(
+                "--header {name}: the value holds characters an HTTP header cannot carry"
+            )));
+        }
+    }
     let params = parse_pairs(&args.params, '=', "--param")?;
+    for (name, _) in &params {
+        let known = ids.iter().any(|id| {
+            let endpoint = &schemas.protocol(id).expect("checked").description.endpoint;
+            endpoint.path_params.iter().any(|p| &p.name == name)
+        });
+        if !known {
+            return Err(usage(format!(
+                "--param {name:?} is no path parameter of {}",
+                ids.join(", ")
+            )));
+        }
+    }
     let base = match &args.url {
         Some(url) => Some(Target::parse(url).map_err(|e| usage(format!("{e:#}")))?),
         None => None,
