@@ -12,8 +12,8 @@ pub mod rixa;
 pub mod socializer;
 mod support;
 
-use std::io;
 use std::net::SocketAddr;
+use std::{fmt, io};
 
 use agentwire_runtime::server::endpoint::PathTemplate;
 use agentwire_runtime::server::{RateLimit, ServerConfig, TcpListener};
@@ -36,7 +36,7 @@ pub const PROTOCOLS: &[&str] = &[
 pub const TOKEN_SUBJECT: &str = "reference-user";
 
 /// How to run a reference server.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Options {
     /// The protocol id.
     pub protocol: String,
@@ -46,6 +46,18 @@ pub struct Options {
     pub config: ServerConfig,
     /// How much state the servers keep: sessions, subscriptions, rooms.
     pub state_limits: StateLimits,
+}
+
+impl fmt::Debug for Options {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The secret signs tokens: never in logs.
+        f.debug_struct("Options")
+            .field("protocol", &self.protocol)
+            .field("jwt_secret", &"<redacted>")
+            .field("config", &self.config)
+            .field("state_limits", &self.state_limits)
+            .finish()
+    }
 }
 
 /// Bounds on what the servers keep for their clients, so that no client can make them grow
@@ -105,7 +117,6 @@ impl Options {
 }
 
 /// A running reference server. Dropping it shuts the server down.
-#[derive(Debug)]
 pub struct Running {
     /// The address it listens on.
     pub addr: SocketAddr,
@@ -119,15 +130,30 @@ pub struct Running {
     task: JoinHandle<io::Result<()>>,
 }
 
+impl fmt::Debug for Running {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The secret and a token made with it: never in logs.
+        f.debug_struct("Running")
+            .field("addr", &self.addr)
+            .field("url", &self.url)
+            .field("jwt_secret", &"<redacted>")
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
+}
+
 impl Running {
     /// Stops accepting, closes every connection with 1001 (Going Away) and waits for them.
     pub async fn stop(mut self) -> io::Result<()> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        (&mut self.task)
-            .await
-            .unwrap_or_else(|e| Err(io::Error::other(e)))
+        (&mut self.task).await.unwrap_or_else(|e| {
+            Err(io::Error::other(format!(
+                "the server on {} did not stop cleanly: {e}",
+                self.addr
+            )))
+        })
     }
 }
 
@@ -141,8 +167,12 @@ pub async fn start(options: Options, listen: SocketAddr) -> Result<Running> {
         .config
         .validate()
         .context("invalid server configuration")?;
-    let listener = TcpListener::bind(listen).await?;
-    let addr = listener.local_addr()?;
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener
+        .local_addr()
+        .with_context(|| format!("the address of the listener on {listen}"))?;
     let (stop, stopped) = oneshot::channel::<()>();
     let shutdown = async move {
         // Completes on `stop()` and when the `Running` is dropped.

@@ -9,7 +9,8 @@ use std::time::Duration;
 use agentwire_reference::{Options, PROTOCOLS, RateLimitArg, start};
 use clap::Parser;
 
-#[derive(Debug, Parser)]
+// Not Debug: it holds the JWT secret.
+#[derive(Parser)]
 #[command(
     name = "reference",
     about = "Runs the reference server of an agentwire protocol"
@@ -95,10 +96,7 @@ async fn main() -> ExitCode {
     let running = match start(options, cli.listen).await {
         Ok(running) => running,
         Err(error) => {
-            eprintln!(
-                "error: cannot start the server on {}: {error:#}",
-                cli.listen
-            );
+            eprintln!("error: cannot start the server: {error:#}");
             return ExitCode::FAILURE;
         }
     };

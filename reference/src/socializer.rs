@@ -11,9 +11,18 @@ use agentwire_socializer::{AiResponse, ErrorMessage, SystemMessage, Timestamp};
 use crate::support::{Claims, local_iso_now};
 
 /// The Socializer reference server.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Socializer {
     secret: Arc<str>,
+}
+
+impl std::fmt::Debug for Socializer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The secret signs tokens: never in logs.
+        f.debug_struct("Socializer")
+            .field("secret", &"<redacted>")
+            .finish()
+    }
 }
 
 impl Socializer {

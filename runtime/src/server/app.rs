@@ -334,8 +334,8 @@ pub struct Connection<M> {
     pub(crate) outbox: Outbox<M>,
 }
 
-/// What is known of a connection from its handshake.
-#[derive(Debug)]
+/// What is known of a connection from its handshake. Its `Debug` shows the names of the query
+/// parameters and cookies, not their values: they carry credentials.
 pub struct ConnectionInfo {
     /// A number unique in this server's lifetime.
     pub id: u64,
@@ -349,6 +349,22 @@ pub struct ConnectionInfo {
     pub query: Vec<(String, String)>,
     /// The cookies.
     pub cookies: Vec<(String, String)>,
+}
+
+impl fmt::Debug for ConnectionInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names = |pairs: &[(String, String)]| -> Vec<String> {
+            pairs.iter().map(|(name, _)| format!("{name}=…")).collect()
+        };
+        f.debug_struct("ConnectionInfo")
+            .field("id", &self.id)
+            .field("peer", &self.peer)
+            .field("path", &self.path)
+            .field("params", &self.params)
+            .field("query", &names(&self.query))
+            .field("cookies", &names(&self.cookies))
+            .finish()
+    }
 }
 
 impl<M> Connection<M> {
@@ -620,6 +636,18 @@ mod tests {
             (vec![4, 5], None)
         );
         assert_eq!(Reply::<u32>::none().collect().await, (vec![], None));
+    }
+
+    #[test]
+    fn connection_info_shows_no_query_or_cookie_values() {
+        let mut info = info(1);
+        info.query = vec![("token".into(), "s3cret-token".into())];
+        info.cookies = vec![("access_token".into(), "s3cret-cookie".into())];
+        let (conn, _) = Connection::<u32>::detached(info, 1);
+        let shown = format!("{conn:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("token=…"), "{shown}");
+        assert!(shown.contains("access_token=…"), "{shown}");
     }
 
     #[tokio::test]
