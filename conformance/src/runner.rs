@@ -203,8 +203,17 @@ async fn run_one(
         None
     } else {
         let allowed = budget(spec, options, ctx).min(run_deadline - started);
-        match tokio::time::timeout(allowed, checks::run(ctx, spec, &recorder)).await {
-            Ok(skip) => skip,
+        match tokio::time::timeout(allowed, guarded(checks::run(ctx, spec, &recorder))).await {
+            Ok(Ok(skip)) => skip,
+            Ok(Err(panic)) => {
+                recorder.finding(
+                    Severity::Fail,
+                    format!(
+                        "the suite itself failed in this check (a bug of the suite, please report it): {panic}"
+                    ),
+                );
+                None
+            }
             Err(_) => {
                 recorder.push(Evidence::Timeout {
                     connection: "-".into(),
@@ -236,9 +245,41 @@ async fn run_one(
     }
 }
 
+/// Runs a future, turning a panic into its message: a bug of one check must not take the run, and
+/// the report of every other check, down with it.
+pub async fn guarded<F: std::future::Future>(future: F) -> Result<F::Output, String> {
+    use futures_util::FutureExt as _;
+    std::panic::AssertUnwindSafe(future)
+        .catch_unwind()
+        .await
+        .map_err(|panic| {
+            panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".into())
+        })
+}
+
 #[cfg(test)]
 mod tests {
-    use super::matches;
+    use super::{guarded, matches};
+
+    #[tokio::test]
+    async fn a_panicking_check_becomes_a_message() {
+        assert_eq!(guarded(async { 7 }).await, Ok(7));
+        let index = 3;
+        let caught = guarded(async move {
+            let empty: Vec<u8> = Vec::new();
+            empty[index]
+        })
+        .await;
+        assert!(caught.unwrap_err().contains("index out of bounds"));
+        assert_eq!(
+            guarded(async { panic!("boom") }).await,
+            Err::<(), _>("boom".into())
+        );
+    }
 
     #[test]
     fn patterns_select_ids_and_dotted_prefixes() {
