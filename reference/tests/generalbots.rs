@@ -7,8 +7,10 @@ mod support;
 use std::time::Duration;
 
 use agentwire_runtime::server::RateLimit;
+use futures_util::SinkExt;
 use serde_json::{Value, json};
 use support::{Client, Protocol, Server, now, sign, start_server, start_with};
+use tokio_tungstenite::tungstenite;
 
 const POLICY_VIOLATION: u16 = 1008;
 
@@ -145,10 +147,22 @@ async fn no_token_gets_auth_failed_then_a_close() {
             "No token: pass ?token= in the URL or send an auth message first"
         );
     }
-    // A binary first frame carries no credential either.
-    let mut client = server.connect(server.url()).await;
-    client.send_binary(b"token".to_vec()).await;
-    assert_eq!(client.expect_close().await, POLICY_VIOLATION);
+    // A binary or oversized first frame carries no credential either, and is refused the same
+    // documented way.
+    for frame in [
+        tungstenite::Message::binary(b"token".to_vec()),
+        tungstenite::Message::text(format!(
+            "{{\"type\": \"auth\", \"token\": \"{}\"}}",
+            "x".repeat(70_000)
+        )),
+    ] {
+        let mut client = server.connect(server.url()).await;
+        client.ws.send(frame).await.unwrap();
+        let (before, code) = client.recv_close().await;
+        assert_eq!(code, POLICY_VIOLATION);
+        assert_eq!(before.len(), 1, "{before:?}");
+        assert_eq!(before[0]["code"], "AUTH_FAILED");
+    }
 }
 
 #[tokio::test]

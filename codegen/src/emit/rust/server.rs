@@ -415,11 +415,26 @@ fn glue(
             }
         },
     };
+    // A refused frame (binary, too large, too fast) that should have carried the credential is
+    // refused as a missing credential is, the documented way. Only first-message protocols
+    // wait for a credential; the others are open from the start.
+    let awaiting_problem = if first_message.is_some() {
+        quote! {
+            Stage::AwaitingCredential => {
+                let refusal = self.0.missing_credential(conn);
+                Reply::many(refusal.messages).then_close(refusal.close.code, refusal.close.reason)
+            }
+        }
+    } else {
+        quote! {
+            Stage::AwaitingCredential => Reply::none().then_close(1008, "credentials expected"),
+        }
+    };
     let app_problem = quote! {
         async fn problem(&self, stage: &mut Self::State, problem: Problem, conn: &Conn) -> Reply {
             match stage {
                 Stage::Open(state) => self.0.on_invalid(state, Invalid::Transport(problem), conn).await,
-                Stage::AwaitingCredential => Reply::none().then_close(1008, "credentials expected"),
+                #awaiting_problem
             }
         }
     };

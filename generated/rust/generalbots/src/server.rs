@@ -261,7 +261,9 @@ impl<H: Handler> ::agentwire_runtime::server::App for Skeleton<H> {
                 self.0.on_invalid(state, Invalid::Transport(problem), conn).await
             }
             Stage::AwaitingCredential => {
-                Reply::none().then_close(1008, "credentials expected")
+                let refusal = self.0.missing_credential(conn);
+                Reply::many(refusal.messages)
+                    .then_close(refusal.close.code, refusal.close.reason)
             }
         }
     }
