@@ -271,10 +271,27 @@ impl Handler for Datagram {
 
     async fn on_invalid(&self, _state: &mut State, invalid: Invalid, _conn: &Conn) -> Reply {
         // The document says nothing of bad frames; a system message (from the system, not the
-        // agent) tells the client without inventing a message.
+        // agent) tells the client without inventing a message. Refused by the transport
+        // (binary, too large, too fast), the frame was not read: no cid to give.
         Reply::one(system(
             String::new(),
             &format!("ignored a frame: {invalid}"),
         ))
+    }
+
+    async fn on_invalid_frame(
+        &self,
+        _state: &mut State,
+        invalid: Invalid,
+        text: &str,
+        _conn: &Conn,
+    ) -> Reply {
+        // "Every response carries its request's cid": a frame that names one gets it back, so
+        // that a client waiting for that request's answer learns it was refused.
+        let cid = serde_json::from_str::<serde_json::Value>(text)
+            .ok()
+            .and_then(|frame| frame.get("cid")?.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        Reply::one(system(cid, &format!("ignored a frame: {invalid}")))
     }
 }

@@ -228,29 +228,38 @@ async fn chat_needs_a_session_and_base64() {
 async fn bad_frames_get_a_system_message_and_the_connection_stays_open() {
     let server = start_server(Protocol::Datagram).await;
     let mut client = server.client().await;
+    // The frame, what the notice says, and its cid: the frame's own when it names one.
     let cases = [
-        ("{not json", "not JSON"),
-        ("[1, 2]", "no ClientMessage"),
-        ("42", "no ClientMessage"),
+        ("{not json", "not JSON", ""),
+        ("[1, 2]", "no ClientMessage", ""),
+        ("42", "no ClientMessage", ""),
         (
-            r#"{"msg": "dance", "cid": "x", "content": null}"#,
+            r#"{"msg": "dance", "cid": "x1", "content": null}"#,
             "no ClientMessage",
+            "x1",
         ),
-        (r#"{"msg": "ping", "content": null}"#, "invalid ping"),
+        (r#"{"msg": "ping", "content": null}"#, "invalid ping", ""),
         (
-            r#"{"msg": "session", "cid": "x", "content": {"request": "create"}}"#,
+            r#"{"msg": "ping", "cid": 7, "content": null}"#,
+            "invalid ping",
+            "",
+        ),
+        (
+            r#"{"msg": "session", "cid": "x2", "content": {"request": "create"}}"#,
             "invalid session_create",
+            "x2",
         ),
         // Only the server sends system messages.
         (
-            r#"{"msg": "system", "cid": "x", "content": {"type": "text", "data": ""}}"#,
+            r#"{"msg": "system", "cid": "x3", "content": {"type": "text", "data": ""}}"#,
             "no ClientMessage",
+            "x3",
         ),
     ];
-    for (frame, why) in cases {
+    for (frame, why, cid) in cases {
         client.send_text(frame).await;
         let notice = client.recv("system_message").await;
-        assert_eq!(notice["cid"], "");
+        assert_eq!(notice["cid"], cid, "{frame}");
         let text = decoded(&notice["content"]["data"]);
         assert!(
             text.starts_with("ignored a frame: ") && text.contains(why),

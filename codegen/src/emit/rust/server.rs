@@ -157,6 +157,13 @@ pub fn server_module(model: &ProtocolModel) -> TokenStream {
                 async { Reply::none() }
             }
 
+            /// A text frame that is no message of this protocol, with its text (to read a
+            /// correlation id from, say). By default [`Handler::on_invalid`].
+            fn on_invalid_frame(&self, state: &mut Self::State, invalid: Invalid, text: &str, conn: &Conn) -> impl ::std::future::Future<Output = Reply> + ::std::marker::Send {
+                let _ = text;
+                self.on_invalid(state, invalid, conn)
+            }
+
             /// The connection is over.
             fn on_close(&self, state: Self::State, conn: &Conn) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send {
                 let _ = (state, conn);
@@ -367,7 +374,7 @@ fn glue(
     let decode_and_dispatch = quote! {
         let message = match crate::ClientMessage::from_json(&text) {
             ::std::result::Result::Ok(message) => message,
-            ::std::result::Result::Err(error) => return handler.on_invalid(state, Invalid::from(error), conn).await,
+            ::std::result::Result::Err(error) => return handler.on_invalid_frame(state, Invalid::from(error), &text, conn).await,
         };
         match message {
             #(#dispatch)*

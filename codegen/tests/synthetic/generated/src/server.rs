@@ -78,6 +78,18 @@ pub trait Handler: ::std::marker::Send + ::std::marker::Sync + 'static {
         let _ = (state, invalid, conn);
         async { Reply::none() }
     }
+    /// A text frame that is no message of this protocol, with its text (to read a
+    /// correlation id from, say). By default [`Handler::on_invalid`].
+    fn on_invalid_frame(
+        &self,
+        state: &mut Self::State,
+        invalid: Invalid,
+        text: &str,
+        conn: &Conn,
+    ) -> impl ::std::future::Future<Output = Reply> + ::std::marker::Send {
+        let _ = text;
+        self.on_invalid(state, invalid, conn)
+    }
     /// The connection is over.
     fn on_close(
         &self,
@@ -124,7 +136,9 @@ impl<H: Handler> ::agentwire_runtime::server::App for Skeleton<H> {
         let message = match crate::ClientMessage::from_json(&text) {
             ::std::result::Result::Ok(message) => message,
             ::std::result::Result::Err(error) => {
-                return handler.on_invalid(state, Invalid::from(error), conn).await;
+                return handler
+                    .on_invalid_frame(state, Invalid::from(error), &text, conn)
+                    .await;
             }
         };
         match message {
