@@ -309,7 +309,7 @@ fn validate(schemas: &Schemas, args: &ValidateArgs) -> Result<bool> {
     let mut results = Vec::new();
     for file in &args.files {
         for_each_frame(file, &mut |line, frame| {
-            let (ok, message, errors, undecodable) = match frame {
+            let (ok, message, errors, undecodable, rests_on) = match frame {
                 Ok(value) => {
                     let verdict = validator.validate(&value);
                     let errors: Vec<Value> = verdict
@@ -324,14 +324,17 @@ fn validate(schemas: &Schemas, args: &ValidateArgs) -> Result<bool> {
                             })
                         })
                         .collect();
+                    let valid = verdict.is_valid();
+                    let rests_on = (!valid).then_some(verdict.quote).flatten();
                     (
-                        verdict.is_valid(),
+                        valid,
                         verdict.message,
                         errors,
                         verdict.undecodable,
+                        rests_on,
                     )
                 }
-                Err(why) => (false, None, vec![json!({"error": why})], Vec::new()),
+                Err(why) => (false, None, vec![json!({"error": why})], Vec::new(), None),
             };
             if ok {
                 valid += 1;
@@ -347,6 +350,7 @@ fn validate(schemas: &Schemas, args: &ValidateArgs) -> Result<bool> {
                     "valid": ok,
                     "message": message,
                     "errors": errors,
+                    "rests_on": rests_on,
                     "undecodable_base64": undecodable,
                 }));
             } else if !ok
@@ -376,6 +380,9 @@ fn validate(schemas: &Schemas, args: &ValidateArgs) -> Result<bool> {
                         error["schema_location"].as_str().unwrap_or("-"),
                         error["error"].as_str().unwrap_or("")
                     ));
+                }
+                if let Some(quote) = &rests_on {
+                    lines.push(format!("    the message rests on: \"{quote}\""));
                 }
             }
             for pointer in undecodable {

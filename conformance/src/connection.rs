@@ -458,6 +458,7 @@ impl Connection {
                 keyword: error.keyword.clone(),
                 schema_location: error.schema_location.clone(),
                 error: error.message.clone(),
+                rests_on: verdict.quote.clone(),
                 frame: shown.clone(),
             });
         }
@@ -489,6 +490,7 @@ impl Connection {
             keyword: "type".into(),
             schema_location: self.validators.server.union().uri.clone(),
             error: error.to_string(),
+            rests_on: None,
             frame,
         });
     }

@@ -294,6 +294,10 @@ pub enum Evidence {
         schema_location: String,
         /// The validator's message.
         error: String,
+        /// The sentence of the document that the message's rule in `protocol.json` rests on (its
+        /// level sets `severity`); absent when the frame is no message.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rests_on: Option<String>,
         /// The frame (long strings shortened).
         frame: Value,
     },

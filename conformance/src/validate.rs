@@ -44,6 +44,8 @@ struct VariantCheck {
     /// The message's schema and the entry point's residual, in one validator.
     validator: Validator,
     level: RuleLevel,
+    /// The sentence the message's rule rests on.
+    quote: String,
     base64_pointers: Vec<String>,
 }
 
@@ -54,6 +56,8 @@ pub struct Verdict {
     pub message: Option<String>,
     /// The level of that message's rule in `protocol.json` (required when no message matches).
     pub level: RuleLevel,
+    /// The sentence that message's rule rests on (none when no message matches).
+    pub quote: Option<String>,
     /// Schema errors; empty when the frame is valid.
     pub errors: Vec<SchemaError>,
     /// Values annotated `contentEncoding: base64` that do not decode, by JSON Pointer.
@@ -160,12 +164,14 @@ impl FrameValidator {
                     .map_err(|e| anyhow!("{e}"))
                     .with_context(|| format!("building the validator of {}", variant.schema_uri))?,
             };
-            let level = RuleLevel::from(protocol.description.messages[&message].rule.level);
+            let rule = &protocol.description.messages[&message].rule;
+            let (level, quote) = (RuleLevel::from(rule.level), rule.quote.clone());
             let base64_pointers = base64_pointers(schemas, &variant.schema_uri);
             variants.push(VariantCheck {
                 message,
                 validator,
                 level,
+                quote,
                 base64_pointers,
             });
         }
@@ -213,6 +219,7 @@ impl FrameValidator {
         let mut verdict = Verdict {
             message: position.map(|i| self.variants[i].message.clone()),
             level: position.map_or(RuleLevel::Required, |i| self.variants[i].level),
+            quote: position.map(|i| self.variants[i].quote.clone()),
             errors: Vec::new(),
             undecodable: Vec::new(),
         };

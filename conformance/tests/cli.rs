@@ -361,6 +361,7 @@ async fn validate_recorded_frames() {
         "{stdout}"
     );
     assert!(stdout.contains("required at \"\""), "{stdout}");
+    assert!(stdout.contains("the message rests on: \""), "{stdout}");
     assert!(stdout.contains("frames.jsonl:3: not JSON"), "{stdout}");
     assert!(
         stdout.contains("defs.schema.json#/$defs/ErrorCode/enum"),

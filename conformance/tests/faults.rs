@@ -4,7 +4,7 @@
 
 mod support;
 
-use agentwire_conformance::report::Status;
+use agentwire_conformance::report::{Evidence, Status};
 use support::{Fault, check, dump, with_status};
 
 /// Short waits: faults that withhold an answer cost one timeout each.
@@ -36,6 +36,20 @@ async fn expect(protocol: &'static str, fault: Fault, fails: &[&str], warns: &[&
     for id in &fails {
         let check = report.checks.iter().find(|c| &c.id == id).unwrap();
         assert!(!check.requirement.quote.is_empty(), "{id} cites a sentence");
+        // A schema violation of a message cites the sentence its severity comes from.
+        for evidence in &check.evidence {
+            if let Evidence::Violation {
+                message: Some(message),
+                rests_on,
+                ..
+            } = evidence
+            {
+                assert!(
+                    rests_on.as_deref().is_some_and(|q| !q.is_empty()),
+                    "{id}: a `{message}` violation cites no sentence"
+                );
+            }
+        }
     }
 }
 

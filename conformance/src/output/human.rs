@@ -89,14 +89,19 @@ pub fn detail(check: &CheckReport) -> String {
                 instance_pointer,
                 keyword,
                 error,
+                rests_on,
                 ..
             } => Some((
                 *severity,
                 format!(
-                    "schema: {} at {:?} ({keyword}): {}",
+                    "schema: {} at {:?} ({keyword}): {}{}",
                     message.as_deref().unwrap_or("frame"),
                     instance_pointer,
-                    crate::util::prefix(error, 160)
+                    crate::util::prefix(error, 160),
+                    rests_on.as_deref().map_or(String::new(), |quote| format!(
+                        " (the message rests on \"{}\")",
+                        crate::util::prefix(quote, 120)
+                    ))
                 ),
             )),
             _ => None,
