@@ -90,6 +90,7 @@ fn crates(root: &Path, out: &Path, allow_dirty: bool) -> Result<()> {
         .flat_map(|p| ["-p".into(), p.clone()])
         .collect();
     let dirty: &[&str] = if allow_dirty { &["--allow-dirty"] } else { &[] };
+    forget_unpacked_copies(&packages)?;
     exec(
         Command::new("cargo")
             .arg("package")
@@ -109,11 +110,56 @@ fn crates(root: &Path, out: &Path, allow_dirty: bool) -> Result<()> {
     }
     exec(
         Command::new("cargo")
-            .args(["publish", "--dry-run"])
+            // `cargo package` has just built these very tarballs.
+            .args(["publish", "--dry-run", "--no-verify"])
             .args(&selection)
             .args(dirty)
             .current_dir(root),
     )?;
+    Ok(())
+}
+
+/// Removes cargo's unpacked copies of our crates from its temporary package registries.
+///
+/// `cargo package` verifies crates that depend on each other through a local registry under
+/// `target/package/`, and unpacks each `.crate` into `$CARGO_HOME/registry/src/-<hash>/` once
+/// per name and version: a second run after a change to a crate would compile the first run's
+/// copy. Only folders named after our crates in local registries (whose folder name has no host,
+/// so starts with `-`) are removed; crates.io's sources are left alone.
+fn forget_unpacked_copies(packages: &[String]) -> Result<()> {
+    let Some(cargo_home) = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cargo")))
+    else {
+        return Ok(());
+    };
+    let sources = cargo_home.join("registry").join("src");
+    let Ok(registries) = fs::read_dir(&sources) else {
+        return Ok(()); // Nothing unpacked yet.
+    };
+    for registry in registries {
+        let registry = registry.with_context(|| format!("reading {}", sources.display()))?;
+        if !registry.file_name().to_string_lossy().starts_with('-') {
+            continue;
+        }
+        for name in packages {
+            let prefix = format!("{name}-");
+            let entries = fs::read_dir(registry.path())
+                .with_context(|| format!("reading {}", registry.path().display()))?;
+            for entry in entries {
+                let path = entry?.path();
+                let file_name = path.file_name().unwrap_or_default().to_string_lossy();
+                // `agentwire-rixa-0.1.0`, not `agentwire-rixa-extra-0.1.0`.
+                let is_version = file_name
+                    .strip_prefix(&prefix)
+                    .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()));
+                if is_version && path.is_dir() {
+                    fs::remove_dir_all(&path)
+                        .with_context(|| format!("removing {}", path.display()))?;
+                }
+            }
+        }
+    }
     Ok(())
 }
 

@@ -95,6 +95,9 @@ pub fn run(root: &Path) -> Result<ExitCode> {
                 "codegen/tests/ts/consumer.test.mjs",
             ],
         ),
+        // Last, as it is the slowest: the npm package and the Rust crates pack, build from
+        // their tarballs alone, and pass a dry-run publish.
+        ("publishable packages", &["cargo", "xtask", "bindings"]),
     ];
     for (name, command) in steps {
         println!("==> {name}: {}", command.join(" "));
