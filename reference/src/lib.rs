@@ -127,7 +127,7 @@ pub struct Running {
     /// A valid token, for the protocols that authenticate.
     pub token: Option<String>,
     stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<io::Result<()>>,
+    task: Option<JoinHandle<io::Result<()>>>,
 }
 
 impl fmt::Debug for Running {
@@ -143,12 +143,34 @@ impl fmt::Debug for Running {
 }
 
 impl Running {
+    /// Waits for the server to end without asking it to: it only ends by itself when its
+    /// listener fails, with the error. Cancel-safe; once it has returned, [`Running::stop`]
+    /// has nothing left to wait for.
+    pub async fn finished(&mut self) -> io::Result<()> {
+        let Some(task) = self.task.as_mut() else {
+            return Ok(());
+        };
+        let joined = task.await;
+        self.task = None;
+        self.result(joined)
+    }
+
     /// Stops accepting, closes every connection with 1001 (Going Away) and waits for them.
     pub async fn stop(mut self) -> io::Result<()> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        (&mut self.task).await.unwrap_or_else(|e| {
+        match self.task.take() {
+            Some(task) => {
+                let joined = task.await;
+                self.result(joined)
+            }
+            None => Ok(()),
+        }
+    }
+
+    fn result(&self, joined: Result<io::Result<()>, tokio::task::JoinError>) -> io::Result<()> {
+        joined.unwrap_or_else(|e| {
             Err(io::Error::other(format!(
                 "the server on {} did not stop cleanly: {e}",
                 self.addr
@@ -242,7 +264,7 @@ pub async fn start(options: Options, listen: SocketAddr) -> Result<Running> {
         jwt_secret: options.jwt_secret,
         token,
         stop: Some(stop),
-        task,
+        task: Some(task),
     })
 }
 

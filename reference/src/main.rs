@@ -93,7 +93,7 @@ async fn main() -> ExitCode {
         eprintln!("error: the flags give a configuration that cannot work: {error}");
         return ExitCode::from(2);
     }
-    let running = match start(options, cli.listen).await {
+    let mut running = match start(options, cli.listen).await {
         Ok(running) => running,
         Err(error) => {
             eprintln!("error: cannot start the server: {error:#}");
@@ -108,9 +108,19 @@ async fn main() -> ExitCode {
         }
         eprintln!("a valid token: {token}");
     }
-    let _ = tokio::signal::ctrl_c().await;
-    eprintln!("shutting down");
-    match running.stop().await {
+    let ended = tokio::select! {
+        _ = tokio::signal::ctrl_c() => None,
+        // The listener failed: the server ended by itself.
+        ended = running.finished() => Some(ended),
+    };
+    let ended = match ended {
+        Some(ended) => ended,
+        None => {
+            eprintln!("shutting down");
+            running.stop().await
+        }
+    };
+    match ended {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");

@@ -99,3 +99,37 @@ async fn serve_refuses_configurations_that_cannot_work() {
         assert!(error.to_string().contains(expected), "{error}");
     }
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_listener_that_cannot_accept_ends_serve_with_an_error_naming_it() {
+    // A connected socket, not a listening one: accept fails with EINVAL every time.
+    let real = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let socket = std::net::TcpStream::connect(real.local_addr().unwrap()).unwrap();
+    // Readable, so that the runtime tries to accept on it.
+    let (mut peer, _) = real.accept().unwrap();
+    std::io::Write::write_all(&mut peer, b"x").unwrap();
+    let local = socket.local_addr().unwrap();
+    let fd: std::os::fd::OwnedFd = socket.into();
+    let broken = std::net::TcpListener::from(fd);
+    broken.set_nonblocking(true).unwrap();
+    let listener = TcpListener::from_std(broken).unwrap();
+    let served = within(
+        serve(
+            listener,
+            "/ws",
+            TestApp::default(),
+            ServerConfig::default(),
+            std::future::pending(),
+        ),
+        "serve to give up",
+    )
+    .await;
+    let error = served.unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with(&format!("cannot accept connections on {local}: ")),
+        "{error}"
+    );
+}

@@ -42,7 +42,10 @@ pub(crate) struct Shared<A> {
 /// and waits for them, at most `config.shutdown_grace`.
 ///
 /// A configuration that cannot work ([`ServerConfig::validate`]) is an error of kind
-/// `InvalidInput`, before any connection is accepted.
+/// `InvalidInput`, before any connection is accepted. A listener that can accept nothing more
+/// (not listening, not a socket) ends serving, gracefully, with an error naming its address;
+/// other accept errors (out of file descriptors, a connection reset before it was accepted)
+/// pause accepting for 50 ms.
 pub async fn serve<A: App>(
     listener: TcpListener,
     path: &str,
@@ -67,6 +70,7 @@ pub async fn serve<A: App>(
     });
     let (stop, stopping) = watch::channel(false);
     let mut tasks = JoinSet::new();
+    let mut failure = None;
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -76,7 +80,18 @@ pub async fn serve<A: App>(
                     let _ = stream.set_nodelay(true);
                     tasks.spawn(handle(stream, peer, Arc::clone(&shared), stopping.clone()));
                 }
-                // Out of file descriptors and the like: wait a little rather than spin.
+                Err(error) if listener_unusable(&error) => {
+                    let at = listener
+                        .local_addr()
+                        .map_or_else(|_| "the listener".to_string(), |a| a.to_string());
+                    failure = Some(io::Error::new(
+                        error.kind(),
+                        format!("cannot accept connections on {at}: {error}"),
+                    ));
+                    break;
+                }
+                // Out of file descriptors, a connection reset before it was accepted, and the
+                // like: wait a little rather than spin.
                 Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
             },
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
@@ -89,7 +104,16 @@ pub async fn serve<A: App>(
     if drained.is_err() {
         tasks.abort_all();
     }
-    Ok(())
+    failure.map_or(Ok(()), Err)
+}
+
+/// Whether an accept error says the listener itself can accept nothing more (it is not
+/// listening, or not a socket at all), rather than something about one connection or a
+/// shortage that passes: `serve` then ends with it.
+fn listener_unusable(error: &io::Error) -> bool {
+    // EINVAL: not listening. EBADF and ENOTSOCK (Linux numbers): no socket.
+    error.kind() == io::ErrorKind::InvalidInput
+        || (cfg!(target_os = "linux") && matches!(error.raw_os_error(), Some(9 | 88)))
 }
 
 /// A place under the per-IP limit, given back when dropped.
