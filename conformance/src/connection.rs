@@ -100,23 +100,23 @@ impl Recorder {
     pub fn take(&self) -> Vec<Evidence> {
         let mut state = self.state();
         let mut evidence = std::mem::take(&mut state.evidence);
-        if state.unlogged_frames > 0 {
-            evidence.push(Evidence::Finding {
-                severity: Severity::Info,
-                message: format!(
-                    "{} more frames were validated but not recorded",
-                    state.unlogged_frames
-                ),
-            });
-        }
-        if state.unlogged_other > 0 {
-            evidence.push(Evidence::Finding {
-                severity: Severity::Info,
-                message: format!(
-                    "{} more findings (violations, closes, timeouts) were counted in the status but not recorded",
-                    state.unlogged_other
-                ),
-            });
+        let unlogged = [
+            (
+                state.unlogged_frames,
+                "frames were validated but not recorded",
+            ),
+            (
+                state.unlogged_other,
+                "findings (violations, closes, timeouts) were counted in the status but not recorded",
+            ),
+        ];
+        for (count, what) in unlogged {
+            if count > 0 {
+                evidence.push(Evidence::Finding {
+                    severity: Severity::Info,
+                    message: format!("{count} more {what}"),
+                });
+            }
         }
         evidence
     }
@@ -185,6 +185,16 @@ pub enum Incoming {
     },
     /// Nothing arrived before the deadline.
     Timeout,
+}
+
+/// What a frame is, as recorded.
+enum Body<'a> {
+    /// JSON (shortened) and the message it is.
+    Json(Value, Option<String>),
+    /// Text that is not JSON.
+    Text(&'a str),
+    /// A binary frame of this many bytes.
+    Binary(usize),
 }
 
 /// One open connection of a check.
@@ -262,40 +272,19 @@ impl Connection {
         timeout: Duration,
     ) -> bool {
         let message = self.validators.client.message_of(value).map(str::to_string);
-        self.recorder.push(Evidence::Frame {
-            connection: self.name.clone(),
-            direction: FrameDirection::Sent,
-            json: Some(shorten(shown)),
-            text: None,
-            bytes: None,
-            message,
-        });
+        self.log_frame(FrameDirection::Sent, Body::Json(shorten(shown), message));
         self.write(Message::text(value.to_string()), timeout).await
     }
 
     /// Sends a text frame as is (for frames that are not JSON).
     pub async fn send_text(&mut self, text: &str, timeout: Duration) -> bool {
-        self.recorder.push(Evidence::Frame {
-            connection: self.name.clone(),
-            direction: FrameDirection::Sent,
-            json: None,
-            text: Some(summarize_text(text)),
-            bytes: Some(text.len() as u64),
-            message: None,
-        });
+        self.log_frame(FrameDirection::Sent, Body::Text(text));
         self.write(Message::text(text.to_string()), timeout).await
     }
 
     /// Sends a binary frame.
     pub async fn send_binary(&mut self, bytes: Vec<u8>, timeout: Duration) -> bool {
-        self.recorder.push(Evidence::Frame {
-            connection: self.name.clone(),
-            direction: FrameDirection::Sent,
-            json: None,
-            text: None,
-            bytes: Some(bytes.len() as u64),
-            message: None,
-        });
+        self.log_frame(FrameDirection::Sent, Body::Binary(bytes.len()));
         self.write(Message::Binary(Bytes::from(bytes)), timeout)
             .await
     }
@@ -391,14 +380,7 @@ impl Connection {
         match message {
             Message::Text(text) => self.receive_text(text.as_str()),
             Message::Binary(bytes) => {
-                self.recorder.push(Evidence::Frame {
-                    connection: self.name.clone(),
-                    direction: FrameDirection::Received,
-                    json: None,
-                    text: None,
-                    bytes: Some(bytes.len() as u64),
-                    message: None,
-                });
+                self.log_frame(FrameDirection::Received, Body::Binary(bytes.len()));
                 self.violation_without_message(
                     "a binary frame: every message of the protocol is a JSON text frame",
                     Value::String(format!("<binary frame of {} bytes>", bytes.len())),
@@ -423,14 +405,7 @@ impl Connection {
         let value: Value = match serde_json::from_str(text) {
             Ok(value) => value,
             Err(error) => {
-                self.recorder.push(Evidence::Frame {
-                    connection: self.name.clone(),
-                    direction: FrameDirection::Received,
-                    json: None,
-                    text: Some(summarize_text(text)),
-                    bytes: Some(text.len() as u64),
-                    message: None,
-                });
+                self.log_frame(FrameDirection::Received, Body::Text(text));
                 self.violation_without_message(
                     &format!("a text frame that is not JSON ({error})"),
                     Value::String(summarize_text(text)),
@@ -440,14 +415,10 @@ impl Connection {
         };
         let verdict = self.validators.server.validate(&value);
         let shown = shorten(&value);
-        self.recorder.push(Evidence::Frame {
-            connection: self.name.clone(),
-            direction: FrameDirection::Received,
-            json: Some(shown.clone()),
-            text: None,
-            bytes: None,
-            message: verdict.message.clone(),
-        });
+        self.log_frame(
+            FrameDirection::Received,
+            Body::Json(shown.clone(), verdict.message.clone()),
+        );
         let severity = Severity::from(verdict.level);
         for error in &verdict.errors {
             self.recorder.push(Evidence::Violation {
@@ -479,6 +450,27 @@ impl Connection {
             value,
             message: verdict.message,
         }
+    }
+
+    fn log_frame(&self, direction: FrameDirection, body: Body<'_>) {
+        let (json, text, bytes, message) = match body {
+            Body::Json(value, message) => (Some(value), None, None, message),
+            Body::Text(text) => (
+                None,
+                Some(summarize_text(text)),
+                Some(text.len() as u64),
+                None,
+            ),
+            Body::Binary(len) => (None, None, Some(len as u64), None),
+        };
+        self.recorder.push(Evidence::Frame {
+            connection: self.name.clone(),
+            direction,
+            json,
+            text,
+            bytes,
+            message,
+        });
     }
 
     fn violation_without_message(&self, error: &str, frame: Value) {

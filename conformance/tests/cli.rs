@@ -23,6 +23,13 @@ async fn run(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `run` of one protocol at a URL, with more arguments.
+async fn run_at(protocol: &str, url: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["run", "--protocol", protocol, "--url", url];
+    args.extend_from_slice(extra);
+    run(&args).await
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -38,19 +45,18 @@ async fn a_conforming_server_exits_0_with_a_valid_json_report() {
     let double = start("socializer", Fault::None).await;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("report.json");
-    let output = run(&[
-        "run",
-        "--protocol",
+    let output = run_at(
         "socializer",
-        "--url",
         &double.url,
-        "--jwt-secret",
-        SECRET,
-        "--format",
-        "json",
-        "--output",
-        out.to_str().unwrap(),
-    ])
+        &[
+            "--jwt-secret",
+            SECRET,
+            "--format",
+            "json",
+            "--output",
+            out.to_str().unwrap(),
+        ],
+    )
     .await;
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
@@ -73,19 +79,11 @@ async fn a_conforming_server_exits_0_with_a_valid_json_report() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_faulty_server_exits_1_and_junit_parses() {
     let double = start("generalbots", Fault::ChunksDontAddUp).await;
-    let output = run(&[
-        "run",
-        "--protocol",
+    let output = run_at(
         "generalbots",
-        "--url",
         &double.url,
-        "--token",
-        TOKEN,
-        "--format",
-        "junit",
-        "--timeout-ms",
-        "500",
-    ])
+        &["--token", TOKEN, "--format", "junit", "--timeout-ms", "500"],
+    )
     .await;
     assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
     let xml = text(&output.stdout);
@@ -114,16 +112,7 @@ async fn a_faulty_server_exits_1_and_junit_parses() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_human_format_shows_progress_and_a_table() {
     let double = start("datagram", Fault::WrongCid).await;
-    let output = run(&[
-        "run",
-        "--protocol",
-        "datagram",
-        "--url",
-        &double.url,
-        "--timeout-ms",
-        "300",
-    ])
-    .await;
+    let output = run_at("datagram", &double.url, &["--timeout-ms", "300"]).await;
     assert_eq!(output.status.code(), Some(1));
     let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
     assert!(stderr.contains("datagram: running"), "{stderr}");
@@ -141,19 +130,18 @@ async fn the_human_format_shows_progress_and_a_table() {
 async fn all_protocols_with_only_and_skip() {
     let double = start("generalbots-meet", Fault::None).await;
     // Every protocol at one origin: only meet's endpoint exists there, so select its checks.
-    let output = run(&[
-        "run",
-        "--protocol",
+    let output = run_at(
         "generalbots-meet",
-        "--url",
         &double.url,
-        "--only",
-        "relay",
-        "--skip",
-        "relay.leave",
-        "--format",
-        "json",
-    ])
+        &[
+            "--only",
+            "relay",
+            "--skip",
+            "relay.leave",
+            "--format",
+            "json",
+        ],
+    )
     .await;
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
@@ -166,76 +154,28 @@ async fn all_protocols_with_only_and_skip() {
     assert_eq!(ids, ["relay.join", "relay.signal"]);
 }
 
+/// `run` against a port nobody listens on, with more arguments.
+fn nowhere(protocol: &'static str, extra: &[&'static str]) -> Vec<&'static str> {
+    let mut args = vec!["run", "--protocol", protocol, "--url", "ws://127.0.0.1:9"];
+    args.extend_from_slice(extra);
+    args
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usage_errors_exit_2() {
     for args in [
         vec!["run"],
-        vec!["run", "--protocol", "nope", "--url", "ws://127.0.0.1:9"],
+        nowhere("nope", &[]),
         vec!["run", "--protocol", "rixa", "--url", "http://127.0.0.1:9"],
         vec!["run", "--protocol", "rixa", "--url", "wss://127.0.0.1:9"],
-        vec![
-            "run",
-            "--protocol",
-            "rixa",
-            "--url",
-            "ws://127.0.0.1:9",
-            "--only",
-            "nothing.like.this",
-        ],
-        vec![
-            "run",
-            "--protocol",
-            "rixa",
-            "--url",
-            "ws://127.0.0.1:9",
-            "--header",
-            "no-colon",
-        ],
-        vec![
-            "run",
-            "--protocol",
-            "rixa",
-            "--url",
-            "ws://127.0.0.1:9",
-            "--skip",
-            "exchange.no_such_request",
-        ],
-        vec![
-            "run",
-            "--protocol",
-            "rixa",
-            "--url",
-            "ws://127.0.0.1:9",
-            "--header",
-            "Bad Name:1",
-        ],
-        vec![
-            "run",
-            "--protocol",
-            "rixa",
-            "--url",
-            "ws://127.0.0.1:9",
-            "--header",
-            "X-Trace:a\u{7f}b",
-        ],
-        vec![
-            "run",
-            "--protocol",
-            "socializer",
-            "--url",
-            "ws://127.0.0.1:9",
-            "--param",
-            "client=1",
-        ],
         vec!["run", "--protocol", "rixa", "--url", "ws://127.0.0.1:9/#x"],
-        vec![
-            "run",
-            "--all",
-            "--protocol",
-            "rixa",
-            "--url",
-            "ws://127.0.0.1:9",
-        ],
+        nowhere("rixa", &["--only", "nothing.like.this"]),
+        nowhere("rixa", &["--skip", "exchange.no_such_request"]),
+        nowhere("rixa", &["--header", "no-colon"]),
+        nowhere("rixa", &["--header", "Bad Name:1"]),
+        nowhere("rixa", &["--header", "X-Trace:a\u{7f}b"]),
+        nowhere("socializer", &["--param", "client=1"]),
+        nowhere("rixa", &["--all"]),
         vec!["list", "--protocol", "nope"],
         vec![
             "validate",
@@ -256,16 +196,7 @@ async fn usage_errors_exit_2() {
         );
     }
     // An unknown check id is named, so a typo in CI does not silently run everything.
-    let output = run(&[
-        "run",
-        "--protocol",
-        "rixa",
-        "--url",
-        "ws://127.0.0.1:9",
-        "--skip",
-        "exchange.get_global_setings",
-    ])
-    .await;
+    let output = run(&nowhere("rixa", &["--skip", "exchange.get_global_setings"])).await;
     assert_eq!(output.status.code(), Some(2));
     assert!(
         text(&output.stderr).contains("--skip \"exchange.get_global_setings\" names no check"),
@@ -496,19 +427,18 @@ async fn validate_empty_binary_and_endless_input() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_cut_short_by_its_deadline_does_not_pass() {
     let double = start("rixa", Fault::None).await;
-    let output = run(&[
-        "run",
-        "--protocol",
+    let output = run_at(
         "rixa",
-        "--url",
         &double.url,
-        "--run-timeout-ms",
-        "1",
-        "--concurrency",
-        "1",
-        "--format",
-        "json",
-    ])
+        &[
+            "--run-timeout-ms",
+            "1",
+            "--concurrency",
+            "1",
+            "--format",
+            "json",
+        ],
+    )
     .await;
     assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();

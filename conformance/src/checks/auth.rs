@@ -7,18 +7,17 @@ use agentwire_codegen::protocol::{AuthMethod, Outcome, Trigger};
 
 use crate::checks::{Ctx, OutcomeSeen, Presented, Stop, refusal_outcome};
 use crate::connection::{DialError, Recorder};
-use crate::plan::{AuthCase, CheckSpec};
+use crate::plan::AuthCase;
 use crate::report::Severity;
 
 /// Runs one case of the matrix; `method` indexes `auth.methods` (`None` for no credential).
 pub async fn run(
     ctx: &Ctx<'_>,
-    spec: &CheckSpec,
+    level: Severity,
     method: Option<usize>,
     case: AuthCase,
     recorder: &Recorder,
 ) -> Result<(), Stop> {
-    let level = Severity::from(spec.requirement.level);
     let token = match case {
         AuthCase::Valid => Some(ctx.valid_token().ok_or_else(|| {
             Stop::Skip("no valid credential: pass --token, or --jwt-secret for JWTs".into())

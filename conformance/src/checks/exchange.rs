@@ -9,17 +9,15 @@ use crate::checks::{
     Answer, Ctx, MAX_STREAM_CHUNKS, Stop, StreamEnd, describe, expectation_failure,
 };
 use crate::connection::Recorder;
-use crate::plan::CheckSpec;
 use crate::report::Severity;
 
 /// Sends `exchanges[index]`'s request and judges the answer.
 pub async fn run(
     ctx: &Ctx<'_>,
-    spec: &CheckSpec,
+    level: Severity,
     index: usize,
     recorder: &Recorder,
 ) -> Result<(), Stop> {
-    let level = Severity::from(spec.requirement.level);
     let (mut connection, request, _session) = ctx.prepare_exchange(index, recorder, level).await?;
     connection.send_json(&request, ctx.settings.timeout).await;
     let answer = ctx.await_answer(&mut connection, index, &request).await;
@@ -81,12 +79,11 @@ pub fn judge(ctx: &Ctx<'_>, index: usize, answer: &Answer, level: Severity, reco
 /// stream holds together.
 pub async fn run_stream(
     ctx: &Ctx<'_>,
-    spec: &CheckSpec,
+    level: Severity,
     index: usize,
     form: usize,
     recorder: &Recorder,
 ) -> Result<(), Stop> {
-    let level = Severity::from(spec.requirement.level);
     let Some(ReplyForm::Stream(stream)) =
         ctx.protocol.description.exchanges[index].replies.get(form)
     else {

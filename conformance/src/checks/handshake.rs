@@ -2,12 +2,10 @@
 
 use crate::checks::{Ctx, Presented, Stop};
 use crate::connection::{DialError, Recorder};
-use crate::plan::CheckSpec;
 use crate::report::Severity;
 
 /// Connects (with the run's credential when it has one) and proves the connection is served.
-pub async fn run(ctx: &Ctx<'_>, spec: &CheckSpec, recorder: &Recorder) -> Result<(), Stop> {
-    let level = Severity::from(spec.requirement.level);
+pub async fn run(ctx: &Ctx<'_>, level: Severity, recorder: &Recorder) -> Result<(), Stop> {
     if ctx.target.overrides_path() {
         recorder.info(format!(
             "--url names the path {}; the documented path is {}",

@@ -7,16 +7,14 @@ use std::time::{Duration, Instant};
 use crate::checks::{Answer, Ctx, Stop, describe};
 use crate::connection::{Incoming, Recorder};
 use crate::frames::pad;
-use crate::plan::CheckSpec;
 use crate::report::Severity;
 
 /// Sends a frame just below both readings of the limit and expects it to be taken.
 pub async fn size_accepted(
     ctx: &Ctx<'_>,
-    spec: &CheckSpec,
+    level: Severity,
     recorder: &Recorder,
 ) -> Result<(), Stop> {
-    let level = Severity::from(spec.requirement.level);
     let d = &ctx.protocol.description;
     let limit = d
         .limits
@@ -103,10 +101,9 @@ pub async fn size_accepted(
 /// Waits for a WebSocket ping from the server within the documented interval.
 pub async fn ping_interval(
     ctx: &Ctx<'_>,
-    spec: &CheckSpec,
+    level: Severity,
     recorder: &Recorder,
 ) -> Result<(), Stop> {
-    let level = Severity::from(spec.requirement.level);
     let seconds = ctx
         .protocol
         .description

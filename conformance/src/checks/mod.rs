@@ -792,20 +792,21 @@ pub fn describe(mismatches: &[String]) -> String {
 
 /// Runs one check, recording into `recorder`; a skip reason when it did not run.
 pub async fn run(ctx: &Ctx<'_>, spec: &CheckSpec, recorder: &Recorder) -> Option<String> {
+    let level = Severity::from(spec.requirement.level);
     let result = match &spec.kind {
-        CheckKind::Handshake => handshake::run(ctx, spec, recorder).await,
-        CheckKind::Auth { method, case } => auth::run(ctx, spec, *method, *case, recorder).await,
-        CheckKind::Unprompted { index } => unprompted::run(ctx, spec, *index, recorder).await,
-        CheckKind::Exchange { index } => exchange::run(ctx, spec, *index, recorder).await,
+        CheckKind::Handshake => handshake::run(ctx, level, recorder).await,
+        CheckKind::Auth { method, case } => auth::run(ctx, level, *method, *case, recorder).await,
+        CheckKind::Unprompted { index } => unprompted::run(ctx, level, *index, recorder).await,
+        CheckKind::Exchange { index } => exchange::run(ctx, level, *index, recorder).await,
         CheckKind::Stream { index, form } => {
-            exchange::run_stream(ctx, spec, *index, *form, recorder).await
+            exchange::run_stream(ctx, level, *index, *form, recorder).await
         }
-        CheckKind::Session => session::run(ctx, spec, recorder).await,
-        CheckKind::Reaction { index } => reaction::run(ctx, spec, *index, recorder).await,
-        CheckKind::SizeAccepted => limit::size_accepted(ctx, spec, recorder).await,
-        CheckKind::PingInterval => limit::ping_interval(ctx, spec, recorder).await,
-        CheckKind::Relay { index } => relay::run(ctx, spec, *index, recorder).await,
-        CheckKind::Robustness => robustness::run(ctx, spec, recorder).await,
+        CheckKind::Session => session::run(ctx, level, recorder).await,
+        CheckKind::Reaction { index } => reaction::run(ctx, level, *index, recorder).await,
+        CheckKind::SizeAccepted => limit::size_accepted(ctx, level, recorder).await,
+        CheckKind::PingInterval => limit::ping_interval(ctx, level, recorder).await,
+        CheckKind::Relay { index } => relay::run(ctx, level, *index, recorder).await,
+        CheckKind::Robustness => robustness::run(ctx, level, recorder).await,
     };
     match result {
         Ok(()) | Err(Stop::Recorded) => None,

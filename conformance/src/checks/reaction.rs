@@ -13,7 +13,6 @@ use crate::checks::{
 };
 use crate::connection::{Connection, DialError, Incoming, Recorder};
 use crate::frames::pad;
-use crate::plan::CheckSpec;
 use crate::report::Severity;
 
 /// Text that starts like JSON and breaks off.
@@ -24,11 +23,10 @@ const DIAL_BATCH: usize = 16;
 /// Runs `reactions[index]`.
 pub async fn run(
     ctx: &Ctx<'_>,
-    spec: &CheckSpec,
+    level: Severity,
     index: usize,
     recorder: &Recorder,
 ) -> Result<(), Stop> {
-    let level = Severity::from(spec.requirement.level);
     let reaction = &ctx.protocol.description.reactions[index];
     let outcomes = &reaction.outcomes;
     let requests = ctx.requests();

@@ -11,18 +11,16 @@ use serde_json::Value;
 
 use crate::checks::{Ctx, Stop, correlate, note};
 use crate::connection::{Connection, Incoming, Recorder};
-use crate::plan::CheckSpec;
 use crate::report::Severity;
 use crate::util::{fresh_id, set_pointer};
 
 /// Runs the scenario up to `relays[index]`.
 pub async fn run(
     ctx: &Ctx<'_>,
-    spec: &CheckSpec,
+    level: Severity,
     index: usize,
     recorder: &Recorder,
 ) -> Result<(), Stop> {
-    let level = Severity::from(spec.requirement.level);
     let relays = &ctx.protocol.description.relays;
     let enter = &relays[0];
     let room = format!("conformance-room-{}", fresh_id());

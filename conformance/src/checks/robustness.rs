@@ -4,7 +4,6 @@
 use crate::checks::reaction::MALFORMED_JSON;
 use crate::checks::{Ctx, Stop};
 use crate::connection::Recorder;
-use crate::plan::CheckSpec;
 use crate::report::Severity;
 
 /// Nesting depth of the hostile frame.
@@ -12,8 +11,7 @@ const DEPTH: usize = 10_000;
 
 /// Sends the bad input on one connection (without reading it: its answers are the reaction
 /// checks' business), then probes a second connection.
-pub async fn run(ctx: &Ctx<'_>, spec: &CheckSpec, recorder: &Recorder) -> Result<(), Stop> {
-    let level = Severity::from(spec.requirement.level);
+pub async fn run(ctx: &Ctx<'_>, level: Severity, recorder: &Recorder) -> Result<(), Stop> {
     let mut bad = ctx.connect("A", recorder, level).await?;
     let nested = format!("{}{}", "[".repeat(DEPTH), "]".repeat(DEPTH));
     let timeout = ctx.settings.timeout;

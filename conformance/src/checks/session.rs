@@ -6,12 +6,10 @@ use agentwire_codegen::protocol::SessionOrigin;
 
 use crate::checks::{Answer, Ctx, Stop, exchange};
 use crate::connection::Recorder;
-use crate::plan::CheckSpec;
 use crate::report::Severity;
 
 /// Runs the lifecycle on one connection.
-pub async fn run(ctx: &Ctx<'_>, spec: &CheckSpec, recorder: &Recorder) -> Result<(), Stop> {
-    let level = Severity::from(spec.requirement.level);
+pub async fn run(ctx: &Ctx<'_>, level: Severity, recorder: &Recorder) -> Result<(), Stop> {
     let d = &ctx.protocol.description;
     let Some(sessions) = &d.sessions else {
         return Err(Stop::Skip("the protocol has no sessions".into()));

@@ -2,17 +2,15 @@
 
 use crate::checks::{Ctx, Stop};
 use crate::connection::{Incoming, Recorder};
-use crate::plan::CheckSpec;
 use crate::report::Severity;
 
 /// Connects and waits for `unprompted[index]`'s message.
 pub async fn run(
     ctx: &Ctx<'_>,
-    spec: &CheckSpec,
+    level: Severity,
     index: usize,
     recorder: &Recorder,
 ) -> Result<(), Stop> {
-    let level = Severity::from(spec.requirement.level);
     let wanted = &ctx.protocol.description.unprompted[index].message;
     let mut connection = ctx.connect("A", recorder, level).await?;
     let deadline = ctx.deadline();
