@@ -5,7 +5,8 @@ mod support;
 use std::time::Duration;
 
 use agentwire_runtime::server::{
-    App, Connection, Opened, Problem, Reply, ServerConfig, TcpListener, serve,
+    App, Connection, MAX_REFUSALS_IN_FLIGHT, Opened, Problem, Reply, ServerConfig, TcpListener,
+    serve,
 };
 use futures_util::{SinkExt, StreamExt};
 use support::{Event, Out, start, within};
@@ -261,4 +262,45 @@ async fn an_authenticated_connection_outlives_the_auth_timeout() {
     );
     client.send("still here").await;
     assert_eq!(client.recv().await, "still here");
+}
+
+#[tokio::test]
+async fn refusals_under_way_are_bounded() {
+    let server = start(ServerConfig {
+        max_connections: Some(1),
+        ..config()
+    })
+    .await;
+    let _first = server.client().await;
+    // Sockets that never send their request each hold a refusal until the handshake timeout.
+    let mut silent = Vec::new();
+    for _ in 0..MAX_REFUSALS_IN_FLIGHT {
+        silent.push(tokio::net::TcpStream::connect(server.addr).await.unwrap());
+    }
+    // Their tasks run before the next connection's (accepted after them, on this thread).
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    match support::connect(&server.url()).await {
+        Err(tungstenite::Error::Http(response)) => {
+            panic!("expected no answer, got HTTP {}", response.status())
+        }
+        Err(_) => {}
+        Ok(_) => panic!("the handshake succeeded over the limit"),
+    }
+    // Once they are gone, a refusal is answered again.
+    drop(silent);
+    within(
+        async {
+            loop {
+                if let Err(tungstenite::Error::Http(response)) =
+                    support::connect(&server.url()).await
+                {
+                    assert_eq!(response.status(), 503);
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        },
+        "a 503",
+    )
+    .await;
 }

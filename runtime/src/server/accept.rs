@@ -26,6 +26,12 @@ use super::endpoint::{PathTemplate, cookie_pairs, query_pairs};
 /// connected (the load benchmark: 1,000 clients, 135 MiB; 19 MiB with 8 KiB, at a higher rate).
 const READ_BUFFER_BYTES: usize = 8 * 1024;
 
+/// Handshakes under way that end in a refusal (HTTP 503 or 429). Each waits for the client's
+/// request, for at most `handshake_timeout`; beyond this many at once, a connection over a
+/// limit is dropped without an answer, so that a server's tasks stay bounded by its
+/// connection limit plus this.
+pub const MAX_REFUSALS_IN_FLIGHT: usize = 128;
+
 /// What every connection task shares.
 pub(crate) struct Shared<A> {
     pub app: A,
@@ -34,6 +40,8 @@ pub(crate) struct Shared<A> {
     ips: Mutex<HashMap<IpAddr, usize>>,
     /// Connections in all, handshakes under way included.
     connections: AtomicUsize,
+    /// Handshakes under way that end in a refusal.
+    refusals: AtomicUsize,
     next_id: AtomicU64,
 }
 
@@ -66,6 +74,7 @@ pub async fn serve<A: App>(
         template: PathTemplate::new(path),
         ips: Mutex::new(HashMap::new()),
         connections: AtomicUsize::new(0),
+        refusals: AtomicUsize::new(0),
         next_id: AtomicU64::new(1),
     });
     let (stop, stopping) = watch::channel(false);
@@ -134,27 +143,32 @@ impl<A: App> Drop for IpSlot<A> {
     }
 }
 
-/// A place under the global limit, given back when dropped.
+/// A place under a count's limit (the global one, or that of refusals in flight), given back
+/// when dropped.
 struct Slot<A: App> {
     shared: Arc<Shared<A>>,
+    count: fn(&Shared<A>) -> &AtomicUsize,
 }
 
 impl<A: App> Drop for Slot<A> {
     fn drop(&mut self) {
-        self.shared.connections.fetch_sub(1, Ordering::AcqRel);
+        (self.count)(&self.shared).fetch_sub(1, Ordering::AcqRel);
     }
 }
 
-fn take_global_slot<A: App>(shared: &Arc<Shared<A>>) -> Option<Slot<A>> {
-    let max = shared.config.max_connections.unwrap_or(usize::MAX);
-    shared
-        .connections
+fn take<A: App>(
+    shared: &Arc<Shared<A>>,
+    count: fn(&Shared<A>) -> &AtomicUsize,
+    max: usize,
+) -> Option<Slot<A>> {
+    count(shared)
         .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
             (n < max).then(|| n + 1)
         })
         .ok()?;
     Some(Slot {
         shared: Arc::clone(shared),
+        count,
     })
 }
 
@@ -181,11 +195,22 @@ async fn handle<A: App>(
     shared: Arc<Shared<A>>,
     stopping: watch::Receiver<bool>,
 ) {
-    let global = take_global_slot(&shared);
+    let max = shared.config.max_connections.unwrap_or(usize::MAX);
+    let global = take(&shared, |s| &s.connections, max);
     let over_global_limit = global.is_none();
     // Not counted against its address when refused anyway.
     let slot = global.as_ref().and_then(|_| take_slot(&shared, peer.ip()));
     let over_limit = slot.is_none();
+    // A refusal is answered only while few are under way: beyond, the connection is dropped
+    // at once.
+    let _refusal = if over_limit {
+        match take(&shared, |s| &s.refusals, MAX_REFUSALS_IN_FLIGHT) {
+            Some(refusal) => Some(refusal),
+            None => return,
+        }
+    } else {
+        None
+    };
     let mut seen: Option<Handshake> = None;
     let template = &shared.template;
     // The error type is tungstenite's; its size is not ours to choose.

@@ -2,7 +2,8 @@
 //!
 //! [`serve`] accepts TCP connections, refuses those over the global limit (HTTP 503), over the
 //! per-IP limit (HTTP 429) and at another path (HTTP 404), completes the handshake within a
-//! timeout, and runs one task per
+//! timeout (answering at most [`MAX_REFUSALS_IN_FLIGHT`] refusals at once, dropping further
+//! connections over a limit unanswered), and runs one task per
 //! connection. That task enforces the message size and rate limits, pings on the configured
 //! interval, closes idle connections, drops clients that stop reading (`send_timeout`), delivers
 //! what other connections queue for it, and hands
@@ -15,7 +16,7 @@ mod config;
 mod connection;
 pub mod endpoint;
 
-pub use accept::serve;
+pub use accept::{MAX_REFUSALS_IN_FLIGHT, serve};
 pub use app::{
     App, CloseWith, Connection, ConnectionInfo, Credential, CredentialSource, CredentialSpec,
     Detached, Gone, Invalid, Opened, Outbox, Problem, Refusal, Reply,
