@@ -150,6 +150,31 @@ fault_test!(socializer_bad_timestamp, "socializer", Fault::BadTimestamp,
     ],
     warns: []);
 
+// A server that closes every connection at once: no check whose documented outcome is a close
+// passes for it (a close after a burst nothing answered, or past a connection limit while the
+// connections within it are closed too, shows no limit).
+fault_test!(socializer_close_after_handshake, "socializer", Fault::CloseAfterHandshake,
+    fails: [
+        "handshake.connect", "auth.missing",
+        "auth.query.valid", "auth.query.malformed", "auth.query.bad_signature", "auth.query.alg_none",
+        "auth.query.expired", "auth.cookie.valid", "auth.cookie.malformed", "auth.cookie.bad_signature",
+        "auth.cookie.alg_none", "auth.cookie.expired", "unprompted.system_message",
+        "exchange.chat_message", "reaction.malformed_json", "reaction.not_an_object",
+        "reaction.missing_field", "robustness.after_bad_input",
+    ],
+    warns: ["reaction.rate_exceeded"]);
+fault_test!(generalbots_close_after_handshake, "generalbots", Fault::CloseAfterHandshake,
+fails: [
+    "handshake.connect", "auth.query.valid", "auth.query.malformed", "auth.first_message.valid",
+    "auth.first_message.malformed", "exchange.ping", "exchange.chat_message",
+    "stream.chat_message", "reaction.malformed_json", "reaction.oversized_frame",
+    "reaction.too_many_connections", "limit.max_message_bytes", "robustness.after_bad_input",
+],
+warns: [
+    "unprompted.session_created", "session.lifecycle", "reaction.unknown_type",
+    "reaction.missing_field", "reaction.rate_exceeded",
+]);
+
 // generalbots
 fault_test!(generalbots_pong_without_timestamp, "generalbots", Fault::PongWithoutTimestamp,
     fails: [
@@ -185,8 +210,11 @@ warns: [
     "reaction.oversized_frame", "reaction.too_many_connections", "limit.max_message_bytes",
 ]);
 fault_test!(meet_close_after_handshake, "generalbots-meet", Fault::CloseAfterHandshake,
-    fails: ["handshake.connect", "robustness.after_bad_input"],
-    warns: ["relay.join", "reaction.malformed_json", "reaction.oversized_frame", "limit.max_message_bytes"]);
+fails: ["handshake.connect", "robustness.after_bad_input"],
+warns: [
+    "relay.join", "reaction.malformed_json", "reaction.oversized_frame",
+    "reaction.too_many_connections", "limit.max_message_bytes",
+]);
 fault_test!(meet_no_relay, "generalbots-meet", Fault::NoRelay,
     fails: [], warns: ["relay.join"]);
 fault_test!(meet_no_participant_id, "generalbots-meet", Fault::NoParticipantId,

@@ -641,7 +641,7 @@ pub fn close_outcome(
             format!("the connection was closed with {code} ({reason}); documented: {documented}")
         }
         None => format!(
-            "the connection ended without a close frame ({reason}); documented: {documented}"
+            "the connection ended without a close code ({reason}); documented: {documented}"
         ),
     });
     OutcomeSeen::Missing(mismatches)

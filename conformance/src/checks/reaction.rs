@@ -189,6 +189,18 @@ async fn burst(
                     answered += 1;
                 }
             }
+            Incoming::Closed { code, reason } if answered == 0 => {
+                // A server that closes before answering anything shows no rate limit, whatever
+                // the close says.
+                note(
+                    &mut mismatches,
+                    format!(
+                        "the connection ended before any request of the burst was answered (code {}, {reason})",
+                        code.map_or("none".into(), |c| c.to_string())
+                    ),
+                );
+                break Some(OutcomeSeen::Missing(mismatches.clone()));
+            }
             Incoming::Closed { code, reason } => {
                 break Some(close_outcome(outcomes, code, &reason, mismatches.clone()));
             }
@@ -305,6 +317,22 @@ async fn connections(
             seen
         }
     };
+    // The refusal shows a limit only if the connections within it are still served.
+    let probes = held.iter_mut().map(|c| ctx.ws_probe(c));
+    let dropped = futures_util::future::join_all(probes)
+        .await
+        .into_iter()
+        .filter(Result::is_err)
+        .count();
+    if dropped > 0 {
+        recorder.finding(
+            level,
+            format!(
+                "{dropped} of the {} connections within the limit were no longer served afterwards, so the server did not keep them open while refusing the one over it",
+                held.len()
+            ),
+        );
+    }
     futures_util::future::join_all(held.into_iter().map(Connection::close)).await;
     report(seen, outcomes, level, recorder);
     Ok(())
