@@ -227,3 +227,31 @@ fault_test!(meet_no_signal_relay, "generalbots-meet", Fault::NoSignalRelay,
     fails: [], warns: ["relay.signal"]);
 fault_test!(meet_undocumented_error_code, "generalbots-meet", Fault::UndocumentedErrorCode,
     fails: [], warns: ["reaction.malformed_json"]);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_close_long_before_the_idle_timeout_is_no_idle_timeout() {
+    let double = support::start("generalbots", Fault::CloseAfterHandshake).await;
+    let mut target = agentwire_conformance::target::Target::parse(&double.url).unwrap();
+    target.token = Some(support::TOKEN.into());
+    let options = agentwire_conformance::RunOptions {
+        timeout: std::time::Duration::from_millis(TIMEOUT_MS),
+        include_slow: true,
+        only: vec!["reaction.idle".into()],
+        ..Default::default()
+    };
+    let report = agentwire_conformance::run_protocol(
+        support::schemas(),
+        "generalbots",
+        &target,
+        &options,
+        &agentwire_conformance::runner::Silent,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.checks[0].status, Status::Fail, "{}", dump(&report));
+    assert!(
+        dump(&report).contains("before the documented"),
+        "{}",
+        dump(&report)
+    );
+}

@@ -72,9 +72,20 @@ pub async fn run(
         Trigger::Idle => {
             let seconds = crate::plan::idle_seconds(ctx.protocol);
             let mut connection = ctx.connect("A", recorder, level).await?;
-            let deadline = Instant::now() + Duration::from_secs(seconds) + ctx.settings.timeout;
-            let seen = ctx.await_outcome(&mut connection, outcomes, deadline).await;
+            let started = Instant::now();
+            let deadline = started + Duration::from_secs(seconds) + ctx.settings.timeout;
+            let mut seen = ctx.await_outcome(&mut connection, outcomes, deadline).await;
             connection.close().await;
+            // A close long before the documented timeout is no idle timeout (a server that
+            // closes every connection at once would pass otherwise).
+            let elapsed = started.elapsed();
+            let earliest = Duration::from_secs(seconds).mul_f64(0.9);
+            if matches!(seen, OutcomeSeen::Matched(_)) && elapsed < earliest {
+                seen = OutcomeSeen::Missing(vec![format!(
+                    "the connection was closed after {} ms, before the documented {seconds} s of idleness",
+                    elapsed.as_millis()
+                )]);
+            }
             report(seen, outcomes, level, recorder);
             return Ok(());
         }
