@@ -47,7 +47,8 @@ struct Shared {
 }
 
 /// A chat session: the connection that owns it, whose user it is, and the connections that
-/// subscribed to it. Only its user's connections may use it.
+/// subscribed to it. Only its user's connections may chat or type in it; any connection that
+/// knows its id (random, not guessable) may subscribe to what it says.
 #[derive(Debug)]
 struct Session {
     owner: u64,
@@ -79,8 +80,9 @@ impl GeneralBots {
         self
     }
 
-    /// Whether the connection may use the session: it exists and belongs to the connection or
-    /// to its user. Another user's session is answered as one that does not exist.
+    /// Whether the connection may chat or type in the session: it exists and belongs to the
+    /// connection or to its user. Another user's session is answered as one that does not
+    /// exist.
     fn may_use(&self, session_id: &str, state: &State, conn: &Conn) -> bool {
         self.sessions()
             .get(session_id)
@@ -280,7 +282,7 @@ impl Handler for GeneralBots {
         }
         let mut sessions = self.sessions();
         match sessions.get_mut(&id) {
-            Some(session) if session.owner == conn.id() || session.user == state.user => {
+            Some(session) => {
                 session.subscribers.insert(conn.id(), conn.outbox());
                 drop(sessions);
                 if new {
@@ -288,7 +290,7 @@ impl Handler for GeneralBots {
                 }
                 Reply::none()
             }
-            _ => Reply::one(error(
+            None => Reply::one(error(
                 ErrorCode::SubscriptionFailed,
                 "Cannot subscribe to session: it does not exist",
             )),
@@ -303,13 +305,13 @@ impl Handler for GeneralBots {
     ) -> Reply {
         let mut sessions = self.sessions();
         match sessions.get_mut(&message.session_id) {
-            Some(session) if session.owner == conn.id() || session.user == state.user => {
+            Some(session) => {
                 session.subscribers.remove(&conn.id());
                 drop(sessions);
                 state.subscriptions.remove(&message.session_id);
                 Reply::none()
             }
-            _ => Reply::one(error(
+            None => Reply::one(error(
                 ErrorCode::SessionNotFound,
                 "Session does not exist or has expired",
             )),
