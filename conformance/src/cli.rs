@@ -28,6 +28,10 @@ const WHOLE_FILE_BYTES: u64 = 16 << 20;
 const MAX_FILE_BYTES: u64 = 1 << 30;
 /// Longest line `validate` accepts.
 const MAX_LINE_BYTES: usize = 16 << 20;
+/// Longest the embedded reference server may take to start.
+const LAUNCH_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest the run waits, once done, for work of its async runtime still under way.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
 /// Most invalid frames `validate` describes in detail.
 const MAX_SHOWN_INVALID: usize = 100;
 
@@ -598,6 +602,7 @@ fn run(schemas: &Schemas, args: &RunArgs, launcher: &dyn Launcher) -> Result<boo
     let progress_lines = human::ProgressLines;
     let progress: &dyn runner::Progress = if human { &progress_lines } else { &Silent };
     let mut reports: Vec<ProtocolReport> = Vec::new();
+    let mut outcome = Ok(());
     for id in &ids {
         let report = runtime.block_on(async {
             let (target, _guard) = match &base {
@@ -608,10 +613,18 @@ fn run(schemas: &Schemas, args: &RunArgs, launcher: &dyn Launcher) -> Result<boo
                     (target, None)
                 }
                 None => {
-                    let server = launcher
-                        .launch(id, args.jwt_secret.as_deref())
-                        .await
-                        .map_err(|e| usage(format!("{id}: {e:#}")))?;
+                    let server = tokio::time::timeout(
+                        LAUNCH_TIMEOUT,
+                        launcher.launch(id, args.jwt_secret.as_deref()),
+                    )
+                    .await
+                    .map_err(|_| {
+                        anyhow!(
+                            "{id}: the reference server did not start within {} s",
+                            LAUNCH_TIMEOUT.as_secs()
+                        )
+                    })?
+                    .map_err(|e| usage(format!("{id}: {e:#}")))?;
                     let mut target = Target::parse(&server.url)
                         .map_err(|e| anyhow!("the launched server's URL: {e:#}"))?;
                     target.token = args.token.clone().or(server.token.clone());
@@ -623,9 +636,19 @@ fn run(schemas: &Schemas, args: &RunArgs, launcher: &dyn Launcher) -> Result<boo
             target.headers = headers.clone();
             target.params = params.iter().cloned().collect();
             run_protocol(schemas, id, &target, &options, progress).await
-        })?;
-        reports.push(report);
+        });
+        match report {
+            Ok(report) => reports.push(report),
+            Err(error) => {
+                outcome = Err(error);
+                break;
+            }
+        }
     }
+    // Dropping a runtime waits for its blocking threads without end (a DNS lookup that hangs is
+    // one); the run's deadlines must hold to the exit.
+    runtime.shutdown_timeout(SHUTDOWN_GRACE);
+    outcome?;
     let failed = reports.iter().any(|r| r.summary.failed > 0);
     let text = match args.format {
         Format::Human => reports
