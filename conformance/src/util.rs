@@ -132,12 +132,22 @@ pub fn prefix(text: &str, max: usize) -> &str {
     &text[..end]
 }
 
+/// A JSON value in a sentence of a finding: its JSON text, clipped (it may come from the server).
+pub fn quoted(value: &Value) -> String {
+    clip(&value.to_string(), 200)
+}
+
 /// A printable summary of a text that is not JSON.
 pub fn summarize_text(text: &str) -> String {
-    if text.len() <= 200 {
+    clip(text, 200)
+}
+
+/// A text of at most about `max` bytes: cut on a character boundary, saying how long it was.
+pub fn clip(text: &str, max: usize) -> String {
+    if text.len() <= max {
         text.to_string()
     } else {
-        format!("{}… ({} bytes)", prefix(text, 120), text.len())
+        format!("{}… ({} bytes)", prefix(text, max), text.len())
     }
 }
 

@@ -22,6 +22,8 @@ use serde_json::Value;
 
 use crate::report::RuleLevel;
 
+/// Longest schema error message kept (the frame itself is in the evidence, shortened).
+const MAX_ERROR_MESSAGE_BYTES: usize = 512;
 /// Most schema errors reported for one frame.
 const MAX_ERRORS_PER_FRAME: usize = 16;
 /// Deepest `$ref` chain followed when looking for `contentEncoding` annotations.
@@ -279,7 +281,8 @@ fn errors_of(validator: &Validator, frame: &Value) -> Vec<SchemaError> {
                 .absolute_keyword_location()
                 .map(|uri| uri.as_str().to_string())
                 .unwrap_or_else(|| format!("#{}", error.schema_path().as_str())),
-            message: error.to_string(),
+            // The validator's message quotes the offending value, which may be most of a frame.
+            message: crate::util::clip(&error.to_string(), MAX_ERROR_MESSAGE_BYTES),
         })
         .collect()
 }

@@ -142,3 +142,29 @@ async fn a_flood_of_frames_neither_stretches_a_wait_nor_fills_memory() {
     assert!(evidence_mentions(&report, "more frames were validated"));
     assert!(evidence_mentions(&report, "more findings"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_invalid_value_is_not_copied_whole_into_the_report() {
+    // Under the frame cap, but the schema error message would quote the whole value.
+    let big = Message::text(format!(
+        "{{\"type\": \"pong\", \"timestamp\": [\"{}\"]}}",
+        "x".repeat(512 << 10)
+    ));
+    let server = start_hostile(big).await;
+    let report = run_bounded("generalbots", &server.url).await;
+    let mut violations = 0;
+    for evidence in report.checks.iter().flat_map(|c| &c.evidence) {
+        if let Evidence::Violation { error, .. } = evidence {
+            violations += 1;
+            assert!(
+                error.len() < 2048,
+                "a {} byte error message: {}",
+                error.len(),
+                &error[..200]
+            );
+        }
+    }
+    assert!(violations > 0);
+    let size = serde_json::to_string(&report).unwrap().len();
+    assert!(size < 4 << 20, "a {size} byte report");
+}

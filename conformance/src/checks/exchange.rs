@@ -181,11 +181,11 @@ pub async fn run_stream(
             format!(
                 "one stream carries more than one {}: {} from `{}`, then {}",
                 stream.stream_id,
-                id.map_or("none".into(), |v| v.to_string()),
+                id.map_or("none".into(), |v| crate::util::quoted(&v)),
                 stream.start,
                 other_ids
                     .iter()
-                    .map(Value::to_string)
+                    .map(crate::util::quoted)
                     .collect::<Vec<_>>()
                     .join(", ")
             ),

@@ -27,6 +27,7 @@ use crate::plan::{CheckKind, CheckSpec};
 use crate::report::Severity;
 use crate::schemas::Schemas;
 use crate::target::{REDACTED, Target};
+use crate::util::quoted;
 use crate::validate::ProtocolValidators;
 
 /// Most chunks of one stream read before the suite stops reading it: memory stays bounded when a
@@ -755,9 +756,9 @@ pub fn correlate(
             return Err(format!(
                 "whose {} is {}, not the request's {} ({})",
                 c.reply,
-                found.map_or("absent".into(), Value::to_string),
+                found.map_or("absent".into(), quoted),
                 c.request,
-                wanted.map_or("absent".into(), Value::to_string)
+                wanted.map_or("absent".into(), quoted)
             ));
         }
     }
@@ -772,9 +773,11 @@ pub fn expectation_failure(
     let found = frame.pointer(&expectation.pointer);
     match (&expectation.equals, found) {
         (Some(wanted), Some(found)) if wanted == found => None,
-        (Some(wanted), Some(found)) => {
-            Some(format!("{} is {found}, not {wanted}", expectation.pointer))
-        }
+        (Some(wanted), Some(found)) => Some(format!(
+            "{} is {}, not {wanted}",
+            expectation.pointer,
+            quoted(found)
+        )),
         (Some(wanted), None) => Some(format!("{} is absent, not {wanted}", expectation.pointer)),
         (None, Some(_)) => None,
         (None, None) => Some(format!("{} is absent", expectation.pointer)),
@@ -811,5 +814,25 @@ pub async fn run(ctx: &Ctx<'_>, spec: &CheckSpec, recorder: &Recorder) -> Option
     match result {
         Ok(()) | Err(Stop::Recorded) => None,
         Err(Stop::Skip(reason)) => Some(reason),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use agentwire_codegen::protocol::Correlation;
+    use serde_json::json;
+
+    #[test]
+    fn a_huge_value_from_the_server_is_clipped_in_findings() {
+        let echo = [Correlation {
+            request: "/cid".into(),
+            reply: "/cid".into(),
+        }];
+        let reply = json!({"cid": "x".repeat(1 << 20)});
+        let why = correlate(&echo, &json!({"cid": "1"}), &reply).unwrap_err();
+        assert!(why.len() < 1024, "{} bytes", why.len());
+        assert!(why.contains("bytes)"), "{why}");
+        assert!(correlate(&echo, &json!({"cid": "1"}), &json!({"cid": "1"})).is_ok());
     }
 }
