@@ -11,6 +11,8 @@ const MAX_EVIDENCE_STRING: usize = 512;
 const MAX_EVIDENCE_ITEMS: usize = 64;
 /// Deepest nesting kept in evidence.
 const MAX_EVIDENCE_DEPTH: usize = 32;
+/// Most values (of any kind, at any depth) kept of one value in evidence.
+pub const MAX_EVIDENCE_NODES: usize = 1000;
 
 /// A fresh identifier: 32 lowercase hex characters, unique within the process and random across
 /// runs. 32 characters because some servers insist on that length for correlation ids.
@@ -82,26 +84,34 @@ pub fn remove_pointer(target: &mut Value, pointer: &str) -> Option<Value> {
     target.pointer_mut(parent)?.as_object_mut()?.remove(&last)
 }
 
-/// A copy of a value fit for a report: long strings, long arrays and deep nesting shortened.
+/// A copy of a value fit for a report: long strings, long arrays and deep nesting shortened, and
+/// at most [`MAX_EVIDENCE_NODES`] values kept in all (a wide, nested frame stays small).
 pub fn shorten(value: &Value) -> Value {
-    shorten_at(value, 0)
+    let mut budget = MAX_EVIDENCE_NODES;
+    shorten_at(value, 0, &mut budget)
 }
 
-fn shorten_at(value: &Value, depth: usize) -> Value {
+fn shorten_at(value: &Value, depth: usize, budget: &mut usize) -> Value {
     if depth >= MAX_EVIDENCE_DEPTH {
         return Value::String("… (nested deeper)".into());
     }
+    if *budget == 0 {
+        return Value::String("… (more)".into());
+    }
+    *budget -= 1;
     match value {
         Value::String(text) if text.len() > MAX_EVIDENCE_STRING => {
             Value::String(format!("{}… ({} bytes)", prefix(text, 96), text.len()))
         }
         Value::Array(items) => {
-            let mut out: Vec<Value> = items
-                .iter()
-                .take(MAX_EVIDENCE_ITEMS)
-                .map(|v| shorten_at(v, depth + 1))
-                .collect();
-            if items.len() > MAX_EVIDENCE_ITEMS {
+            let mut out: Vec<Value> = Vec::new();
+            for item in items.iter().take(MAX_EVIDENCE_ITEMS) {
+                if *budget == 0 {
+                    break;
+                }
+                out.push(shorten_at(item, depth + 1, budget));
+            }
+            if items.len() > out.len() {
                 out.push(Value::String(format!("… ({} items)", items.len())));
             }
             Value::Array(out)
@@ -109,9 +119,12 @@ fn shorten_at(value: &Value, depth: usize) -> Value {
         Value::Object(map) => {
             let mut out = Map::new();
             for (key, item) in map.iter().take(MAX_EVIDENCE_ITEMS) {
-                out.insert(key.clone(), shorten_at(item, depth + 1));
+                if *budget == 0 {
+                    break;
+                }
+                out.insert(key.clone(), shorten_at(item, depth + 1, budget));
             }
-            if map.len() > MAX_EVIDENCE_ITEMS {
+            if map.len() > out.len() {
                 out.insert("…".into(), Value::String(format!("{} members", map.len())));
             }
             Value::Object(out)
@@ -162,4 +175,27 @@ pub fn percent_encode(text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_wide_nested_value_is_shortened_to_a_bounded_size() {
+        let row: Vec<Value> = (0..64).map(|i| json!(i)).collect();
+        let plane: Vec<Value> = (0..64).map(|_| Value::Array(row.clone())).collect();
+        let cube = Value::Array((0..64).map(|_| Value::Array(plane.clone())).collect());
+        assert!(cube.to_string().len() > 500_000);
+        let shown = shorten(&cube);
+        assert!(
+            shown.to_string().len() < 16 << 10,
+            "{}",
+            shown.to_string().len()
+        );
+        // Small values are kept whole.
+        let small = json!({"type": "pong", "items": [1, 2, {"a": "b"}]});
+        assert_eq!(shorten(&small), small);
+    }
 }
