@@ -7,7 +7,9 @@ mod support;
 use std::time::{Duration, Instant};
 
 use agentwire_conformance::report::{Evidence, ProtocolReport, Status};
-use support::{run_against, run_only, start_flooding, start_hostile, start_mute};
+use support::{
+    run_against, run_only, start_endless_stream, start_flooding, start_hostile, start_mute,
+};
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 
 const TIMEOUT_MS: u64 = 300;
@@ -167,4 +169,21 @@ async fn a_large_invalid_value_is_not_copied_whole_into_the_report() {
     assert!(violations > 0);
     let size = serde_json::to_string(&report).unwrap().len();
     assert!(size < 4 << 20, "a {size} byte report");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_stream_is_read_only_so_far() {
+    // 256 KiB chunks as fast as the server can send: the suite stops at its cap on the stream's
+    // text (a warning: the document sets no length) rather than holding every chunk until the
+    // deadline.
+    let server = start_endless_stream(256 << 10).await;
+    let report = tokio::time::timeout(
+        BOUND,
+        run_only("generalbots", &server.url, 5000, &["stream.chat_message"]),
+    )
+    .await
+    .expect("the run ends in bounded time");
+    let check = &report.checks[0];
+    assert_eq!(check.status, Status::Warn, "{}", support::dump(&report));
+    assert!(evidence_mentions(&report, "stopped reading after"));
 }

@@ -5,9 +5,7 @@
 use agentwire_codegen::protocol::ReplyForm;
 use serde_json::Value;
 
-use crate::checks::{
-    Answer, Ctx, MAX_STREAM_CHUNKS, Stop, StreamEnd, describe, expectation_failure,
-};
+use crate::checks::{Answer, Ctx, Stop, StreamEnd, describe, expectation_failure};
 use crate::connection::Recorder;
 use crate::report::Severity;
 
@@ -127,14 +125,13 @@ pub async fn run_stream(
     let mut joined = String::new();
     let mut other_ids: Vec<Value> = Vec::new();
     for chunk in &chunks {
-        let chunk_id = chunk.pointer(&stream.stream_id).cloned();
-        if chunk_id != id
-            && let Some(other) = chunk_id
-            && !other_ids.contains(&other)
+        if chunk.id != id
+            && let Some(other) = &chunk.id
+            && !other_ids.contains(other)
         {
-            other_ids.push(other);
+            other_ids.push(other.clone());
         }
-        match chunk.pointer(&stream.chunk_text).and_then(Value::as_str) {
+        match &chunk.text {
             Some(text) => joined.push_str(text),
             None => recorder.finding(
                 level,
@@ -161,8 +158,11 @@ pub async fn run_stream(
             recorder.finding(
                 Severity::Warn.min(level),
                 format!(
-                    "the suite stopped reading after {MAX_STREAM_CHUNKS} `{}` chunks without a `{}`",
-                    stream.chunk, stream.end
+                    "the suite stopped reading after {} `{}` chunks ({} bytes of text) without a `{}`",
+                    chunks.len(),
+                    stream.chunk,
+                    joined.len(),
+                    stream.end
                 ),
             );
             return Ok(());

@@ -33,6 +33,8 @@ use crate::validate::ProtocolValidators;
 /// Most chunks of one stream read before the suite stops reading it: memory stays bounded when a
 /// server streams without end.
 pub const MAX_STREAM_CHUNKS: usize = 10_000;
+/// Most text of one stream's chunks read before the suite stops reading it.
+pub const MAX_STREAM_TEXT_BYTES: usize = 16 << 20;
 /// Most near misses (wrong correlation, undocumented replies) kept while waiting for an answer.
 const MAX_NEAR_MISSES: usize = 8;
 
@@ -464,8 +466,9 @@ impl<'a> Ctx<'a> {
         deadline: Instant,
     ) -> Answer {
         let mut chunks = Vec::new();
+        let mut text_bytes = 0usize;
         let end = loop {
-            if chunks.len() >= MAX_STREAM_CHUNKS {
+            if chunks.len() >= MAX_STREAM_CHUNKS || text_bytes > MAX_STREAM_TEXT_BYTES {
                 break StreamEnd::TooLong;
             }
             match connection.recv(deadline).await {
@@ -474,7 +477,16 @@ impl<'a> Ctx<'a> {
                     message: Some(message),
                 } => {
                     if message == stream.chunk {
-                        chunks.push(value);
+                        // Only what the stream check reads is kept, not the frame.
+                        let chunk = Chunk {
+                            id: value.pointer(&stream.stream_id).cloned(),
+                            text: value
+                                .pointer(&stream.chunk_text)
+                                .and_then(Value::as_str)
+                                .map(str::to_string),
+                        };
+                        text_bytes += chunk.text.as_ref().map_or(0, String::len);
+                        chunks.push(chunk);
                     } else if message == stream.end {
                         break StreamEnd::Ended(value);
                     }
@@ -723,13 +735,23 @@ pub enum Answer {
         form: usize,
         /// The start frame.
         start: Value,
-        /// The chunk frames, in order (at most [`MAX_STREAM_CHUNKS`]).
-        chunks: Vec<Value>,
+        /// The chunks, in order (at most [`MAX_STREAM_CHUNKS`], and [`MAX_STREAM_TEXT_BYTES`]
+        /// of text).
+        chunks: Vec<Chunk>,
         /// How it ended.
         end: StreamEnd,
     },
     /// No answer; the near misses (wrong correlation, closes).
     Nothing(Vec<String>),
+}
+
+/// What the stream check reads of a chunk frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chunk {
+    /// The value at the stream id's pointer.
+    pub id: Option<Value>,
+    /// The text at the chunk text's pointer, when it is a string.
+    pub text: Option<String>,
 }
 
 /// How a stream ended.
@@ -739,7 +761,7 @@ pub enum StreamEnd {
     Ended(Value),
     /// Not before the deadline or the connection's end.
     Unfinished,
-    /// Reading stopped after [`MAX_STREAM_CHUNKS`] chunks.
+    /// Reading stopped after [`MAX_STREAM_CHUNKS`] chunks or [`MAX_STREAM_TEXT_BYTES`] of text.
     TooLong,
 }
 

@@ -194,6 +194,41 @@ pub async fn start_flooding(frame: Message) -> Double {
     Double { url, task }
 }
 
+/// A generalbots double that announces a session and answers every frame with a stream that
+/// never ends: `stream_start`, then `stream_chunk`s of `chunk_bytes` of text, as fast as it can.
+pub async fn start_endless_stream(chunk_bytes: usize) -> Double {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("ws://{}", listener.local_addr().expect("addr"));
+    let task = tokio::spawn(async move {
+        let mut connections = tokio::task::JoinSet::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            connections.spawn(async move {
+                let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+                    return;
+                };
+                let session = json!({"type": "session_created", "session_id": "s-1"});
+                if ws.send(Message::text(session.to_string())).await.is_err() {
+                    return;
+                }
+                while let Some(Ok(message)) = ws.next().await {
+                    if !message.is_text() {
+                        continue;
+                    }
+                    let start = json!({"type": "stream_start", "session_id": "s-1", "message_id": "m-1"});
+                    let chunk = json!({"type": "stream_chunk", "message_id": "m-1", "content": "x".repeat(chunk_bytes)});
+                    let chunk = Message::text(chunk.to_string());
+                    if ws.send(Message::text(start.to_string())).await.is_err() {
+                        return;
+                    }
+                    while ws.send(chunk.clone()).await.is_ok() {}
+                    return;
+                }
+            });
+        }
+    });
+    Double { url, task }
+}
+
 fn documented_path(protocol: &str) -> &'static str {
     match protocol {
         "rixa" => "/ws/",
@@ -848,7 +883,8 @@ pub async fn run_against(protocol: &str, url: &str, timeout_ms: u64) -> Protocol
 
 /// Runs the checks `only` selects against a URL, with the doubles' credentials.
 pub async fn run_only(protocol: &str, url: &str, timeout_ms: u64, only: &[&str]) -> ProtocolReport {
-    let target = Target::parse(url).expect("url");
+    let mut target = Target::parse(url).expect("url");
+    target.token = Some(TOKEN.into());
     let options = RunOptions {
         timeout: Duration::from_millis(timeout_ms),
         only: only.iter().map(|s| s.to_string()).collect(),
