@@ -563,6 +563,24 @@ fn run(schemas: &Schemas, args: &RunArgs, launcher: &dyn Launcher) -> Result<boo
             )));
         }
     }
+    // Arguments that can only fail at the end, or inside every check, are checked first.
+    if let Some(path) = &args.output {
+        let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+        if path.is_dir() || parent.is_some_and(|p| !p.is_dir()) {
+            return Err(usage(format!(
+                "--output {}: not a file in an existing folder",
+                path.display()
+            )));
+        }
+    }
+    if let Some(token) = &args.token
+        && (token.is_empty()
+            || tokio_tungstenite::tungstenite::http::HeaderValue::from_str(token).is_err())
+    {
+        return Err(usage(
+            "--token: empty, or holds characters an HTTP header (a cookie) cannot carry",
+        ));
+    }
     let base = match &args.url {
         Some(url) => Some(Target::parse(url).map_err(|e| usage(format!("{e:#}")))?),
         None => None,

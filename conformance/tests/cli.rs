@@ -176,6 +176,10 @@ async fn usage_errors_exit_2() {
         nowhere("rixa", &["--header", "X-Trace:a\u{7f}b"]),
         nowhere("socializer", &["--param", "client=1"]),
         nowhere("rixa", &["--all"]),
+        nowhere("rixa", &["--output", "/does/not/exist/report.json"]),
+        nowhere("rixa", &["--output", "/tmp"]),
+        nowhere("socializer", &["--token", "a\nb"]),
+        nowhere("socializer", &["--token", ""]),
         vec!["list", "--protocol", "nope"],
         vec![
             "validate",
@@ -191,6 +195,12 @@ async fn usage_errors_exit_2() {
         assert_eq!(
             output.status.code(),
             Some(2),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
+        // Refused before any check runs.
+        assert!(
+            !text(&output.stderr).contains("running"),
             "{args:?}: {}",
             text(&output.stderr)
         );
