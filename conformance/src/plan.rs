@@ -423,9 +423,12 @@ pub fn plan(protocol: &ProtocolSource) -> Vec<CheckSpec> {
         );
     }
 
-    let (rule, source) = match d.exchanges.first() {
-        Some(exchange) => (&exchange.rule, "/exchanges/0/rule".to_string()),
-        None => (&d.endpoint.rule, "/endpoint/rule".to_string()),
+    // What the check asks of the server after the bad input: its first request, else (with no
+    // request of its own) a relay between two connections.
+    let (rule, source) = match (d.exchanges.first(), d.relays.first()) {
+        (Some(exchange), _) => (&exchange.rule, "/exchanges/0/rule".to_string()),
+        (None, Some(relay)) => (&relay.rule, "/relays/0/rule".to_string()),
+        (None, None) => (&d.endpoint.rule, "/endpoint/rule".to_string()),
     };
     add(
         "robustness.after_bad_input".into(),

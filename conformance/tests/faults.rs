@@ -204,25 +204,27 @@ fault_test!(generalbots_silent_ping, "generalbots", Fault::Silence("ping"),
 // generalbots-meet: its server frames are readings (open), so relay faults warn; frames that are
 // no message at all, and the endpoint, fail.
 fault_test!(meet_wrong_path, "generalbots-meet", Fault::WrongPath,
-fails: ["handshake.connect", "robustness.after_bad_input"],
+fails: ["handshake.connect"],
 warns: [
     "relay.join", "relay.signal", "relay.leave", "reaction.malformed_json",
     "reaction.oversized_frame", "reaction.too_many_connections", "limit.max_message_bytes",
+    "robustness.after_bad_input",
 ]);
 fault_test!(meet_close_after_handshake, "generalbots-meet", Fault::CloseAfterHandshake,
-fails: ["handshake.connect", "robustness.after_bad_input"],
-warns: [
-    "relay.join", "reaction.malformed_json", "reaction.oversized_frame",
-    "reaction.too_many_connections", "limit.max_message_bytes",
-]);
+    fails: ["handshake.connect"],
+    warns: [
+        "relay.join", "reaction.malformed_json", "reaction.oversized_frame",
+        "reaction.too_many_connections", "limit.max_message_bytes", "robustness.after_bad_input",
+    ]);
+// Meet has no request of its own: the size and robustness checks prove it served by a relay.
 fault_test!(meet_no_relay, "generalbots-meet", Fault::NoRelay,
-    fails: [], warns: ["relay.join"]);
+    fails: [], warns: ["relay.join", "limit.max_message_bytes", "robustness.after_bad_input"]);
 fault_test!(meet_no_participant_id, "generalbots-meet", Fault::NoParticipantId,
     fails: [], warns: ["relay.join"]);
 fault_test!(meet_undocumented_server_type, "generalbots-meet", Fault::UnknownServerType,
-    fails: ["relay.join"], warns: []);
+    fails: ["relay.join", "limit.max_message_bytes", "robustness.after_bad_input"], warns: []);
 fault_test!(meet_binary_relay, "generalbots-meet", Fault::BinaryRelay,
-    fails: ["relay.join"], warns: []);
+    fails: ["relay.join", "limit.max_message_bytes", "robustness.after_bad_input"], warns: []);
 fault_test!(meet_no_signal_relay, "generalbots-meet", Fault::NoSignalRelay,
     fails: [], warns: ["relay.signal"]);
 fault_test!(meet_undocumented_error_code, "generalbots-meet", Fault::UndocumentedErrorCode,

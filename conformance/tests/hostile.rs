@@ -187,3 +187,18 @@ async fn an_endless_stream_is_read_only_so_far() {
     assert_eq!(check.status, Status::Warn, "{}", support::dump(&report));
     assert!(evidence_mentions(&report, "stopped reading after"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_meet_server_passes_nothing_but_the_handshake() {
+    // Meet has no request of its own: a WebSocket pong (which any WebSocket library sends) must
+    // not count as the server serving the protocol.
+    let server = start_hostile(Message::Pong(Bytes::from_static(b"hi"))).await;
+    let report = run_bounded("generalbots-meet", &server.url).await;
+    let passed: Vec<&str> = report
+        .checks
+        .iter()
+        .filter(|c| c.status == Status::Pass)
+        .map(|c| c.id.as_str())
+        .collect();
+    assert_eq!(passed, ["handshake.connect"], "{}", support::dump(&report));
+}

@@ -57,6 +57,18 @@ pub async fn size_accepted(
         connection.close().await;
         return Ok(());
     }
+    if !d.relays.is_empty() {
+        // No request of its own: the padded frame is the one that enters a room, and another
+        // connection in the room must learn of it.
+        recorder.info(format!(
+            "sending `{}` padded to {size} bytes (limit {limit}) into a room another connection is in",
+            d.relays[0].request
+        ));
+        if let Err(why) = crate::checks::relay::round_trip(ctx, recorder, Some(size)).await {
+            recorder.finding(level, format!("below the limit: {why}"));
+        }
+        return Ok(());
+    }
     let (what, base) = ctx
         .requests()
         .paddable()

@@ -100,6 +100,56 @@ pub async fn run(
     Ok(())
 }
 
+/// An application-level proof that the server serves a protocol without requests of its own
+/// (Meet): two fresh connections enter a fresh room with the first relay, and the first learns of
+/// the second. With `pad_to`, the second's frame is padded to that many bytes. Findings along the
+/// way are recorded as info; what failed is returned.
+pub async fn round_trip(
+    ctx: &Ctx<'_>,
+    recorder: &Recorder,
+    pad_to: Option<usize>,
+) -> Result<(), String> {
+    let enter = ctx
+        .protocol
+        .description
+        .relays
+        .first()
+        .ok_or("the protocol has no relay")?;
+    let room = format!("conformance-room-{}", fresh_id());
+    let unbuilt = |_| format!("no valid example of `{}` to build from", enter.request);
+    let a_enter = build(ctx, enter, &room, None, "P1").map_err(unbuilt)?;
+    let mut b_enter = build(ctx, enter, &room, None, "P2").map_err(unbuilt)?;
+    if let Some(size) = pad_to {
+        let mut protected = ctx.validators.client.discriminators();
+        protected.push(enter.room.as_str());
+        b_enter = crate::frames::pad(&b_enter, &protected, size);
+    }
+    let not_connected = |_| "could not connect".to_string();
+    let mut a = ctx
+        .connect("P1", recorder, Severity::Info)
+        .await
+        .map_err(not_connected)?;
+    let mut b = ctx
+        .connect("P2", recorder, Severity::Info)
+        .await
+        .map_err(not_connected)?;
+    a.send_json(&a_enter, ctx.settings.timeout).await;
+    a.ping(ctx.settings.timeout).await;
+    a.await_pong(ctx.deadline()).await;
+    b.send_json(&b_enter, ctx.settings.timeout).await;
+    let delivered = await_delivery(ctx, &mut a, enter, &b_enter, recorder, Severity::Info).await;
+    close(a, b).await;
+    match delivered {
+        Some(_) => Ok(()),
+        None => Err(format!(
+            "a {}-byte `{}` from one connection did not reach another in the same room as `{}`",
+            b_enter.to_string().len(),
+            enter.request,
+            enter.delivered_as
+        )),
+    }
+}
+
 async fn close(a: Connection, b: Connection) {
     a.close().await;
     b.close().await;
