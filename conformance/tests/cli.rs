@@ -30,6 +30,12 @@ async fn run_at(protocol: &str, url: &str, extra: &[&str]) -> Output {
     run(&args).await
 }
 
+/// The JSON the command printed, once it exited with `code`.
+fn json_out(output: &Output, code: i32) -> Value {
+    assert_eq!(output.status.code(), Some(code), "{}", text(&output.stderr));
+    serde_json::from_slice(&output.stdout).expect("JSON on stdout")
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -143,8 +149,7 @@ async fn all_protocols_with_only_and_skip() {
         ],
     )
     .await;
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let report = json_out(&output, 0);
     let ids: Vec<&str> = report["checks"]
         .as_array()
         .unwrap()
@@ -450,8 +455,7 @@ async fn a_run_cut_short_by_its_deadline_does_not_pass() {
         ],
     )
     .await;
-    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let report = json_out(&output, 1);
     assert_eq!(report["summary"]["skipped"], 0, "{report}");
     assert!(text(&output.stdout).contains("the run's deadline"));
 }

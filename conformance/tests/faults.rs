@@ -211,11 +211,11 @@ warns: [
     "robustness.after_bad_input",
 ]);
 fault_test!(meet_close_after_handshake, "generalbots-meet", Fault::CloseAfterHandshake,
-    fails: ["handshake.connect"],
-    warns: [
-        "relay.join", "reaction.malformed_json", "reaction.oversized_frame",
-        "reaction.too_many_connections", "limit.max_message_bytes", "robustness.after_bad_input",
-    ]);
+fails: ["handshake.connect"],
+warns: [
+    "relay.join", "reaction.malformed_json", "reaction.oversized_frame",
+    "reaction.too_many_connections", "limit.max_message_bytes", "robustness.after_bad_input",
+]);
 // Meet has no request of its own: the size and robustness checks prove it served by a relay.
 fault_test!(meet_no_relay, "generalbots-meet", Fault::NoRelay,
     fails: [], warns: ["relay.join", "limit.max_message_bytes", "robustness.after_bad_input"]);

@@ -155,78 +155,77 @@ pub async fn start_mute() -> Double {
     Double { url, task }
 }
 
-/// A double whose every connection gets one hostile frame after the handshake, then silence.
-pub async fn start_hostile(frame: Message) -> Double {
+/// A WebSocket stream of a hostile double.
+pub type Ws = tokio_tungstenite::WebSocketStream<TcpStream>;
+
+/// A double that completes every handshake and hands the connection to `serve`; the connections
+/// end with the double.
+async fn start_with<F, Fut>(serve: F) -> Double
+where
+    F: Fn(Ws) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("ws://{}", listener.local_addr().expect("addr"));
+    let serve = Arc::new(serve);
     let task = tokio::spawn(async move {
+        let mut connections = tokio::task::JoinSet::new();
         while let Ok((stream, _)) = listener.accept().await {
-            let frame = frame.clone();
-            tokio::spawn(async move {
-                let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
-                    return;
-                };
-                let _ = ws.send(frame).await;
-                while let Some(Ok(_)) = ws.next().await {}
+            let serve = Arc::clone(&serve);
+            connections.spawn(async move {
+                if let Ok(ws) = tokio_tungstenite::accept_async(stream).await {
+                    serve(ws).await;
+                }
             });
         }
     });
     Double { url, task }
+}
+
+/// A double whose every connection gets one hostile frame after the handshake, then silence.
+pub async fn start_hostile(frame: Message) -> Double {
+    start_with(move |mut ws: Ws| {
+        let frame = frame.clone();
+        async move {
+            let _ = ws.send(frame).await;
+            while let Some(Ok(_)) = ws.next().await {}
+        }
+    })
+    .await
 }
 
 /// A double whose every connection gets `frame` over and over, as fast as it can send, and never
 /// reads.
 pub async fn start_flooding(frame: Message) -> Double {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("ws://{}", listener.local_addr().expect("addr"));
-    let task = tokio::spawn(async move {
-        let mut connections = tokio::task::JoinSet::new();
-        while let Ok((stream, _)) = listener.accept().await {
-            let frame = frame.clone();
-            connections.spawn(async move {
-                let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
-                    return;
-                };
-                while ws.send(frame.clone()).await.is_ok() {}
-            });
-        }
-    });
-    Double { url, task }
+    start_with(move |mut ws: Ws| {
+        let frame = frame.clone();
+        async move { while ws.send(frame.clone()).await.is_ok() {} }
+    })
+    .await
 }
 
-/// A generalbots double that announces a session and answers every frame with a stream that
+/// A generalbots double that announces a session and answers the first frame with a stream that
 /// never ends: `stream_start`, then `stream_chunk`s of `chunk_bytes` of text, as fast as it can.
 pub async fn start_endless_stream(chunk_bytes: usize) -> Double {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("ws://{}", listener.local_addr().expect("addr"));
-    let task = tokio::spawn(async move {
-        let mut connections = tokio::task::JoinSet::new();
-        while let Ok((stream, _)) = listener.accept().await {
-            connections.spawn(async move {
-                let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
-                    return;
-                };
-                let session = json!({"type": "session_created", "session_id": "s-1"});
-                if ws.send(Message::text(session.to_string())).await.is_err() {
-                    return;
-                }
-                while let Some(Ok(message)) = ws.next().await {
-                    if !message.is_text() {
-                        continue;
-                    }
-                    let start = json!({"type": "stream_start", "session_id": "s-1", "message_id": "m-1"});
-                    let chunk = json!({"type": "stream_chunk", "message_id": "m-1", "content": "x".repeat(chunk_bytes)});
-                    let chunk = Message::text(chunk.to_string());
-                    if ws.send(Message::text(start.to_string())).await.is_err() {
-                        return;
-                    }
-                    while ws.send(chunk.clone()).await.is_ok() {}
-                    return;
-                }
-            });
+    start_with(move |mut ws: Ws| async move {
+        let session = json!({"type": "session_created", "session_id": "s-1"});
+        if ws.send(Message::text(session.to_string())).await.is_err() {
+            return;
         }
-    });
-    Double { url, task }
+        while let Some(Ok(message)) = ws.next().await {
+            if message.is_text() {
+                break;
+            }
+        }
+        let start = json!({"type": "stream_start", "session_id": "s-1", "message_id": "m-1"});
+        let chunk = json!({"type": "stream_chunk", "message_id": "m-1", "content": "x".repeat(chunk_bytes)});
+        let chunk = Message::text(chunk.to_string());
+        if ws.send(Message::text(start.to_string())).await.is_err() {
+            return;
+        }
+        while ws.send(chunk.clone()).await.is_ok() {}
+    })
+    .await
 }
 
 fn documented_path(protocol: &str) -> &'static str {
