@@ -29,6 +29,10 @@ const MAX_LOGGED_FRAMES: usize = 80;
 const MAX_LOGGED_OTHER: usize = 200;
 /// Longest a graceful close may take.
 const CLOSE_GRACE: Duration = Duration::from_millis(200);
+/// How long a connection is read, before it is closed, for frames already on their way.
+const DRAIN_GRACE: Duration = Duration::from_millis(100);
+/// Most frames read then.
+const MAX_DRAINED_FRAMES: usize = 64;
 
 /// The evidence of one check, shared by its connections.
 #[derive(Debug, Clone, Default)]
@@ -500,6 +504,23 @@ impl Connection {
 
     /// Closes the connection politely, without waiting long.
     pub async fn close(mut self) {
+        // Frames already on their way are received too: every frame the server sent during the
+        // check is validated, not only those up to the answer the check waited for.
+        let drain = Instant::now() + DRAIN_GRACE;
+        for _ in 0..MAX_DRAINED_FRAMES {
+            if matches!(
+                self.recv(drain).await,
+                Incoming::Timeout | Incoming::Closed { .. }
+            ) {
+                break;
+            }
+        }
+        self.close_unread().await;
+    }
+
+    /// Closes the connection politely without reading what is on its way (for a connection whose
+    /// answers another check judges).
+    pub async fn close_unread(mut self) {
         if self.ended.is_none() {
             let _ = tokio::time::timeout(CLOSE_GRACE, self.ws.close(None)).await;
         }

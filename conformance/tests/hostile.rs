@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use agentwire_conformance::report::{Evidence, ProtocolReport, Status};
 use support::{
     run_against, run_only, start_endless_stream, start_flooding, start_hostile, start_mute,
+    start_pong_then_binary,
 };
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 
@@ -201,4 +202,19 @@ async fn a_silent_meet_server_passes_nothing_but_the_handshake() {
         .map(|c| c.id.as_str())
         .collect();
     assert_eq!(passed, ["handshake.connect"], "{}", support::dump(&report));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_frame_right_after_the_answer_is_seen() {
+    // The answer the check waits for is fine; what follows it on the wire is not, and is a frame
+    // received during the check all the same.
+    let server = start_pong_then_binary().await;
+    let report = run_only("datagram", &server.url, TIMEOUT_MS, &["exchange.ping"]).await;
+    assert_eq!(
+        report.checks[0].status,
+        Status::Fail,
+        "{}",
+        support::dump(&report)
+    );
+    assert!(evidence_mentions(&report, "a binary frame"));
 }

@@ -228,6 +228,23 @@ pub async fn start_endless_stream(chunk_bytes: usize) -> Double {
     .await
 }
 
+/// A datagram double that answers every ping correctly and then sends a binary frame.
+pub async fn start_pong_then_binary() -> Double {
+    start_with(|mut ws: Ws| async move {
+        while let Some(Ok(message)) = ws.next().await {
+            let Ok(text) = message.to_text() else {
+                continue;
+            };
+            let Ok(ping) = serde_json::from_str::<Value>(text) else {
+                continue;
+            };
+            let _ = ws.send(Message::text(ping.to_string())).await;
+            let _ = ws.send(Message::Binary(Bytes::from_static(b"\x00"))).await;
+        }
+    })
+    .await
+}
+
 fn documented_path(protocol: &str) -> &'static str {
     match protocol {
         "rixa" => "/ws/",
