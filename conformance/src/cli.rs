@@ -332,7 +332,7 @@ fn validate(schemas: &Schemas, args: &ValidateArgs) -> Result<bool> {
                     let rests_on = (!valid).then_some(verdict.quote).flatten();
                     (
                         valid,
-                        verdict.message,
+                        verdict.message.as_deref().map(str::to_owned),
                         errors,
                         verdict.undecodable,
                         rests_on,
@@ -354,7 +354,7 @@ fn validate(schemas: &Schemas, args: &ValidateArgs) -> Result<bool> {
                     "valid": ok,
                     "message": message,
                     "errors": errors,
-                    "rests_on": rests_on,
+                    "rests_on": rests_on.as_deref(),
                     "undecodable_base64": undecodable,
                 }));
             } else if !ok

@@ -210,7 +210,7 @@ pub struct Connection {
     validators: Arc<ProtocolValidators>,
     ended: Option<(Option<u16>, String)>,
     /// How many frames of each server message arrived (counts, not a log: a flood stays small).
-    received: HashMap<String, usize>,
+    received: HashMap<Arc<str>, usize>,
 }
 
 impl Connection {
@@ -418,22 +418,23 @@ impl Connection {
             }
         };
         let verdict = self.validators.server.validate(&value);
+        let message = verdict.message.as_deref().map(str::to_owned);
         let shown = shorten(&value);
         self.log_frame(
             FrameDirection::Received,
-            Body::Json(shown.clone(), verdict.message.clone()),
+            Body::Json(shown.clone(), message.clone()),
         );
         let severity = Severity::from(verdict.level);
         for error in &verdict.errors {
             self.recorder.push(Evidence::Violation {
                 connection: self.name.clone(),
                 severity,
-                message: verdict.message.clone(),
+                message: message.clone(),
                 instance_pointer: error.instance_pointer.clone(),
                 keyword: error.keyword.clone(),
                 schema_location: error.schema_location.clone(),
                 error: error.message.clone(),
-                rests_on: verdict.quote.clone(),
+                rests_on: verdict.quote.as_deref().map(str::to_owned),
                 frame: shown.clone(),
             });
         }
@@ -450,10 +451,7 @@ impl Connection {
         if let Some(message) = &verdict.message {
             *self.received.entry(message.clone()).or_default() += 1;
         }
-        Incoming::Json {
-            value,
-            message: verdict.message,
-        }
+        Incoming::Json { value, message }
     }
 
     fn log_frame(&self, direction: FrameDirection, body: Body<'_>) {

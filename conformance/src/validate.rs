@@ -11,6 +11,7 @@
 
 use agentwire_codegen::ProtocolSource;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use agentwire_codegen::model::union::{TagValue, Union, join};
 use agentwire_codegen::protocol::Direction;
@@ -42,12 +43,13 @@ pub struct FrameValidator {
 
 #[derive(Debug)]
 struct VariantCheck {
-    message: String,
+    // Shared with every verdict, so that judging a frame allocates nothing when it is valid.
+    message: Arc<str>,
     /// The message's schema and the entry point's residual, in one validator.
     validator: Validator,
     level: RuleLevel,
     /// The sentence the message's rule rests on.
-    quote: String,
+    quote: Arc<str>,
     base64_pointers: Vec<String>,
 }
 
@@ -55,11 +57,11 @@ struct VariantCheck {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
     /// The message the frame's discriminators select.
-    pub message: Option<String>,
+    pub message: Option<Arc<str>>,
     /// The level of that message's rule in `protocol.json` (required when no message matches).
     pub level: RuleLevel,
     /// The sentence that message's rule rests on (none when no message matches).
-    pub quote: Option<String>,
+    pub quote: Option<Arc<str>>,
     /// Schema errors; empty when the frame is valid.
     pub errors: Vec<SchemaError>,
     /// Values annotated `contentEncoding: base64` that do not decode, by JSON Pointer.
@@ -170,10 +172,10 @@ impl FrameValidator {
             let (level, quote) = (RuleLevel::from(rule.level), rule.quote.clone());
             let base64_pointers = base64_pointers(schemas, &variant.schema_uri);
             variants.push(VariantCheck {
-                message,
+                message: message.into(),
                 validator,
                 level,
-                quote,
+                quote: quote.into(),
                 base64_pointers,
             });
         }
@@ -188,8 +190,7 @@ impl FrameValidator {
 
     /// The message a frame's discriminators select.
     pub fn message_of(&self, frame: &Value) -> Option<&str> {
-        self.position(frame)
-            .map(|i| self.variants[i].message.as_str())
+        self.position(frame).map(|i| &*self.variants[i].message)
     }
 
     fn position(&self, frame: &Value) -> Option<usize> {
@@ -265,7 +266,7 @@ impl FrameValidator {
     pub fn base64_pointers(&self, message: &str) -> &[String] {
         self.variants
             .iter()
-            .find(|v| v.message == message)
+            .find(|v| &*v.message == message)
             .map_or(&[], |v| v.base64_pointers.as_slice())
     }
 }
