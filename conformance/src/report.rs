@@ -43,6 +43,9 @@ pub struct ProtocolReport {
     pub tool: Tool,
     /// Wall time of the whole run, in milliseconds.
     pub duration_ms: u64,
+    /// When the run started (the JUnit testsuite's timestamp); not part of the JSON report.
+    #[serde(skip)]
+    pub started_at: Option<std::time::SystemTime>,
     /// How many checks ended in each status.
     pub summary: Summary,
     /// Every check, in the suite's order (the order of `conformance list`).

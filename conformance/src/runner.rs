@@ -116,6 +116,7 @@ pub async fn run_protocol(
     };
     let specs = select(plan(protocol), &options.only, &options.skip);
     let started = Instant::now();
+    let started_at = std::time::SystemTime::now();
     let run_deadline = started
         + options
             .run_timeout
@@ -153,6 +154,7 @@ pub async fn run_protocol(
         target: target.shown_url(protocol, None),
         tool: Tool::default(),
         duration_ms: started.elapsed().as_millis() as u64,
+        started_at: Some(started_at),
         summary: Summary::of(&checks),
         checks,
     })
