@@ -3,47 +3,18 @@
 
 #![no_main]
 
-use std::sync::LazyLock;
+use harness::Handshake;
 
-use agentwire_generalbots::server::Skeleton;
-use agentwire_generalbots::{ClientMessage, ServerMessage};
-use harness::{Handshake, Target};
-use libfuzzer_sys::fuzz_target;
-
-#[allow(dead_code)]
-static TOKEN: LazyLock<String> = LazyLock::new(harness::token);
-
-fn check(text: &str) -> Result<(), String> {
-    ServerMessage::from_json(text)
-        .map(drop)
-        .map_err(|e| e.to_string())
-}
-
-fuzz_target!(|data: &[u8]| {
-    // Decoding alone: whatever decodes encodes back to the same message.
-    if let Ok(text) = std::str::from_utf8(data)
-        && let Ok(message) = ClientMessage::from_json(text)
-    {
-        let again = ClientMessage::from_json(&message.to_json());
-        assert_eq!(again.ok().as_ref(), Some(&message), "{text}");
-    }
-    let target = Target {
-        app: Skeleton(agentwire_reference::generalbots::GeneralBots::new(
-            harness::SECRET,
-        )),
-        check,
-        handshakes: [
-            // Authenticated by the URL, and by a first auth message.
-            Handshake {
-                path: "/ws",
-                query: vec![("token".into(), TOKEN.clone())],
-                ..Handshake::default()
-            },
-            Handshake {
-                path: "/ws",
-                ..Handshake::default()
-            },
-        ],
-    };
-    harness::run(&target, data);
-});
+harness::fuzz_protocol!(
+    agentwire_generalbots,
+    agentwire_reference::generalbots::GeneralBots::new(harness::SECRET),
+    // Authenticated by the URL, and by a first auth message.
+    [
+        Handshake {
+            path: "/ws",
+            query: vec![("token".into(), harness::token())],
+            ..Handshake::default()
+        },
+        harness::at("/ws"),
+    ],
+);

@@ -3,49 +3,24 @@
 
 #![no_main]
 
-use std::sync::LazyLock;
+use harness::Handshake;
 
-use agentwire_socializer::server::Skeleton;
-use agentwire_socializer::{ClientMessage, ServerMessage};
-use harness::{Handshake, Target};
-use libfuzzer_sys::fuzz_target;
-
-#[allow(dead_code)]
-static TOKEN: LazyLock<String> = LazyLock::new(harness::token);
-
-fn check(text: &str) -> Result<(), String> {
-    ServerMessage::from_json(text)
-        .map(drop)
-        .map_err(|e| e.to_string())
-}
-
-fuzz_target!(|data: &[u8]| {
-    // Decoding alone: whatever decodes encodes back to the same message.
-    if let Ok(text) = std::str::from_utf8(data)
-        && let Ok(message) = ClientMessage::from_json(text)
-    {
-        let again = ClientMessage::from_json(&message.to_json());
-        assert_eq!(again.ok().as_ref(), Some(&message), "{text}");
-    }
-    let target = Target {
-        app: Skeleton(agentwire_reference::socializer::Socializer::new(
-            harness::SECRET,
-        )),
-        check,
-        handshakes: [
-            Handshake {
-                path: "/ws/ai/ai-chat/fuzz",
-                params: vec![("client_id".into(), "fuzz".into())],
-                query: vec![("token".into(), TOKEN.clone())],
-                ..Handshake::default()
-            },
-            Handshake {
-                path: "/ws/ai/ai-chat/fuzz",
-                params: vec![("client_id".into(), "fuzz".into())],
-                cookies: vec![("access_token".into(), TOKEN.clone())],
-                ..Handshake::default()
-            },
-        ],
-    };
-    harness::run(&target, data);
-});
+harness::fuzz_protocol!(
+    agentwire_socializer,
+    agentwire_reference::socializer::Socializer::new(harness::SECRET),
+    // The token in the query, and in the cookie.
+    [
+        Handshake {
+            path: "/ws/ai/ai-chat/fuzz",
+            params: vec![("client_id".into(), "fuzz".into())],
+            query: vec![("token".into(), harness::token())],
+            ..Handshake::default()
+        },
+        Handshake {
+            path: "/ws/ai/ai-chat/fuzz",
+            params: vec![("client_id".into(), "fuzz".into())],
+            cookies: vec![("access_token".into(), harness::token())],
+            ..Handshake::default()
+        },
+    ],
+);

@@ -47,10 +47,52 @@ fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
-/// A token the fuzzed servers accept, valid until 2100.
+/// A token the fuzzed servers accept, valid until 2100 (signed once per process).
 pub fn token() -> String {
-    let claims = serde_json::json!({"sub": "fuzz", "exp": 4_102_444_800u64});
-    agentwire_runtime::jwt::sign(&claims, SECRET.as_bytes()).expect("HS256 signs")
+    static TOKEN: OnceLock<String> = OnceLock::new();
+    TOKEN
+        .get_or_init(|| {
+            let claims = serde_json::json!({"sub": "fuzz", "exp": 4_102_444_800u64});
+            agentwire_runtime::jwt::sign(&claims, SECRET.as_bytes()).expect("HS256 signs")
+        })
+        .clone()
+}
+
+/// A path template's handshake with nothing else.
+pub fn at(path: &'static str) -> Handshake {
+    Handshake {
+        path,
+        ..Handshake::default()
+    }
+}
+
+/// Defines a fuzz target for one protocol: `fuzz_protocol!(generated_crate, app, [handshake; 2])`.
+///
+/// Each input is first decoded alone (whatever decodes must encode back to the same message),
+/// then fed to `app` through the crate's generated `server::Skeleton` by [`run`], with every
+/// frame the server sends checked against the crate's `ServerMessage`.
+#[macro_export]
+macro_rules! fuzz_protocol {
+    ($protocol:ident, $app:expr, $handshakes:expr $(,)?) => {
+        libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+            if let Ok(text) = std::str::from_utf8(data)
+                && let Ok(message) = $protocol::ClientMessage::from_json(text)
+            {
+                let again = $protocol::ClientMessage::from_json(&message.to_json());
+                assert_eq!(again.ok().as_ref(), Some(&message), "{text}");
+            }
+            let target = $crate::Target {
+                app: $protocol::server::Skeleton($app),
+                check: |text: &str| {
+                    $protocol::ServerMessage::from_json(text)
+                        .map(drop)
+                        .map_err(|e| e.to_string())
+                },
+                handshakes: $handshakes,
+            };
+            $crate::run(&target, data);
+        });
+    };
 }
 
 fn check_all<M: Serialize>(check: fn(&str) -> Result<(), String>, messages: &[M]) {
