@@ -121,7 +121,10 @@ pub struct RunArgs {
     /// Deadline of every wait, in milliseconds.
     #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
     pub timeout_ms: u64,
-    /// Deadline of the whole run of one protocol, in milliseconds (derived by default).
+    /// Deadline of the whole run, in milliseconds: with --all, of every protocol's run together
+    /// (including starting the reference servers). Without it, each protocol's run has a deadline
+    /// derived from its checks' budgets. A check the deadline cuts short or leaves no time for
+    /// fails.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub run_timeout_ms: Option<u64>,
     /// Only these checks (id, dotted prefix like `auth`, or prefix ending in *); repeatable.
@@ -621,7 +624,17 @@ fn run(schemas: &Schemas, args: &RunArgs, launcher: &dyn Launcher) -> Result<boo
     let progress: &dyn runner::Progress = if human { &progress_lines } else { &Silent };
     let mut reports: Vec<ProtocolReport> = Vec::new();
     let mut outcome = Ok(());
+    // One deadline for the whole run: each protocol gets what its predecessors left.
+    let run_deadline = args
+        .run_timeout_ms
+        .map(|ms| std::time::Instant::now() + Duration::from_millis(ms));
     for id in &ids {
+        let mut options = options.clone();
+        if let Some(deadline) = run_deadline {
+            options.run_timeout =
+                Some(deadline.saturating_duration_since(std::time::Instant::now()));
+        }
+        let options = &options;
         let report = runtime.block_on(async {
             let (target, _guard) = match &base {
                 Some(base) => {
@@ -653,7 +666,7 @@ fn run(schemas: &Schemas, args: &RunArgs, launcher: &dyn Launcher) -> Result<boo
             let mut target = target;
             target.headers = headers.clone();
             target.params = params.iter().cloned().collect();
-            run_protocol(schemas, id, &target, &options, progress).await
+            run_protocol(schemas, id, &target, options, progress).await
         });
         match report {
             Ok(report) => reports.push(report),

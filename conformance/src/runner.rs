@@ -18,7 +18,8 @@ use crate::target::Target;
 pub struct RunOptions {
     /// Deadline of every wait (`--timeout-ms`).
     pub timeout: Duration,
-    /// Deadline of the whole run of one protocol (`--run-timeout-ms`); derived when `None`.
+    /// Deadline of the whole run of one protocol, from its start (the CLI passes what is left of
+    /// `--run-timeout-ms`, which bounds every protocol's run together); derived when `None`.
     pub run_timeout: Option<Duration>,
     /// Largest frame accepted from the server (`--max-frame-bytes`).
     pub max_frame_bytes: usize,
@@ -197,14 +198,16 @@ async fn run_one(
     let skip = if spec.slow && !options.include_slow {
         Some("waits for a documented timeout: opt in with --include-slow".to_string())
     } else if started >= run_deadline {
-        // Not a skip: a run cut short must not pass for a run that found nothing.
+        // Not a skip, and a failure whatever the rule's level: a run cut short must not pass
+        // for a run that found nothing.
         recorder.finding(
-            Severity::from(spec.requirement.level),
+            Severity::Fail,
             "not run: the run's deadline (--run-timeout-ms) passed before this check started",
         );
         None
     } else {
-        let allowed = budget(spec, options, ctx).min(run_deadline - started);
+        let own = budget(spec, options, ctx);
+        let allowed = own.min(run_deadline - started);
         match tokio::time::timeout(allowed, guarded(checks::run(ctx, spec, &recorder))).await {
             Ok(Ok(skip)) => skip,
             Ok(Err(panic)) => {
@@ -222,10 +225,22 @@ async fn run_one(
                     waited_ms: allowed.as_millis() as u64,
                     waiting_for: "the check to finish".into(),
                 });
-                recorder.finding(
-                    Severity::from(spec.requirement.level),
-                    format!("the check did not finish within {} ms", allowed.as_millis()),
-                );
+                if allowed < own {
+                    // Cut by the run's deadline, not by its own budget: the server was not
+                    // given the time to show it conforms, so this fails whatever the level.
+                    recorder.finding(
+                        Severity::Fail,
+                        format!(
+                            "cut short by the run's deadline (--run-timeout-ms) after {} ms",
+                            allowed.as_millis()
+                        ),
+                    );
+                } else {
+                    recorder.finding(
+                        Severity::from(spec.requirement.level),
+                        format!("the check did not finish within {} ms", allowed.as_millis()),
+                    );
+                }
                 None
             }
         }

@@ -459,3 +459,38 @@ async fn a_run_cut_short_by_its_deadline_does_not_pass() {
     assert_eq!(report["summary"]["skipped"], 0, "{report}");
     assert!(text(&output.stdout).contains("the run's deadline"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_timeout_bounds_the_whole_run_of_all_protocols() {
+    // The reference servers: five protocols take well over 300 ms together.
+    let started = std::time::Instant::now();
+    let output = run(&[
+        "run",
+        "--all",
+        "--run-timeout-ms",
+        "300",
+        "--format",
+        "json",
+    ])
+    .await;
+    let elapsed = started.elapsed();
+    let document = json_out(&output, 1);
+    let reports = document["reports"].as_array().expect("reports");
+    assert_eq!(reports.len(), 5, "{document}");
+    // Bounded by the one deadline (plus starting servers and the shutdown grace), not by five.
+    assert!(elapsed.as_secs_f64() < 10.0, "took {elapsed:?}");
+    // The last protocol had no time left: every check fails, none is skipped or passes.
+    let last = reports.last().unwrap();
+    let checks = last["checks"].as_array().unwrap();
+    assert!(!checks.is_empty());
+    for check in checks {
+        if check["skip_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("--include-slow"))
+        {
+            continue;
+        }
+        assert_eq!(check["status"], "fail", "{check}");
+        assert!(check.to_string().contains("the run's deadline"), "{check}");
+    }
+}
