@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use agentwire_codegen::protocol::Direction;
+use agentwire_codegen::protocol::{AuthMethod, Direction};
 use anyhow::{Context, Result, anyhow};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::{Value, json};
@@ -100,7 +100,8 @@ pub struct RunArgs {
     /// --url, the embedded reference server is started.
     #[arg(long)]
     pub url: Option<String>,
-    /// A valid credential.
+    /// A valid credential. One a cookie value cannot carry (whitespace, ", ',', ';', '\') skips
+    /// the valid-cookie check, or is a usage error where every connection presents it in a cookie.
     #[arg(long)]
     pub token: Option<String>,
     /// The secret the server verifies HS256 JWTs with: valid and expired tokens are minted.
@@ -583,6 +584,40 @@ fn run(schemas: &Schemas, args: &RunArgs, launcher: &dyn Launcher) -> Result<boo
         return Err(usage(
             "--token: empty, or holds characters an HTTP header (a cookie) cannot carry",
         ));
+    }
+    // A credential that cannot travel in a cookie is a usage error where a cookie is how every
+    // connection of a protocol would present it; where the cookie is one method among others,
+    // only that method's valid-credential check is skipped (the token may suit the others).
+    if let Some(token) = &args.token
+        && !crate::util::cookie_safe(token)
+    {
+        for id in &ids {
+            let auth = schemas
+                .protocol(id)
+                .expect("checked")
+                .description
+                .auth
+                .as_ref();
+            let selected = || {
+                !runner::select(
+                    plan(schemas.protocol(id).expect("checked")),
+                    &args.only,
+                    &args.skip,
+                )
+                .is_empty()
+            };
+            if let Some(auth) = auth
+                && auth.required
+                && let Some(AuthMethod::Cookie { name, .. }) = auth.methods.first()
+                && selected()
+            {
+                return Err(usage(format!(
+                    "--token: holds characters a cookie value cannot carry (RFC 6265: \
+                     whitespace, '\"', ',', ';' or '\\'), and {id} presents it in the cookie \
+                     `{name}` on every connection"
+                )));
+            }
+        }
     }
     let base = match &args.url {
         Some(url) => Some(Target::parse(url).map_err(|e| usage(format!("{e:#}")))?),

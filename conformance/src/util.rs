@@ -177,6 +177,14 @@ pub fn percent_encode(text: &str) -> String {
     out
 }
 
+/// Whether a token can travel as a cookie's value: RFC 6265's cookie-octets only (printable
+/// US-ASCII but whitespace, `"`, `,`, `;` and `\`).
+pub fn cookie_safe(token: &str) -> bool {
+    token
+        .bytes()
+        .all(|b| matches!(b, 0x21 | 0x23..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,5 +205,15 @@ mod tests {
         // Small values are kept whole.
         let small = json!({"type": "pong", "items": [1, 2, {"a": "b"}]});
         assert_eq!(shorten(&small), small);
+    }
+
+    #[test]
+    fn cookie_safe_is_rfc_6265_cookie_octets() {
+        assert!(super::cookie_safe(
+            "eyJhbGciOi.J9-_x~!#$%&'()*+/:<=>?@[]^`{|}"
+        ));
+        for bad in ["a b", "a\tb", "a\"b", "a,b", "a;b", "a\\b", "é", "a\u{7f}"] {
+            assert!(!super::cookie_safe(bad), "{bad:?}");
+        }
     }
 }

@@ -494,3 +494,99 @@ async fn run_timeout_bounds_the_whole_run_of_all_protocols() {
         assert!(check.to_string().contains("the run's deadline"), "{check}");
     }
 }
+
+/// A token RFC 6265 does not let travel in a cookie value.
+const NOT_A_COOKIE: &str = "abc; def";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_a_cookie_cannot_carry_skips_the_cookie_method_only() {
+    // Socializer takes the token by query parameter first, by cookie second: the query checks run
+    // with it, the cookie's valid-credential check is skipped saying why.
+    let double = start("socializer", Fault::None).await;
+    let output = run_at(
+        "socializer",
+        &double.url,
+        &[
+            "--token",
+            NOT_A_COOKIE,
+            "--only",
+            "auth.cookie.valid",
+            "--format",
+            "json",
+        ],
+    )
+    .await;
+    let report = json_out(&output, 0);
+    let check = &report["checks"][0];
+    assert_eq!(check["status"], "skip", "{report}");
+    assert!(
+        check["skip_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("cookie value cannot carry")),
+        "{report}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_a_cookie_cannot_carry_is_a_usage_error_where_every_connection_uses_a_cookie() {
+    // The schema folder with socializer's cookie as its first (every connection's) method.
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema");
+    copy_dir(&root, dir.path());
+    let path = dir.path().join("socializer/protocol.json");
+    let mut protocol: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    protocol["auth"]["methods"]
+        .as_array_mut()
+        .expect("methods")
+        .reverse();
+    std::fs::write(&path, serde_json::to_string_pretty(&protocol).unwrap()).unwrap();
+    let schema_dir = dir.path().to_str().unwrap();
+    let output = run(&[
+        "--schema-dir",
+        schema_dir,
+        "run",
+        "--protocol",
+        "socializer",
+        "--url",
+        "ws://127.0.0.1:9",
+        "--token",
+        NOT_A_COOKIE,
+    ])
+    .await;
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("cookie `access_token` on every connection"),
+        "{}",
+        text(&output.stderr)
+    );
+    // A cookie-safe token goes on to the run (here: nothing listens, so checks fail).
+    let output = run(&[
+        "--schema-dir",
+        schema_dir,
+        "run",
+        "--protocol",
+        "socializer",
+        "--url",
+        "ws://127.0.0.1:9",
+        "--token",
+        "abc",
+        "--only",
+        "handshake",
+    ])
+    .await;
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}

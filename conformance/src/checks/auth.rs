@@ -46,6 +46,22 @@ pub async fn run(
             )
         }
     };
+    if case == AuthCase::Valid
+        && let (Some(index), Some(token)) = (method, &token)
+        && let Some(AuthMethod::Cookie { name, .. }) = ctx
+            .protocol
+            .description
+            .auth
+            .as_ref()
+            .and_then(|a| a.methods.get(index))
+        && !crate::util::cookie_safe(token)
+    {
+        return Err(Stop::Skip(format!(
+            "--token holds characters a cookie value cannot carry (RFC 6265: whitespace, '\"', \
+             ',', ';' or '\\'), so it cannot be presented in the cookie `{name}`; pass a token \
+             without them to check this method"
+        )));
+    }
     let presented = match (method, token) {
         (Some(index), Some(token)) => Presented::Via(index, token),
         _ => Presented::Nothing,
