@@ -342,7 +342,20 @@ fn validate(schemas: &Schemas, args: &ValidateArgs) -> Result<bool> {
                         rests_on,
                     )
                 }
-                Err(why) => (false, None, vec![json!({"error": why})], Vec::new(), None),
+                Err(why) => {
+                    // Text that is no JSON breaks the sentence the framing rests on, if quoted.
+                    let rests_on = why
+                        .starts_with("not JSON")
+                        .then(|| validator.framing().cloned())
+                        .flatten();
+                    (
+                        false,
+                        None,
+                        vec![json!({"error": why})],
+                        Vec::new(),
+                        rests_on,
+                    )
+                }
             };
             if ok {
                 valid += 1;
@@ -372,6 +385,9 @@ fn validate(schemas: &Schemas, args: &ValidateArgs) -> Result<bool> {
                         "{place}: {}",
                         error["error"].as_str().unwrap_or("")
                     ));
+                }
+                if let Some(quote) = &rests_on {
+                    lines.push(format!("    the framing rests on: \"{quote}\""));
                 }
             } else if !ok && invalid as usize <= MAX_SHOWN_INVALID {
                 lines.push(format!(

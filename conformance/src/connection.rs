@@ -386,7 +386,7 @@ impl Connection {
             Message::Binary(bytes) => {
                 self.log_frame(FrameDirection::Received, Body::Binary(bytes.len()));
                 self.violation_without_message(
-                    "a binary frame: every message of the protocol is a JSON text frame",
+                    "a binary frame: every message the protocol documents is a JSON text frame",
                     Value::String(format!("<binary frame of {} bytes>", bytes.len())),
                 );
                 Incoming::Binary
@@ -475,7 +475,17 @@ impl Connection {
         });
     }
 
+    /// A frame that is no JSON text: it fails (it is no message at all), citing the sentence the
+    /// protocol's framing rests on, or saying that no rule quotes one.
     fn violation_without_message(&self, error: &str, frame: Value) {
+        let framing = self.validators.server.framing();
+        let error = match framing {
+            Some(_) => error.to_string(),
+            None => format!(
+                "{error}; no rule of the protocol's description quotes a sentence saying its \
+                 frames are JSON (every message it documents is a JSON object)"
+            ),
+        };
         self.recorder.push(Evidence::Violation {
             connection: self.name.clone(),
             severity: Severity::Fail,
@@ -483,8 +493,8 @@ impl Connection {
             instance_pointer: String::new(),
             keyword: "type".into(),
             schema_location: self.validators.server.union().uri.clone(),
-            error: error.to_string(),
-            rests_on: None,
+            error,
+            rests_on: framing.map(|quote| quote.to_string()),
             frame,
         });
     }

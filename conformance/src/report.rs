@@ -298,7 +298,10 @@ pub enum Evidence {
         /// The validator's message.
         error: String,
         /// The sentence of the document that the message's rule in `protocol.json` rests on (its
-        /// level sets `severity`); absent when the frame is no message.
+        /// level sets `severity`). For a frame that is no JSON text (binary, or text that does not
+        /// parse), the sentence the protocol's framing rests on (a rule saying its frames are
+        /// JSON; such a frame fails); absent when no rule quotes one, or the frame is JSON but no
+        /// message.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         rests_on: Option<String>,
         /// The frame (long strings shortened).

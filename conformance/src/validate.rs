@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use agentwire_codegen::model::union::{TagValue, Union, join};
-use agentwire_codegen::protocol::Direction;
+use agentwire_codegen::protocol::{Direction, ProtocolDescription, Rule};
 use agentwire_codegen::source::{SchemaDocument, SchemaSet, validator_in};
 use anyhow::{Context, Result, anyhow};
 use base64::Engine as _;
@@ -39,6 +39,8 @@ pub struct FrameValidator {
     /// to it and the variant of each value, so selection is one walk and one lookup.
     tags: Option<(Vec<String>, HashMap<String, usize>)>,
     variants: Vec<VariantCheck>,
+    /// The sentence this direction's framing (JSON text frames) rests on, if a rule quotes one.
+    framing: Option<Arc<str>>,
 }
 
 #[derive(Debug)]
@@ -180,12 +182,23 @@ impl FrameValidator {
             });
         }
         let tags = tag_index(&union);
+        let framing = framing_rule(&protocol.description, direction).map(|(rule, _)| {
+            let quote: Arc<str> = rule.quote.as_str().into();
+            quote
+        });
         Ok(Self {
             union,
             entry,
             tags,
             variants,
+            framing,
         })
+    }
+
+    /// The sentence a frame that is no JSON text (a binary frame, text that does not parse) breaks:
+    /// see [`framing_rule`]; `None` when no rule of the protocol quotes one.
+    pub fn framing(&self) -> Option<&Arc<str>> {
+        self.framing.as_ref()
     }
 
     /// The message a frame's discriminators select.
@@ -269,6 +282,47 @@ impl FrameValidator {
             .find(|v| &*v.message == message)
             .map_or(&[], |v| v.base64_pointers.as_slice())
     }
+}
+
+/// The rule of `protocol.json` that a direction's framing rests on, with its JSON Pointer: the
+/// first whose sentence says the protocol's data or messages are JSON, looking at the endpoint's
+/// rule, then the rules of the direction's messages, then (for the server) those of the exchanges
+/// and of the unprompted messages. Reactions are not looked at: their sentences say how the server
+/// answers bad input, not how frames are written.
+pub fn framing_rule(
+    description: &ProtocolDescription,
+    direction: Direction,
+) -> Option<(&Rule, String)> {
+    let mut candidates: Vec<(&Rule, String)> =
+        vec![(&description.endpoint.rule, "/endpoint/rule".into())];
+    candidates.extend(
+        description
+            .messages
+            .iter()
+            .filter(|(_, m)| m.direction == direction)
+            .map(|(name, m)| (&m.rule, format!("/messages/{name}/rule"))),
+    );
+    if direction == Direction::Server {
+        candidates.extend(
+            description
+                .exchanges
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (&e.rule, format!("/exchanges/{i}/rule"))),
+        );
+        candidates.extend(
+            description
+                .unprompted
+                .iter()
+                .enumerate()
+                .map(|(i, u)| (&u.rule, format!("/unprompted/{i}/rule"))),
+        );
+    }
+    candidates.into_iter().find(|(rule, _)| {
+        rule.quote
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|word| word == "JSON")
+    })
 }
 
 fn errors_of(validator: &Validator, frame: &Value) -> Vec<SchemaError> {
@@ -407,6 +461,42 @@ fn walk_annotations(
                 depth + 1,
                 out,
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use agentwire_codegen::protocol::Direction;
+
+    use super::framing_rule;
+    use crate::schemas::Schemas;
+
+    #[test]
+    fn the_framing_rule_is_the_one_saying_frames_are_json() {
+        let schemas = Schemas::embedded().expect("the embedded schemas");
+        let rule = |id: &str| {
+            let protocol = schemas.protocol(id).expect("a protocol");
+            framing_rule(&protocol.description, Direction::Server)
+                .map(|(rule, pointer)| (rule.quote.clone(), pointer))
+        };
+        assert_eq!(
+            rule("datagram"),
+            Some((
+                "All the data over the WebSocket must be represented as JSON.".into(),
+                "/endpoint/rule".into()
+            ))
+        );
+        assert_eq!(
+            rule("rixa"),
+            Some((
+                "The server will respond to these commands with JSON messages.".into(),
+                "/messages/response/rule".into()
+            ))
+        );
+        // These quote no such sentence (their "Malformed JSON" rules are reactions to bad input).
+        for id in ["generalbots", "generalbots-meet", "socializer"] {
+            assert_eq!(rule(id), None, "{id}");
         }
     }
 }

@@ -359,6 +359,26 @@ async fn validate_recorded_frames() {
     .await;
     assert_eq!(output.status.code(), Some(0));
     assert!(text(&output.stdout).contains("does not decode as base64"));
+
+    // Text that is no JSON cites the sentence datagram's framing rests on.
+    let garbage = file_with(&dir, "garbage.jsonl", "this is not json\n");
+    let output = run(&[
+        "validate",
+        "--protocol",
+        "datagram",
+        "--direction",
+        "server",
+        &garbage,
+    ])
+    .await;
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stdout).contains(
+            "the framing rests on: \"All the data over the WebSocket must be represented as JSON.\""
+        ),
+        "{}",
+        text(&output.stdout)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

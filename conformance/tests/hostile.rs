@@ -71,6 +71,48 @@ async fn deeply_nested_json_is_not_json_to_the_suite() {
         "{}",
         support::dump(&report)
     );
+    // The finding cites the sentence datagram's framing rests on.
+    assert!(
+        no_json_violations(&report).all(|rests_on| rests_on
+            == Some("All the data over the WebSocket must be represented as JSON.")),
+        "{}",
+        support::dump(&report)
+    );
+    assert!(report.summary.failed > 0);
+}
+
+/// The sentences cited by violations of frames that are no JSON text.
+fn no_json_violations(report: &ProtocolReport) -> impl Iterator<Item = Option<&str>> {
+    let found: Vec<Option<&str>> = report
+        .checks
+        .iter()
+        .flat_map(|c| &c.evidence)
+        .filter_map(|e| match e {
+            Evidence::Violation {
+                error, rests_on, ..
+            } if error.contains("binary frame") || error.contains("not JSON") => {
+                Some(rests_on.as_deref())
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(!found.is_empty(), "no violation of a frame that is no JSON");
+    found.into_iter()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_binary_frame_where_no_rule_says_json_says_so() {
+    let server = start_hostile(Message::Binary(Bytes::from(vec![0u8; 16]))).await;
+    let report = run_bounded("generalbots-meet", &server.url).await;
+    assert!(no_json_violations(&report).all(|rests_on| rests_on.is_none()));
+    assert!(
+        evidence_mentions(
+            &report,
+            "no rule of the protocol's description quotes a sentence"
+        ),
+        "{}",
+        support::dump(&report)
+    );
     assert!(report.summary.failed > 0);
 }
 
@@ -87,6 +129,12 @@ async fn binary_frames_are_violations() {
         )
         .count();
     assert!(violations > 0);
+    assert!(
+        no_json_violations(&report).all(|rests_on| rests_on
+            == Some("The server will respond to these commands with JSON messages.")),
+        "{}",
+        support::dump(&report)
+    );
     assert!(report.summary.failed > 0);
 }
 

@@ -99,7 +99,12 @@ pub fn detail(check: &CheckReport) -> String {
                     instance_pointer,
                     crate::util::prefix(error, 160),
                     rests_on.as_deref().map_or(String::new(), |quote| format!(
-                        " (the message rests on \"{}\")",
+                        " (the {} rests on \"{}\")",
+                        if message.is_some() {
+                            "message"
+                        } else {
+                            "framing"
+                        },
                         crate::util::prefix(quote, 120)
                     ))
                 ),
