@@ -443,7 +443,8 @@ fn validate(schemas: &Schemas, args: &ValidateArgs) -> Result<bool> {
 
 /// Calls `each` with every frame of a file: the whole file when it is one JSON value (and at most
 /// [`WHOLE_FILE_BYTES`]), else one per non-empty line (JSON Lines). A line that is not JSON, not
-/// UTF-8 or too long is a finding for that frame only; a file with no frame is a finding too.
+/// UTF-8 or too long is a finding for that frame only; a file with no frame is a finding too, and
+/// so is a file over the bound whose first line is not JSON (one finding, not one per line).
 /// Memory and the bytes read are bounded, so a huge file, a device or a pipe cannot exhaust them.
 fn for_each_frame(path: &Path, each: &mut dyn FnMut(u64, Result<Value, String>)) -> Result<()> {
     let unreadable = |e: std::io::Error| usage(format!("{}: cannot read: {e}", path.display()));
@@ -467,6 +468,9 @@ fn for_each_frame(path: &Path, each: &mut dyn FnMut(u64, Result<Value, String>))
         each(1, Ok(value));
         return Ok(());
     }
+    // Over the bound, the file can only be JSON Lines; a first line that is not JSON says it is
+    // not (most likely one large value spread over lines), and one finding says so.
+    let over_bound = head.len() as u64 > WHOLE_FILE_BYTES;
     let mut reader = std::io::Cursor::new(head).chain(reader);
     let (mut number, mut frames, mut total) = (0u64, 0u64, 0u64);
     let mut line = Vec::new();
@@ -501,13 +505,23 @@ fn for_each_frame(path: &Path, each: &mut dyn FnMut(u64, Result<Value, String>))
             continue;
         }
         frames += 1;
-        match std::str::from_utf8(&line) {
-            Ok(text) => each(
+        let frame = match std::str::from_utf8(&line) {
+            Ok(text) => serde_json::from_str(text).map_err(|e| format!("not JSON: {e}")),
+            Err(e) => Err(format!("not UTF-8 text: {e}")),
+        };
+        if over_bound && frames == 1 && frame.is_err() {
+            let why = frame.err().unwrap_or_default();
+            each(
                 number,
-                serde_json::from_str(text).map_err(|e| format!("not JSON: {e}")),
-            ),
-            Err(e) => each(number, Err(format!("not UTF-8 text: {e}"))),
+                Err(format!(
+                    "the file is over {} MiB, the most read as one JSON value, and is not JSON \
+                     Lines either (its first line is {why}): not read further",
+                    WHOLE_FILE_BYTES >> 20
+                )),
+            );
+            break;
         }
+        each(number, frame);
     }
     if frames == 0 {
         each(

@@ -382,6 +382,54 @@ async fn validate_recorded_frames() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validate_reads_a_pretty_printed_value_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let validate = |path: String| async move {
+        let output = run(&[
+            "validate",
+            "--protocol",
+            "generalbots",
+            "--direction",
+            "server",
+            "--format",
+            "json",
+            &path,
+        ])
+        .await;
+        let code = output.status.code();
+        let result: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+        (code, result)
+    };
+    // One value over many lines, invalid (no timestamp): one frame, judged as the message it is.
+    let pretty = serde_json::to_string_pretty(&serde_json::json!({"type": "pong"})).unwrap();
+    assert!(pretty.lines().count() > 2);
+    let (code, result) = validate(file_with(&dir, "pretty.json", &pretty)).await;
+    assert_eq!(code, Some(1));
+    assert_eq!(result["frames"].as_array().unwrap().len(), 1, "{result}");
+    assert_eq!(result["frames"][0]["message"], "pong", "{result}");
+    assert_eq!(result["frames"][0]["errors"][0]["keyword"], "required");
+    // Over the bound, a pretty-printed value is one clear finding, not one per line.
+    let path = dir.path().join("big.json");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    file.write_all(b"{\n  \"type\": \"pong\",\n  \"padding\": [\n")
+        .unwrap();
+    for _ in 0..(18 << 20) / 15 {
+        file.write_all(b"    \"0123456\",\n").unwrap();
+    }
+    file.write_all(b"    \"end\"\n  ]\n}\n").unwrap();
+    drop(file);
+    let (code, result) = validate(path.to_str().unwrap().to_string()).await;
+    assert_eq!(code, Some(1));
+    let frames = result["frames"].as_array().unwrap();
+    assert_eq!(frames.len(), 1, "{}", frames.len());
+    let error = frames[0]["errors"][0]["error"].as_str().unwrap();
+    assert!(
+        error.contains("over 16 MiB") && error.contains("not JSON Lines"),
+        "{error}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn validate_a_huge_file_in_bounded_time() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("huge.jsonl");
