@@ -29,6 +29,10 @@ pub struct ProtocolDescription {
     pub documents: Vec<SourceDocument>,
     /// Where clients connect.
     pub endpoint: Endpoint,
+    /// The sentence saying frames are JSON text, when the document has one: a binary frame or
+    /// text that does not parse breaks it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub framing: Option<Rule>,
     /// How clients authenticate; absent when the document describes no authentication.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<Auth>,
@@ -532,6 +536,9 @@ impl ProtocolDescription {
     /// Every rule of the description, with the JSON Pointer of where it sits.
     pub fn rules(&self) -> Vec<(String, &Rule)> {
         let mut out = vec![("/endpoint/rule".to_string(), &self.endpoint.rule)];
+        if let Some(framing) = &self.framing {
+            out.push(("/framing".into(), framing));
+        }
         if let Some(auth) = &self.auth {
             out.push(("/auth/rule".into(), &auth.rule));
             for (i, method) in auth.methods.iter().enumerate() {

@@ -182,7 +182,7 @@ impl FrameValidator {
             });
         }
         let tags = tag_index(&union);
-        let framing = framing_rule(&protocol.description, direction).map(|(rule, _)| {
+        let framing = framing_rule(&protocol.description).map(|(rule, _)| {
             let quote: Arc<str> = rule.quote.as_str().into();
             quote
         });
@@ -284,45 +284,13 @@ impl FrameValidator {
     }
 }
 
-/// The rule of `protocol.json` that a direction's framing rests on, with its JSON Pointer: the
-/// first whose sentence says the protocol's data or messages are JSON, looking at the endpoint's
-/// rule, then the rules of the direction's messages, then (for the server) those of the exchanges
-/// and of the unprompted messages. Reactions are not looked at: their sentences say how the server
-/// answers bad input, not how frames are written.
-pub fn framing_rule(
-    description: &ProtocolDescription,
-    direction: Direction,
-) -> Option<(&Rule, String)> {
-    let mut candidates: Vec<(&Rule, String)> =
-        vec![(&description.endpoint.rule, "/endpoint/rule".into())];
-    candidates.extend(
-        description
-            .messages
-            .iter()
-            .filter(|(_, m)| m.direction == direction)
-            .map(|(name, m)| (&m.rule, format!("/messages/{name}/rule"))),
-    );
-    if direction == Direction::Server {
-        candidates.extend(
-            description
-                .exchanges
-                .iter()
-                .enumerate()
-                .map(|(i, e)| (&e.rule, format!("/exchanges/{i}/rule"))),
-        );
-        candidates.extend(
-            description
-                .unprompted
-                .iter()
-                .enumerate()
-                .map(|(i, u)| (&u.rule, format!("/unprompted/{i}/rule"))),
-        );
-    }
-    candidates.into_iter().find(|(rule, _)| {
-        rule.quote
-            .split(|c: char| !c.is_ascii_alphanumeric())
-            .any(|word| word == "JSON")
-    })
+/// The rule of `protocol.json` that a frame which is no JSON text breaks (its `framing`), with its
+/// JSON Pointer; `None` when the document says nowhere that frames are JSON.
+pub fn framing_rule(description: &ProtocolDescription) -> Option<(&Rule, String)> {
+    description
+        .framing
+        .as_ref()
+        .map(|rule| (rule, "/framing".to_string()))
 }
 
 fn errors_of(validator: &Validator, frame: &Value) -> Vec<SchemaError> {
@@ -467,35 +435,34 @@ fn walk_annotations(
 
 #[cfg(test)]
 mod tests {
-    use agentwire_codegen::protocol::Direction;
-
     use super::framing_rule;
     use crate::schemas::Schemas;
 
     #[test]
-    fn the_framing_rule_is_the_one_saying_frames_are_json() {
+    fn the_framing_rule_is_the_one_protocol_json_names() {
         let schemas = Schemas::embedded().expect("the embedded schemas");
         let rule = |id: &str| {
             let protocol = schemas.protocol(id).expect("a protocol");
-            framing_rule(&protocol.description, Direction::Server)
-                .map(|(rule, pointer)| (rule.quote.clone(), pointer))
+            framing_rule(&protocol.description).map(|(rule, pointer)| (rule.quote.clone(), pointer))
         };
-        assert_eq!(
-            rule("datagram"),
-            Some((
-                "All the data over the WebSocket must be represented as JSON.".into(),
-                "/endpoint/rule".into()
-            ))
-        );
-        assert_eq!(
-            rule("rixa"),
-            Some((
-                "The server will respond to these commands with JSON messages.".into(),
-                "/messages/response/rule".into()
-            ))
-        );
-        // These quote no such sentence (their "Malformed JSON" rules are reactions to bad input).
-        for id in ["generalbots", "generalbots-meet", "socializer"] {
+        for (id, quote) in [
+            (
+                "datagram",
+                "All the data over the WebSocket must be represented as JSON.",
+            ),
+            (
+                "rixa",
+                "The server will respond to these commands with JSON messages.",
+            ),
+            (
+                "generalbots",
+                "All messages are JSON objects with a type field:",
+            ),
+        ] {
+            assert_eq!(rule(id), Some((quote.into(), "/framing".into())), "{id}");
+        }
+        // Their documents say nowhere that frames are JSON.
+        for id in ["generalbots-meet", "socializer"] {
             assert_eq!(rule(id), None, "{id}");
         }
     }
