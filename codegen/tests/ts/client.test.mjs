@@ -418,3 +418,84 @@ test("a sent frame is exactly the message the schema describes", async () => {
   );
 });
 
+
+test("close() while connecting or reconnecting abandons that connection: nothing opens after it", async () => {
+  const { Client } = await importProtocol("datagram");
+  const { ConnectionError } = await importRoot();
+  let connections = 0;
+  await withServer(
+    (socket) => {
+      connections++;
+      // The first connection is lost, so that the client reconnects.
+      if (connections === 1) setTimeout(() => socket.terminate(), 20);
+    },
+    async (server) => {
+      // close() right after connect(): connect() rejects, and no socket stays open.
+      const early = new Client({ url: server.origin, WebSocket });
+      let opened = 0;
+      early.onOpen(() => opened++);
+      const connecting = early.connect();
+      await early.close();
+      await assert.rejects(connecting, (error) => error instanceof ConnectionError && /closed while connecting/.test(error.message));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(opened, 0);
+      assert.equal(early.connected, false);
+      assert.equal(server.connections.filter((c) => c.socket.readyState === 1).length, 0, "no connection stays open");
+
+      // close() while a reconnection is being opened: it is abandoned too.
+      const client = new Client({ url: server.origin, WebSocket, reconnect: { retries: 3, initialDelayMs: 1, maxDelayMs: 1 } });
+      const errors = [];
+      client.onError((error) => errors.push(error));
+      const lost = new Promise((resolve) => client.onClose(resolve));
+      await client.connect();
+      await lost;
+      // The reconnection fires within about a millisecond; close while it is under way.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const before = connections;
+      await client.close();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(client.connected, false, "the reconnection did not open after close()");
+      assert.equal(server.connections.filter((c) => c.socket.readyState === 1).length, 0, "no connection stays open");
+      assert.ok(connections <= before + 1, "no further attempts after close()");
+      assert.deepEqual(errors, [], "an abandoned attempt is no error");
+      // And a client closed while reconnecting may connect again.
+      await client.connect();
+      assert.equal(client.connected, true);
+      await client.close();
+    },
+  );
+});
+
+test("reconnection delays are jittered between half the backoff and all of it", async () => {
+  const { Client } = await importProtocol("datagram");
+  const delays = [];
+  const realSetTimeout = globalThis.setTimeout;
+  const realRandom = Math.random;
+  const server = await scripted(() => undefined);
+  const client = new Client({
+    url: server.origin,
+    WebSocket,
+    connectTimeoutMs: 4_321,
+    reconnect: { retries: 3, initialDelayMs: 40, maxDelayMs: 100, factor: 2 },
+  });
+  const failed = new Promise((resolve) => client.onError(resolve));
+  await client.connect();
+  // Record the client's timers (not the connect timeout); the jitter draws 0, its least.
+  globalThis.setTimeout = (callback, ms, ...rest) => {
+    if (ms !== 4_321) delays.push(ms);
+    return realSetTimeout(callback, ms, ...rest);
+  };
+  Math.random = () => 0;
+  try {
+    // The server goes away for good: every reconnection is refused.
+    await server.close();
+    const error = await failed;
+    assert.match(error.message, /reconnecting failed after 3 attempts/);
+  } finally {
+    globalThis.setTimeout = realSetTimeout;
+    Math.random = realRandom;
+  }
+  // 40, 80, 160 capped at 100; jittered down to half.
+  assert.deepEqual(delays.filter((ms) => ms >= 20 && ms <= 160), [20, 40, 50]);
+  await client.close();
+});

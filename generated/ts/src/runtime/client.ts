@@ -124,7 +124,11 @@ export interface ProtocolSpec {
   readonly errors?: { readonly message: string; readonly code: string };
 }
 
-/** Backoff between reconnection attempts: `initialDelayMs * factor^attempt`, capped. */
+/**
+ * Backoff between reconnection attempts: `initialDelayMs * factor^attempt`, capped at
+ * `maxDelayMs`, then jittered to a random delay between half of it and all of it, so that clients
+ * the same outage dropped do not all come back at once.
+ */
 export interface ReconnectOptions {
   /** Attempts after a connection is lost; default 5. */
   readonly retries?: number;
@@ -400,6 +404,8 @@ export class ClientCore<S> {
   #userClosed = false;
   #attempt = 0;
   #reconnectTimer: unknown;
+  /** The socket being opened (by {@link ClientCore.connect} or a reconnection), until it opens or fails. */
+  #connecting: SocketLike | undefined;
   #pending: Pending[] = [];
   readonly #handlers = new Map<string, Set<(message: unknown) => void>>();
   readonly #anyHandlers = new Set<(received: Received<S>) => void>();
@@ -436,9 +442,11 @@ export class ClientCore<S> {
 
   /** Opens the connection and authenticates; rejects with a {@link ConnectionError}. */
   async connect(): Promise<void> {
-    if (this.#state === "open" || this.#state === "connecting") {
+    if (this.#state === "open" || this.#state === "connecting" || this.#connecting !== undefined) {
       throw new ConnectionError(`the ${this.spec.id} client is already ${this.#state}`);
     }
+    // Connecting now replaces a reconnection scheduled for later.
+    host.clearTimeout(this.#reconnectTimer);
     this.#userClosed = false;
     this.#state = "connecting";
     try {
@@ -451,13 +459,17 @@ export class ClientCore<S> {
     }
   }
 
-  /** Closes the connection (and stops reconnecting); resolves once it is closed. */
+  /**
+   * Closes the connection (and stops reconnecting); resolves once it is closed. A connection being
+   * opened is abandoned: {@link ClientCore.connect} rejects with a {@link ConnectionError}.
+   */
   close(code = 1000, reason = ""): Promise<void> {
     this.#userClosed = true;
     host.clearTimeout(this.#reconnectTimer);
-    const socket = this.#socket;
+    const socket = this.#socket ?? this.#connecting;
     if (socket === undefined || socket.readyState === 3) {
       this.#state = "closed";
+      this.#giveUp(new ConnectionError(`the ${this.spec.id} client was closed`));
       return Promise.resolve();
     }
     return new Promise((resolve) => {
@@ -779,9 +791,11 @@ export class ClientCore<S> {
         return;
       }
       let settled = false;
+      this.#connecting = socket;
       const ms = this.#options.connectTimeoutMs ?? DEFAULT_TIMEOUT_MS;
       const timer = host.setTimeout(() => {
         settled = true;
+        if (this.#connecting === socket) this.#connecting = undefined;
         socket.close();
         reject(new ConnectionError(`connecting to ${redact(url)} took more than ${ms} ms`));
       }, ms);
@@ -789,6 +803,13 @@ export class ClientCore<S> {
         if (settled) return;
         settled = true;
         host.clearTimeout(timer);
+        if (this.#connecting === socket) this.#connecting = undefined;
+        if (this.#userClosed) {
+          // close() was called while connecting: this socket is not wanted any more.
+          socket.close(1000);
+          reject(new ConnectionError(`the ${this.spec.id} client was closed while connecting`));
+          return;
+        }
         this.#socket = socket;
         this.#state = "open";
         this.#attempt = 0;
@@ -813,6 +834,11 @@ export class ClientCore<S> {
         if (!settled) {
           settled = true;
           host.clearTimeout(timer);
+          if (this.#connecting === socket) this.#connecting = undefined;
+          if (this.#userClosed) {
+            reject(new ConnectionError(`the ${this.spec.id} client was closed while connecting`));
+            return;
+          }
           const reason = event.reason === "" ? "" : `: ${event.reason}`;
           reject(
             new ConnectionError(`${redact(url)} closed before opening (code ${event.code}${reason})`, event.code),
@@ -874,16 +900,22 @@ export class ClientCore<S> {
 
   #scheduleReconnect(): void {
     const options = this.#reconnectOptions() ?? {};
-    const delay = Math.min(
+    const capped = Math.min(
       options.maxDelayMs ?? 10_000,
       (options.initialDelayMs ?? 250) * (options.factor ?? 2) ** this.#attempt,
     );
+    // Equal jitter: somewhere between half the delay and all of it.
+    const delay = Math.round(capped / 2 + (Math.random() * capped) / 2);
     this.#attempt++;
     this.#reconnectTimer = host.setTimeout(() => {
       if (this.#userClosed) return;
       this.#open().catch((error: unknown) => {
         const retries = options.retries ?? 5;
-        if (!this.#userClosed && this.#attempt < retries) {
+        if (this.#userClosed) {
+          // close() abandoned this attempt: nothing failed that the user did not ask for.
+          this.#state = "closed";
+          this.#giveUp(new ConnectionError(`the ${this.spec.id} client was closed`));
+        } else if (this.#attempt < retries) {
           this.#scheduleReconnect();
         } else {
           this.#state = "closed";
