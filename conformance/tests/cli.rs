@@ -36,6 +36,13 @@ fn json_out(output: &Output, code: i32) -> Value {
     serde_json::from_slice(&output.stdout).expect("JSON on stdout")
 }
 
+/// `conformance validate --protocol P --direction D ARGS...`.
+async fn validate(protocol: &str, direction: &str, args: &[&str]) -> Output {
+    let mut all = vec!["validate", "--protocol", protocol, "--direction", direction];
+    all.extend_from_slice(args);
+    run(&all).await
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -271,15 +278,7 @@ async fn validate_recorded_frames() {
         "pong.json",
         "{\n \"type\": \"pong\",\n \"timestamp\": \"2024-01-01T10:00:00Z\"\n}\n",
     );
-    let output = run(&[
-        "validate",
-        "--protocol",
-        "generalbots",
-        "--direction",
-        "server",
-        &good,
-    ])
-    .await;
+    let output = validate("generalbots", "server", &[&good]).await;
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stdout));
     assert!(text(&output.stdout).contains("1 valid, 0 invalid"));
 
@@ -291,15 +290,7 @@ async fn validate_recorded_frames() {
          this is not json\n\
          {\"type\": \"error\", \"code\": \"ROOM_FULL\", \"message\": \"x\"}\n",
     );
-    let output = run(&[
-        "validate",
-        "--protocol",
-        "generalbots",
-        "--direction",
-        "server",
-        &lines,
-    ])
-    .await;
+    let output = validate("generalbots", "server", &[&lines]).await;
     assert_eq!(output.status.code(), Some(1));
     let stdout = text(&output.stdout);
     assert!(
@@ -315,31 +306,13 @@ async fn validate_recorded_frames() {
     );
     assert!(stdout.contains("1 valid, 3 invalid"), "{stdout}");
 
-    let output = run(&[
-        "validate",
-        "--protocol",
-        "generalbots",
-        "--direction",
-        "server",
-        "--format",
-        "json",
-        &lines,
-    ])
-    .await;
+    let output = validate("generalbots", "server", &["--format", "json", &lines]).await;
     let result: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(result["summary"]["invalid"], 3);
     assert_eq!(result["frames"][1]["errors"][0]["keyword"], "required");
 
     // The client direction: a server frame sent by a client is invalid.
-    let output = run(&[
-        "validate",
-        "--protocol",
-        "generalbots",
-        "--direction",
-        "client",
-        &good,
-    ])
-    .await;
+    let output = validate("generalbots", "client", &[&good]).await;
     assert_eq!(output.status.code(), Some(1));
 
     // A base64 warning does not fail.
@@ -348,29 +321,13 @@ async fn validate_recorded_frames() {
         "chat.json",
         r#"{"msg": "chat", "cid": "1", "content": {"success": true, "error": false, "sender": "A", "bot": true, "type": "text", "data": "not base64!"}}"#,
     );
-    let output = run(&[
-        "validate",
-        "--protocol",
-        "datagram",
-        "--direction",
-        "server",
-        &chat,
-    ])
-    .await;
+    let output = validate("datagram", "server", &[&chat]).await;
     assert_eq!(output.status.code(), Some(0));
     assert!(text(&output.stdout).contains("does not decode as base64"));
 
     // Text that is no JSON cites the sentence datagram's framing rests on.
     let garbage = file_with(&dir, "garbage.jsonl", "this is not json\n");
-    let output = run(&[
-        "validate",
-        "--protocol",
-        "datagram",
-        "--direction",
-        "server",
-        &garbage,
-    ])
-    .await;
+    let output = validate("datagram", "server", &[&garbage]).await;
     assert_eq!(output.status.code(), Some(1));
     assert!(
         text(&output.stdout).contains(
@@ -385,17 +342,7 @@ async fn validate_recorded_frames() {
 async fn validate_reads_a_pretty_printed_value_whole() {
     let dir = tempfile::tempdir().unwrap();
     let validate = |path: String| async move {
-        let output = run(&[
-            "validate",
-            "--protocol",
-            "generalbots",
-            "--direction",
-            "server",
-            "--format",
-            "json",
-            &path,
-        ])
-        .await;
+        let output = validate("generalbots", "server", &["--format", "json", &path]).await;
         let code = output.status.code();
         let result: Value = serde_json::from_slice(&output.stdout).expect("JSON");
         (code, result)
@@ -446,15 +393,7 @@ async fn validate_a_huge_file_in_bounded_time() {
     file.write_all(line.as_bytes()).unwrap();
     drop(file);
     let started = std::time::Instant::now();
-    let output = run(&[
-        "validate",
-        "--protocol",
-        "generalbots",
-        "--direction",
-        "server",
-        path.to_str().unwrap(),
-    ])
-    .await;
+    let output = validate("generalbots", "server", &[path.to_str().unwrap()]).await;
     assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
     let stdout = text(&output.stdout);
     assert!(stdout.contains("1 invalid"), "{stdout}");
@@ -465,15 +404,7 @@ async fn validate_a_huge_file_in_bounded_time() {
 async fn validate_empty_binary_and_endless_input() {
     let dir = tempfile::tempdir().unwrap();
     let validate = |path: String| async move {
-        let output = run(&[
-            "validate",
-            "--protocol",
-            "generalbots",
-            "--direction",
-            "server",
-            &path,
-        ])
-        .await;
+        let output = validate("generalbots", "server", &[&path]).await;
         (
             output.status.code(),
             text(&output.stdout),
