@@ -66,6 +66,11 @@ pub struct ProtocolDescription {
     /// WebSocket close codes the document names.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub close_codes: Vec<CloseCode>,
+    /// The sentence a server frame breaks when no message's discriminators select it (a frame of
+    /// a kind the document does not show, an error in a shape other than the documented one);
+    /// its level sets the severity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unmatched: Option<Rule>,
 }
 
 /// A source document, kept verbatim next to the schemas.
@@ -196,6 +201,16 @@ pub struct MessageInfo {
     pub schema: Option<String>,
     /// The heading or sentence of the document that introduces it.
     pub rule: Rule,
+    /// JSON Pointer of a value that tells kinds of this message apart where its discriminators
+    /// do not (RIXA's `role`): a frame of a kind the server also sends unprompted is never taken
+    /// as the answer to a request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The sentence saying the connection may end after this message: a client message that ends
+    /// it, or a server message after which the server may close it. Elsewhere a server that
+    /// closes the connection in answer to a valid message breaks the exchange.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_connection: Option<Rule>,
 }
 
 /// Who sends a message.
@@ -218,8 +233,30 @@ pub struct Exchange {
     pub request: String,
     /// The accepted forms of the answer; any one of them answers the request.
     pub replies: Vec<ReplyForm>,
+    /// How long an answer may take: what produces it.
+    #[serde(default, skip_serializing_if = "ReplyBudget::is_control")]
+    pub budget: ReplyBudget,
     /// The sentence that documents the answer.
     pub rule: Rule,
+}
+
+/// What produces the answer to a request, and so how long it may take.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplyBudget {
+    /// The server's own logic: answered at once (the suite's control budget, `--timeout-ms`).
+    #[default]
+    Control,
+    /// A model (a chat answer): it may take seconds (the generated-reply budget,
+    /// `--reply-timeout-ms`).
+    Generated,
+}
+
+impl ReplyBudget {
+    /// Whether this is the default, [`ReplyBudget::Control`].
+    pub fn is_control(&self) -> bool {
+        *self == ReplyBudget::Control
+    }
 }
 
 /// One accepted form of an answer.
@@ -362,8 +399,23 @@ pub struct Sessions {
     /// Client messages that need a session on the connection but do not name it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub needed_by: Vec<String>,
+    /// Other ways the documents show of having a session, tried in order when `origin` is an open
+    /// reading and gives none: an open reading is never a prerequisite.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alternatives: Vec<SessionAlternative>,
     /// The sentence that documents sessions.
     pub rule: Rule,
+}
+
+/// Another way of having a session than the description's `origin`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "by", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SessionAlternative {
+    /// The client picks the id; the session comes to be when a request first names it.
+    ClientChosen {
+        /// The sentence (or example) that shows a client naming a session it chose.
+        rule: Rule,
+    },
 }
 
 /// How a session comes to exist.
@@ -552,6 +604,9 @@ impl ProtocolDescription {
         }
         for (name, info) in &self.messages {
             out.push((format!("/messages/{name}/rule"), &info.rule));
+            if let Some(rule) = &info.ends_connection {
+                out.push((format!("/messages/{name}/ends_connection"), rule));
+            }
         }
         for (i, exchange) in self.exchanges.iter().enumerate() {
             out.push((format!("/exchanges/{i}/rule"), &exchange.rule));
@@ -584,6 +639,10 @@ impl ProtocolDescription {
         }
         if let Some(sessions) = &self.sessions {
             out.push(("/sessions/rule".into(), &sessions.rule));
+            for (i, alternative) in sessions.alternatives.iter().enumerate() {
+                let SessionAlternative::ClientChosen { rule } = alternative;
+                out.push((format!("/sessions/alternatives/{i}/rule"), rule));
+            }
         }
         for (i, reaction) in self.reactions.iter().enumerate() {
             out.push((format!("/reactions/{i}/rule"), &reaction.rule));
@@ -610,6 +669,9 @@ impl ProtocolDescription {
         }
         for (i, close) in self.close_codes.iter().enumerate() {
             out.push((format!("/close_codes/{i}/rule"), &close.rule));
+        }
+        if let Some(rule) = &self.unmatched {
+            out.push(("/unmatched".into(), rule));
         }
         out
     }
