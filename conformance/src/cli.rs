@@ -1,7 +1,8 @@
 //! The `conformance` command line: `run`, `validate` and `list`.
 //!
 //! Exit codes: 0 when every check (or frame) passed, skips and warnings allowed; 1 when any
-//! failed; 2 on a usage error (bad arguments, unknown protocol, unreadable input, no target).
+//! failed; 2 when nothing was judged: a usage error (bad arguments, unknown protocol, unreadable
+//! input, no target) or an endpoint that could not be tested (no handshake succeeds).
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -119,9 +120,18 @@ pub struct RunArgs {
     /// Write the report here instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Deadline of every wait, in milliseconds.
+    /// Deadline of every wait, in milliseconds, and the budget of replies the server's own logic
+    /// produces (the control budget).
     #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
     pub timeout_ms: u64,
+    /// The budget of replies a model generates (chat answers: exchanges marked `generated` in
+    /// protocol.json), in milliseconds.
+    #[arg(long, default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub reply_timeout_ms: u64,
+    /// How long a new connection must be quiet before its first request, in milliseconds: frames
+    /// the server sends on its own then (a greeting) are never taken as an answer. 0 sends at once.
+    #[arg(long, default_value_t = 250, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    pub settle_ms: u64,
     /// Deadline of the whole run, in milliseconds: with --all, of every protocol's run together
     /// (including starting the reference servers). Without it, each protocol's run has a deadline
     /// derived from its checks' budgets. A check the deadline cuts short or leaves no time for
@@ -217,9 +227,11 @@ where
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(error) => {
-            // Usage errors and the rare error of the tool itself both exit 2: neither says
-            // anything about the server.
-            let kind = if error.downcast_ref::<Usage>().is_some() {
+            // Usage errors, endpoints that could not be tested and the rare error of the tool
+            // itself all exit 2: none says anything about the server.
+            let kind = if error.downcast_ref::<Usage>().is_some()
+                || error.downcast_ref::<runner::Untestable>().is_some()
+            {
                 ""
             } else {
                 "internal error: "
@@ -406,7 +418,12 @@ fn validate(schemas: &Schemas, args: &ValidateArgs) -> Result<bool> {
                     ));
                 }
                 if let Some(quote) = &rests_on {
-                    lines.push(format!("    the message rests on: \"{quote}\""));
+                    let what = if message.is_some() {
+                        "the message"
+                    } else {
+                        "a frame of no documented message: the protocol"
+                    };
+                    lines.push(format!("    {what} rests on: \"{quote}\""));
                 }
             }
             for pointer in undecodable {
@@ -655,6 +672,8 @@ fn run(schemas: &Schemas, args: &RunArgs, launcher: &dyn Launcher) -> Result<boo
     };
     let options = RunOptions {
         timeout: Duration::from_millis(args.timeout_ms),
+        reply_timeout: Duration::from_millis(args.reply_timeout_ms),
+        settle: Duration::from_millis(args.settle_ms),
         run_timeout: args.run_timeout_ms.map(Duration::from_millis),
         max_frame_bytes: args.max_frame_bytes as usize,
         include_slow: args.include_slow,

@@ -1,12 +1,18 @@
-//! One WebSocket connection of a check, and the record of everything that happened on it.
+//! One WebSocket connection of a check: the transport under a [`Conversation`].
 //!
 //! Every frame received goes through [`Connection::recv`], which validates it against
 //! `server.schema.json` and records it, so that no check can forget to. Every wait has a deadline,
 //! received frames are capped in size, and binary frames, non-JSON text, abrupt closes and silence
 //! come back as values the checks judge: nothing a server does is an error of the tool.
+//!
+//! The connection is a well-behaved peer: tungstenite masks every frame it sends, a server's close
+//! frame is answered at once (completing the closing handshake), and the suite closes its own
+//! connections with 1000 and waits briefly for the server's answer.
+//!
+//! [`Conversation`]: crate::conversation::Conversation
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
@@ -14,117 +20,22 @@ use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+pub use crate::recorder::Recorder;
 use crate::report::{Evidence, FrameDirection, Severity};
 use crate::util::{shorten, summarize_text};
 use crate::validate::ProtocolValidators;
 
-/// Most frames recorded as evidence per check; later ones are counted, still validated.
-const MAX_LOGGED_FRAMES: usize = 80;
-/// Most other pieces of evidence (violations, findings, closes...) recorded per check; later ones
-/// are counted, and still decide the check's status.
-const MAX_LOGGED_OTHER: usize = 200;
 /// Longest a graceful close may take.
 const CLOSE_GRACE: Duration = Duration::from_millis(200);
 /// How long a connection is read, before it is closed, for frames already on their way.
-const DRAIN_GRACE: Duration = Duration::from_millis(100);
+pub const DRAIN_GRACE: Duration = Duration::from_millis(100);
 /// Most frames read then.
 const MAX_DRAINED_FRAMES: usize = 64;
-
-/// The evidence of one check, shared by its connections.
-#[derive(Debug, Clone, Default)]
-pub struct Recorder(Arc<Mutex<RecorderState>>);
-
-#[derive(Debug, Default)]
-struct RecorderState {
-    evidence: Vec<Evidence>,
-    logged_frames: usize,
-    unlogged_frames: usize,
-    logged_other: usize,
-    unlogged_other: usize,
-    worst: Option<Severity>,
-}
-
-impl Recorder {
-    fn state(&self) -> MutexGuard<'_, RecorderState> {
-        // A poisoned lock only means another task panicked mid-push; the data is still usable.
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Records one piece of evidence.
-    pub fn push(&self, evidence: Evidence) {
-        let mut state = self.state();
-        let severity = match &evidence {
-            Evidence::Finding { severity, .. } | Evidence::Violation { severity, .. } => {
-                Some(*severity)
-            }
-            _ => None,
-        };
-        if let Some(severity) = severity.filter(|s| *s > Severity::Info) {
-            state.worst = state.worst.max(Some(severity));
-        }
-        if matches!(evidence, Evidence::Frame { .. }) {
-            if state.logged_frames >= MAX_LOGGED_FRAMES {
-                state.unlogged_frames += 1;
-                return;
-            }
-            state.logged_frames += 1;
-        } else {
-            if state.logged_other >= MAX_LOGGED_OTHER {
-                state.unlogged_other += 1;
-                return;
-            }
-            state.logged_other += 1;
-        }
-        state.evidence.push(evidence);
-    }
-
-    /// Records a conclusion.
-    pub fn finding(&self, severity: Severity, message: impl Into<String>) {
-        self.push(Evidence::Finding {
-            severity,
-            message: message.into(),
-        });
-    }
-
-    /// Records an explanation.
-    pub fn info(&self, message: impl Into<String>) {
-        self.finding(Severity::Info, message);
-    }
-
-    /// The worst severity recorded (warn or fail), if any.
-    pub fn worst(&self) -> Option<Severity> {
-        self.state().worst
-    }
-
-    /// Takes the evidence out.
-    pub fn take(&self) -> Vec<Evidence> {
-        let mut state = self.state();
-        let mut evidence = std::mem::take(&mut state.evidence);
-        let unlogged = [
-            (
-                state.unlogged_frames,
-                "frames were validated but not recorded",
-            ),
-            (
-                state.unlogged_other,
-                "findings (violations, closes, timeouts) were counted in the status but not recorded",
-            ),
-        ];
-        for (count, what) in unlogged {
-            if count > 0 {
-                evidence.push(Evidence::Finding {
-                    severity: Severity::Info,
-                    message: format!("{count} more {what}"),
-                });
-            }
-        }
-        evidence
-    }
-}
 
 /// How to open a connection.
 #[derive(Debug, Clone)]
@@ -146,7 +57,9 @@ pub struct Dial {
 pub enum DialError {
     /// The server answered the handshake with this HTTP status instead of 101.
     Refused(u16),
-    /// The connection or handshake failed.
+    /// No TCP connection: nothing listening, a name that does not resolve, a network down.
+    Unreachable(String),
+    /// The handshake failed otherwise.
     Failed(String),
     /// No handshake within the deadline.
     Timeout,
@@ -156,6 +69,7 @@ impl std::fmt::Display for DialError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             DialError::Refused(status) => write!(f, "the handshake was refused with HTTP {status}"),
+            DialError::Unreachable(why) => write!(f, "the connection failed: {why}"),
             DialError::Failed(why) => write!(f, "the connection failed: {why}"),
             DialError::Timeout => write!(f, "no handshake within the deadline"),
         }
@@ -171,6 +85,8 @@ pub enum Incoming {
         value: Value,
         /// The server message its discriminators select.
         message: Option<String>,
+        /// Whether `server.schema.json` accepts it.
+        valid: bool,
     },
     /// A text frame that is not JSON (already recorded as a violation).
     NotJson,
@@ -201,6 +117,29 @@ enum Body<'a> {
     Binary(usize),
 }
 
+/// The sentence a reply breaks while a conversation awaits it, where that names its shape more
+/// closely than its message's own rule (a destroy reply: the destroy section).
+#[derive(Debug, Clone)]
+pub struct Citation {
+    /// The reply messages the sentence is about.
+    pub messages: Vec<String>,
+    /// The sentence.
+    pub quote: Arc<str>,
+}
+
+/// How a connection ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ended {
+    /// The close code, when a close frame carried one.
+    pub code: Option<u16>,
+    /// The close reason, or how the connection ended without a close frame.
+    pub reason: String,
+    /// When.
+    pub at: Instant,
+    /// Whether the server ended it (a close frame, a reset), not the suite (a frame over its cap).
+    pub by_server: bool,
+}
+
 /// One open connection of a check.
 #[derive(Debug)]
 pub struct Connection {
@@ -208,7 +147,8 @@ pub struct Connection {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     recorder: Recorder,
     validators: Arc<ProtocolValidators>,
-    ended: Option<(Option<u16>, String)>,
+    ended: Option<Ended>,
+    citation: Option<Citation>,
     /// How many frames of each server message arrived (counts, not a log: a flood stays small).
     received: HashMap<Arc<str>, usize>,
 }
@@ -244,8 +184,29 @@ impl Connection {
             recorder: recorder.clone(),
             validators,
             ended: None,
+            citation: None,
             received: HashMap::new(),
         })
+    }
+
+    /// The check's recorder.
+    pub fn recorder(&self) -> &Recorder {
+        &self.recorder
+    }
+
+    /// The protocol's validators.
+    pub fn validators(&self) -> &ProtocolValidators {
+        &self.validators
+    }
+
+    /// Cites `citation` for violations of the replies it names, until set again.
+    pub fn cite(&mut self, citation: Option<Citation>) {
+        self.citation = citation;
+    }
+
+    /// How the connection ended, if it has.
+    pub fn ended(&self) -> Option<&Ended> {
+        self.ended.as_ref()
     }
 
     /// The connection's name in the report.
@@ -321,13 +282,22 @@ impl Connection {
     }
 
     fn end(&mut self, code: Option<u16>, reason: String) {
+        self.end_by(code, reason, true);
+    }
+
+    fn end_by(&mut self, code: Option<u16>, reason: String, by_server: bool) {
         if self.ended.is_none() {
             self.recorder.push(Evidence::Close {
                 connection: self.name.clone(),
                 code,
                 reason: reason.clone(),
             });
-            self.ended = Some((code, reason));
+            self.ended = Some(Ended {
+                code,
+                reason,
+                at: Instant::now(),
+                by_server,
+            });
         }
     }
 
@@ -335,11 +305,8 @@ impl Connection {
     /// is [`Incoming::Timeout`] even when frames are ready: a server that floods frames cannot
     /// stretch a wait.
     pub async fn recv(&mut self, deadline: Instant) -> Incoming {
-        if let Some((code, reason)) = &self.ended {
-            return Incoming::Closed {
-                code: *code,
-                reason: reason.clone(),
-            };
+        if self.ended.is_some() {
+            return self.closed_state();
         }
         let now = Instant::now();
         if now >= deadline {
@@ -356,7 +323,7 @@ impl Connection {
                 self.closed_state()
             }
             Some(Err(error)) => {
-                let reason = match &error {
+                let (reason, by_server) = match &error {
                     WsError::Capacity(e) => {
                         self.recorder.finding(
                             Severity::Warn,
@@ -364,11 +331,22 @@ impl Connection {
                                 "the server sent a frame over the suite's cap ({e}); the connection was dropped"
                             ),
                         );
-                        format!("a frame over the cap: {e}")
+                        (format!("a frame over the cap: {e}"), false)
                     }
-                    other => format!("the connection failed: {other}"),
+                    other => (format!("the connection failed: {other}"), true),
                 };
-                self.end(None, reason);
+                self.end_by(None, reason, by_server);
+                self.closed_state()
+            }
+            Some(Ok(Message::Close(frame))) => {
+                let (code, reason) = match frame {
+                    Some(frame) => (Some(u16::from(frame.code)), frame.reason.to_string()),
+                    None => (None, "a close frame without a code".to_string()),
+                };
+                self.end(code, reason);
+                // tungstenite has queued the answering close frame: send it now, so the server
+                // sees its closing handshake completed.
+                let _ = tokio::time::timeout(CLOSE_GRACE, self.ws.flush()).await;
                 self.closed_state()
             }
             Some(Ok(message)) => self.receive(message),
@@ -376,8 +354,16 @@ impl Connection {
     }
 
     fn closed_state(&self) -> Incoming {
-        let (code, reason) = self.ended.clone().unwrap_or((None, String::new()));
-        Incoming::Closed { code, reason }
+        match &self.ended {
+            Some(ended) => Incoming::Closed {
+                code: ended.code,
+                reason: ended.reason.clone(),
+            },
+            None => Incoming::Closed {
+                code: None,
+                reason: String::new(),
+            },
+        }
     }
 
     fn receive(&mut self, message: Message) -> Incoming {
@@ -393,14 +379,8 @@ impl Connection {
             }
             Message::Ping(_) => Incoming::Ping,
             Message::Pong(_) => Incoming::Pong,
-            Message::Close(frame) => {
-                let (code, reason) = match frame {
-                    Some(frame) => (Some(u16::from(frame.code)), frame.reason.to_string()),
-                    None => (None, "a close frame without a code".to_string()),
-                };
-                self.end(code, reason);
-                self.closed_state()
-            }
+            // Handled in `recv`, which flushes the answering close frame.
+            Message::Close(_) => self.closed_state(),
             Message::Frame(_) => Incoming::Timeout,
         }
     }
@@ -425,6 +405,13 @@ impl Connection {
             Body::Json(shown.clone(), message.clone()),
         );
         let severity = Severity::from(verdict.level);
+        // The sentence the frame breaks: the awaited exchange's where it names this reply's shape.
+        let rests_on = match (&self.citation, &message) {
+            (Some(citation), Some(m)) if citation.messages.contains(m) => {
+                Some(citation.quote.to_string())
+            }
+            _ => verdict.quote.as_deref().map(str::to_owned),
+        };
         for error in &verdict.errors {
             self.recorder.push(Evidence::Violation {
                 connection: self.name.clone(),
@@ -434,7 +421,7 @@ impl Connection {
                 keyword: error.keyword.clone(),
                 schema_location: error.schema_location.clone(),
                 error: error.message.clone(),
-                rests_on: verdict.quote.as_deref().map(str::to_owned),
+                rests_on: rests_on.clone(),
                 frame: shown.clone(),
             });
         }
@@ -451,7 +438,11 @@ impl Connection {
         if let Some(message) = &verdict.message {
             *self.received.entry(message.clone()).or_default() += 1;
         }
-        Incoming::Json { value, message }
+        Incoming::Json {
+            value,
+            message,
+            valid: verdict.is_valid(),
+        }
     }
 
     fn log_frame(&self, direction: FrameDirection, body: Body<'_>) {
@@ -510,28 +501,45 @@ impl Connection {
         }
     }
 
-    /// Closes the connection politely, without waiting long.
-    pub async fn close(mut self) {
-        // Frames already on their way are received too: every frame the server sent during the
-        // check is validated, not only those up to the answer the check waited for.
+    /// Reads the connection for [`DRAIN_GRACE`] (at most 64 frames), so that frames already on
+    /// their way are validated too; whether the server ended the connection meanwhile.
+    pub async fn drain(&mut self) -> bool {
         let drain = Instant::now() + DRAIN_GRACE;
         for _ in 0..MAX_DRAINED_FRAMES {
-            if matches!(
-                self.recv(drain).await,
-                Incoming::Timeout | Incoming::Closed { .. }
-            ) {
-                break;
+            match self.recv(drain).await {
+                Incoming::Timeout => break,
+                Incoming::Closed { .. } => return true,
+                _ => {}
             }
         }
+        self.ended.is_some()
+    }
+
+    /// Closes the connection politely, without waiting long: every frame the server sent during
+    /// the check is validated, not only those up to the answer the check waited for.
+    pub async fn close(mut self) {
+        self.drain().await;
         self.close_unread().await;
     }
 
-    /// Closes the connection politely without reading what is on its way (for a connection whose
-    /// answers another check judges).
+    /// Closes the connection politely (1000) without reading what is on its way (for a
+    /// connection whose answers another check judges), then waits briefly for the server's
+    /// closing handshake.
     pub async fn close_unread(mut self) {
-        if self.ended.is_none() {
-            let _ = tokio::time::timeout(CLOSE_GRACE, self.ws.close(None)).await;
+        if self.ended.is_some() {
+            return;
         }
+        let normal = CloseFrame {
+            code: CloseCode::Normal,
+            reason: "".into(),
+        };
+        let handshake = async {
+            if self.ws.close(Some(normal)).await.is_ok() {
+                // The server answers with its close frame, then ends the TCP connection.
+                while let Some(Ok(_)) = self.ws.next().await {}
+            }
+        };
+        let _ = tokio::time::timeout(CLOSE_GRACE, handshake).await;
     }
 
     /// Records a wait that ran out.
@@ -571,6 +579,7 @@ async fn handshake(dial: &Dial) -> Result<WebSocketStream<MaybeTlsStream<TcpStre
     match tokio_tungstenite::connect_async_with_config(request, Some(config), true).await {
         Ok((ws, _response)) => Ok(ws),
         Err(WsError::Http(response)) => Err(DialError::Refused(response.status().as_u16())),
+        Err(WsError::Io(error)) => Err(DialError::Unreachable(error.to_string())),
         Err(other) => Err(DialError::Failed(other.to_string())),
     }
 }

@@ -297,11 +297,12 @@ pub enum Evidence {
         schema_location: String,
         /// The validator's message.
         error: String,
-        /// The sentence of the document that the message's rule in `protocol.json` rests on (its
-        /// level sets `severity`). For a frame that is no JSON text (binary, or text that does not
-        /// parse), the sentence the protocol's framing rests on (a rule saying its frames are
-        /// JSON; such a frame fails); absent when no rule quotes one, or the frame is JSON but no
-        /// message.
+        /// The sentence of the document the frame breaks: its message's rule in `protocol.json`
+        /// (whose level sets `severity`), or the rule of the exchange it answers where that names
+        /// its shape more closely (a destroy reply, the destroy section). For a frame that selects
+        /// no message, the sentence `unmatched` cites (an error in another shape: the error
+        /// format); for a frame that is no JSON text (binary, or text that does not parse), the
+        /// sentence the protocol's framing rests on. Absent when no rule quotes one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         rests_on: Option<String>,
         /// The frame (long strings shortened).
@@ -332,7 +333,29 @@ pub enum Evidence {
         severity: Severity,
         /// What was found.
         message: String,
+        /// What the document led the suite to expect, where the finding compares.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expected: Option<String>,
+        /// What the server did instead.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        received: Option<String>,
+        /// How long after the request the server did it (or the wait ended), in milliseconds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        elapsed_ms: Option<u64>,
     },
+}
+
+impl Evidence {
+    /// A conclusion without a comparison.
+    pub fn finding(severity: Severity, message: impl Into<String>) -> Self {
+        Evidence::Finding {
+            severity,
+            message: message.into(),
+            expected: None,
+            received: None,
+            elapsed_ms: None,
+        }
+    }
 }
 
 impl ReportDocument {

@@ -1,13 +1,16 @@
-//! Running a protocol's checks against a target: selection (`--only`, `--skip`, opt-in slow
-//! checks), concurrency with results in plan order, a deadline per check and for the whole run.
+//! Running a protocol's checks against a target: a first handshake that shows the endpoint can be
+//! tested at all, selection (`--only`, `--skip`, opt-in slow checks), concurrency with results in
+//! plan order, a deadline per check and for the whole run.
 
 use std::time::{Duration, Instant};
 
+use agentwire_codegen::protocol::{Level, ReplyBudget};
 use anyhow::{Result, anyhow};
 use futures_util::StreamExt;
 
-use crate::checks::{self, Ctx, Settings};
+use crate::checks::{self, Ctx, Presented, Settings};
 use crate::connection::Recorder;
+use crate::conversation::Conversation;
 use crate::plan::{CheckKind, CheckSpec, plan};
 use crate::report::{CheckReport, Evidence, ProtocolReport, Severity, Status, Summary, Tool};
 use crate::schemas::Schemas;
@@ -16,8 +19,14 @@ use crate::target::Target;
 /// How to run the suite.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    /// Deadline of every wait (`--timeout-ms`).
+    /// Deadline of every wait, and the budget of replies the server's own logic produces
+    /// (`--timeout-ms`).
     pub timeout: Duration,
+    /// The budget of replies a model generates (`--reply-timeout-ms`): exchanges marked
+    /// `budget: generated` in `protocol.json`.
+    pub reply_timeout: Duration,
+    /// How long a new connection must be quiet before its first request (`--settle-ms`).
+    pub settle: Duration,
     /// Deadline of the whole run of one protocol, from its start (the CLI passes what is left of
     /// `--run-timeout-ms`, which bounds every protocol's run together); derived when `None`.
     pub run_timeout: Option<Duration>,
@@ -41,6 +50,8 @@ impl Default for RunOptions {
     fn default() -> Self {
         Self {
             timeout: Duration::from_millis(2000),
+            reply_timeout: Duration::from_millis(30_000),
+            settle: Duration::from_millis(250),
             run_timeout: None,
             max_frame_bytes: 1 << 20,
             include_slow: false,
@@ -104,6 +115,8 @@ pub async fn run_protocol(
         .ok_or_else(|| anyhow!("no validators for {id}"))?;
     let settings = Settings {
         timeout: options.timeout,
+        reply_timeout: options.reply_timeout,
+        settle: options.settle,
         max_frame_bytes: options.max_frame_bytes,
         burst: options.burst.max(1),
         max_connections: options.max_connections,
@@ -122,6 +135,9 @@ pub async fn run_protocol(
         + options
             .run_timeout
             .unwrap_or_else(|| default_run_timeout(&specs, options, &ctx));
+    if let Some(untestable) = first_handshake(&ctx, run_deadline).await {
+        return Err(anyhow::Error::new(untestable));
+    }
     let total = specs.len();
     progress.start(id, total);
     let done = std::sync::atomic::AtomicUsize::new(0);
@@ -161,15 +177,87 @@ pub async fn run_protocol(
     })
 }
 
+/// The endpoint could not be tested: no handshake succeeds (refused, an HTTP status, nothing
+/// listening, a name that does not resolve). That is no verdict on the server: exit 2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Untestable {
+    /// The protocol.
+    pub protocol: String,
+    /// The endpoint, credentials redacted.
+    pub url: String,
+    /// What happened.
+    pub cause: String,
+    /// What to change.
+    pub hint: String,
+}
+
+impl std::fmt::Display for Untestable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} at {} could not be tested: {}. Hint: {}",
+            self.protocol, self.url, self.cause, self.hint
+        )
+    }
+}
+
+impl std::error::Error for Untestable {}
+
+/// One handshake the way ordinary connections make it, before any check: when it is refused for
+/// a reason that says nothing of the server (see [`crate::judge::untestable`]), every check would
+/// fail the same way, so the run stops instead. No time left: the checks report that.
+async fn first_handshake(ctx: &Ctx<'_>, run_deadline: Instant) -> Option<Untestable> {
+    let left = run_deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return None;
+    }
+    let presented = ctx.presented().unwrap_or(Presented::Nothing);
+    let quiet = Recorder::default();
+    let dialed =
+        tokio::time::timeout(left, Conversation::dial(*ctx, "first", &presented, &quiet)).await;
+    let error = match dialed {
+        Err(_) => return None,
+        Ok(Ok(conversation)) => {
+            conversation.close_unread().await;
+            return None;
+        }
+        Ok(Err(error)) => error,
+    };
+    let endpoint = &ctx.protocol.description.endpoint;
+    let path_required = endpoint.rule.level == Level::Required && !ctx.target.overrides_path();
+    let credentialed = presented != Presented::Nothing;
+    let path = ctx.target.endpoint_path(ctx.protocol);
+    let (cause, hint) = crate::judge::untestable(&error, &path, path_required, credentialed)?;
+    Some(Untestable {
+        protocol: ctx.protocol.description.id.clone(),
+        url: ctx.target.shown_url(ctx.protocol, None),
+        cause,
+        hint,
+    })
+}
+
 /// Enough for every check to use its budget, plus the slow checks' documented waits.
 fn default_run_timeout(specs: &[CheckSpec], options: &RunOptions, ctx: &Ctx<'_>) -> Duration {
     let waits: Duration = specs.iter().map(|s| budget(s, options, ctx)).sum();
     Duration::from_secs(30).max(waits / options.concurrency.max(1) as u32 * 2)
 }
 
-/// The longest one check may take.
+/// The longest one check may take: a dozen waits (thirty for those that load the server), a few
+/// settling connections, and two generated replies where a model answers some request.
 fn budget(spec: &CheckSpec, options: &RunOptions, ctx: &Ctx<'_>) -> Duration {
-    let base = options.timeout * if spec.exclusive { 30 } else { 12 };
+    let generated = ctx
+        .protocol
+        .description
+        .exchanges
+        .iter()
+        .any(|e| e.budget == ReplyBudget::Generated);
+    let base = options.timeout * if spec.exclusive { 30 } else { 12 }
+        + options.settle * 4
+        + if generated {
+            options.reply_timeout * 2
+        } else {
+            Duration::ZERO
+        };
     let limits = &ctx.protocol.description.limits;
     let documented = match &spec.kind {
         CheckKind::PingInterval => limits.ping_interval_seconds.as_ref().map(|l| l.value),

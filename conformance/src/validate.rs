@@ -41,6 +41,8 @@ pub struct FrameValidator {
     variants: Vec<VariantCheck>,
     /// The sentence this direction's framing (JSON text frames) rests on, if a rule quotes one.
     framing: Option<Arc<str>>,
+    /// The sentence a frame that selects no message breaks (`unmatched`), and its level.
+    unmatched: Option<(Arc<str>, RuleLevel)>,
 }
 
 #[derive(Debug)]
@@ -53,6 +55,8 @@ struct VariantCheck {
     /// The sentence the message's rule rests on.
     quote: Arc<str>,
     base64_pointers: Vec<String>,
+    /// Whether a discriminator's value tells the message (not only an absence).
+    tagged: bool,
 }
 
 /// What validation found in one frame.
@@ -60,9 +64,11 @@ struct VariantCheck {
 pub struct Verdict {
     /// The message the frame's discriminators select.
     pub message: Option<Arc<str>>,
-    /// The level of that message's rule in `protocol.json` (required when no message matches).
+    /// The level of that message's rule in `protocol.json`; when no message matches, the level
+    /// of `unmatched` (required without one).
     pub level: RuleLevel,
-    /// The sentence that message's rule rests on (none when no message matches).
+    /// The sentence that message's rule rests on; when no message matches, the one `unmatched`
+    /// cites (none without one).
     pub quote: Option<Arc<str>>,
     /// Schema errors; empty when the frame is valid.
     pub errors: Vec<SchemaError>,
@@ -173,12 +179,17 @@ impl FrameValidator {
             let rule = &protocol.description.messages[&message].rule;
             let (level, quote) = (RuleLevel::from(rule.level), rule.quote.clone());
             let base64_pointers = base64_pointers(schemas, &variant.schema_uri);
+            let tagged = variant
+                .when
+                .iter()
+                .any(|test| matches!(test.value, TagValue::Equals(_)));
             variants.push(VariantCheck {
                 message: message.into(),
                 validator,
                 level,
                 quote: quote.into(),
                 base64_pointers,
+                tagged,
             });
         }
         let tags = tag_index(&union);
@@ -186,13 +197,26 @@ impl FrameValidator {
             let quote: Arc<str> = rule.quote.as_str().into();
             quote
         });
+        let unmatched = (direction == Direction::Server)
+            .then_some(protocol.description.unmatched.as_ref())
+            .flatten()
+            .map(|rule| (rule.quote.as_str().into(), RuleLevel::from(rule.level)));
         Ok(Self {
             union,
             entry,
             tags,
             variants,
             framing,
+            unmatched,
         })
+    }
+
+    /// Whether a discriminator's value tells `message` (a RIXA response is told only by the
+    /// absence of `type`: nothing about the frame names it).
+    pub fn is_tagged(&self, message: &str) -> bool {
+        self.variants
+            .iter()
+            .any(|v| &*v.message == message && v.tagged)
     }
 
     /// The sentence a frame that is no JSON text (a binary frame, text that does not parse) breaks:
@@ -232,10 +256,14 @@ impl FrameValidator {
     /// Validates a frame: which message it is, its schema errors, its undecodable base64 values.
     pub fn validate(&self, frame: &Value) -> Verdict {
         let position = self.position(frame);
+        let unmatched_level = self.unmatched.as_ref().map_or(RuleLevel::Required, |u| u.1);
         let mut verdict = Verdict {
             message: position.map(|i| self.variants[i].message.clone()),
-            level: position.map_or(RuleLevel::Required, |i| self.variants[i].level),
-            quote: position.map(|i| self.variants[i].quote.clone()),
+            level: position.map_or(unmatched_level, |i| self.variants[i].level),
+            quote: match position {
+                Some(i) => Some(self.variants[i].quote.clone()),
+                None => self.unmatched.as_ref().map(|u| u.0.clone()),
+            },
             errors: Vec::new(),
             undecodable: Vec::new(),
         };

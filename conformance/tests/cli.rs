@@ -559,7 +559,7 @@ async fn a_token_a_cookie_cannot_carry_is_a_usage_error_where_every_connection_u
         "{}",
         text(&output.stderr)
     );
-    // A cookie-safe token goes on to the run (here: nothing listens, so checks fail).
+    // A cookie-safe token goes on to the run (here nothing listens: it could not be tested).
     let output = run(&[
         "--schema-dir",
         schema_dir,
@@ -574,7 +574,12 @@ async fn a_token_a_cookie_cannot_carry_is_a_usage_error_where_every_connection_u
         "handshake",
     ])
     .await;
-    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("could not be tested"),
+        "{}",
+        text(&output.stderr)
+    );
 }
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
@@ -588,4 +593,59 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
             std::fs::copy(entry.path(), target).unwrap();
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validate_cites_the_error_format_for_an_error_in_another_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let frame = file_with(
+        &dir,
+        "error.json",
+        r#"{"type": "error", "content": "Something went wrong"}"#,
+    );
+    let quote = "Errors will be returned via a message in the format";
+    let output = validate("rixa", "server", &["--format", "json", &frame]).await;
+    let result = json_out(&output, 1);
+    assert_eq!(result["frames"][0]["rests_on"], quote, "{result}");
+    let output = validate("rixa", "server", &[&frame]).await;
+    assert!(
+        text(&output.stdout).contains(&format!("rests on: \"{quote}\"")),
+        "{}",
+        text(&output.stdout)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_that_refuses_every_handshake_could_not_be_tested() {
+    let double = support::start_refusing(403).await;
+    let output = run_at("rixa", &double.url, &[]).await;
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    // One message: the cause and what to change; no table, no checks run.
+    assert!(text(&output.stdout).is_empty(), "{}", text(&output.stdout));
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("HTTP 403"), "{stderr}");
+    assert!(stderr.contains("`Origin` header"), "{stderr}");
+    assert!(stderr.contains("--header"), "{stderr}");
+
+    let double = support::start_refusing(401).await;
+    let output = run_at("rixa", &double.url, &["--format", "json"]).await;
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("HTTP 401") && stderr.contains("--token"),
+        "{stderr}"
+    );
+
+    // Nothing listening.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let output = run_at("datagram", &format!("ws://127.0.0.1:{port}"), &[]).await;
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("could not be tested"), "{stderr}");
+    assert!(stderr.contains("is the server running"), "{stderr}");
 }

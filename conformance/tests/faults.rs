@@ -163,11 +163,14 @@ fault_test!(socializer_close_after_handshake, "socializer", Fault::CloseAfterHan
         "reaction.missing_field", "robustness.after_bad_input",
     ],
     warns: ["reaction.rate_exceeded"]);
+// No session is announced (an open reading), so the chat checks name one the suite chose (the
+// document's other way): the chat exchange fails, and with nothing answered no stream can be
+// checked (skipped, where the open reading used to fail it).
 fault_test!(generalbots_close_after_handshake, "generalbots", Fault::CloseAfterHandshake,
 fails: [
     "handshake.connect", "auth.query.valid", "auth.query.malformed", "auth.first_message.valid",
     "auth.first_message.malformed", "exchange.ping", "exchange.chat_message",
-    "stream.chat_message", "reaction.malformed_json", "reaction.oversized_frame",
+    "reaction.malformed_json", "reaction.oversized_frame",
     "reaction.too_many_connections", "limit.max_message_bytes", "robustness.after_bad_input",
 ],
 warns: [
@@ -233,27 +236,170 @@ fault_test!(meet_undocumented_error_code, "generalbots-meet", Fault::Undocumente
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_close_long_before_the_idle_timeout_is_no_idle_timeout() {
     let double = support::start("generalbots", Fault::CloseAfterHandshake).await;
-    let mut target = agentwire_conformance::target::Target::parse(&double.url).unwrap();
-    target.token = Some(support::TOKEN.into());
     let options = agentwire_conformance::RunOptions {
         timeout: std::time::Duration::from_millis(TIMEOUT_MS),
         include_slow: true,
         only: vec!["reaction.idle".into()],
         ..Default::default()
     };
-    let report = agentwire_conformance::run_protocol(
-        support::schemas(),
-        "generalbots",
-        &target,
-        &options,
-        &agentwire_conformance::runner::Silent,
-    )
-    .await
-    .unwrap();
+    let report = support::run_with("generalbots", &double.url, &options).await;
     assert_eq!(report.checks[0].status, Status::Fail, "{}", dump(&report));
     assert!(
         dump(&report).contains("before the documented"),
         "{}",
         dump(&report)
     );
+}
+
+// Verdicts that hold on real servers (issue 11).
+
+// A greeting the document does not mention is no answer: settled before the first request.
+fault_test!(rixa_greeting_is_no_answer, "rixa", Fault::Greeted(&Fault::None),
+    fails: [], warns: []);
+// ... so a command the greeting server never answers fails.
+fault_test!(rixa_greeting_then_silence, "rixa", Fault::Greeted(&Fault::Silence("change_setting")),
+    fails: ["exchange.change_setting"], warns: []);
+// A close in answer to a valid command fails, whatever the greeting did.
+fault_test!(rixa_greeting_then_1011, "rixa",
+    Fault::Greeted(&Fault::CloseOnRequest("get_utilization_info", 1011)),
+    fails: ["exchange.get_utilization_info"], warns: []);
+// A crash right after a correct reply is seen.
+fault_test!(rixa_close_right_after_a_reply, "rixa", Fault::CloseAfterReply("get_global_settings", 1011),
+    fails: ["exchange.get_global_settings"], warns: []);
+// An error in a shape the document does not show is no answer, and breaks the error format.
+fault_test!(rixa_error_in_an_undocumented_shape, "rixa", Fault::ErrorShape("get_chat_start_info"),
+    fails: ["exchange.get_chat_start_info"], warns: []);
+// Meet's relays are readings (open), but closing the connection in answer to a valid join fails.
+fault_test!(meet_close_on_join, "generalbots-meet", Fault::CloseOnJoin,
+    fails: ["relay.join", "limit.max_message_bytes", "robustness.after_bad_input"], warns: []);
+// Sessions the client chooses (the document's usage example): the open reading (announced by
+// session_created) does not hold, which warns, and the required checks still pass.
+fault_test!(generalbots_client_chosen_sessions, "generalbots", Fault::ClientChosenSessions,
+    fails: [], warns: ["unprompted.session_created"]);
+// Socializer documents that the server may close after an error message.
+fault_test!(socializer_error_then_close_is_documented, "socializer", Fault::ErrorThenClose,
+    fails: [], warns: []);
+
+// A reply in the wrong shape cites its own section: the destroy reply, the destroy section.
+fault_test!(datagram_bad_destroy_reply, "datagram", Fault::BadDestroyReply,
+    fails: ["exchange.session_destroy", "session.lifecycle"], warns: []);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destroy_reply_in_the_wrong_shape_cites_the_destroy_section() {
+    let report = check("datagram", Fault::BadDestroyReply, TIMEOUT_MS).await;
+    for id in ["exchange.session_destroy", "session.lifecycle"] {
+        let check = report.checks.iter().find(|c| c.id == id).unwrap();
+        let cited: Vec<Option<&str>> = check
+            .evidence
+            .iter()
+            .filter_map(|e| match e {
+                Evidence::Violation { rests_on, .. } => Some(rests_on.as_deref()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            cited,
+            [Some(
+                "This can only be sent to the session you are currently using."
+            )],
+            "{id}\n{}",
+            dump(&report)
+        );
+    }
+}
+
+/// The report's human table.
+fn table(report: &agentwire_conformance::ProtocolReport) -> String {
+    agentwire_conformance::output::human::table(report)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_close_names_its_code_what_was_expected_and_when() {
+    let report = check(
+        "rixa",
+        Fault::Greeted(&Fault::CloseOnRequest("get_utilization_info", 1011)),
+        TIMEOUT_MS,
+    )
+    .await;
+    let table = table(&report);
+    let line = |prefix: &str| {
+        table
+            .lines()
+            .skip_while(|l| !l.contains("exchange.get_utilization_info"))
+            .find(|l| l.trim_start().starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} line:\n{table}"))
+            .to_string()
+    };
+    let expected = line("expected:");
+    assert!(expected.contains("`response` or `status`"), "{expected}");
+    let received = line("received:");
+    assert!(received.contains("1011 (internal error"), "{received}");
+    // The real elapsed time, not the budget.
+    let ms: u64 = received
+        .rsplit("after ")
+        .next()
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no elapsed time: {received}"));
+    assert!(ms < TIMEOUT_MS, "{received}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_chosen_reading_is_in_the_evidence() {
+    let report = check("generalbots", Fault::ClientChosenSessions, TIMEOUT_MS).await;
+    for id in [
+        "exchange.chat_message",
+        "stream.chat_message",
+        "session.lifecycle",
+    ] {
+        let check = report.checks.iter().find(|c| c.id == id).unwrap();
+        assert_eq!(check.status, Status::Pass, "{id}\n{}", dump(&report));
+        let evidence = serde_json::to_string(&check.evidence).unwrap();
+        assert!(
+            evidence.contains("client-chosen session id"),
+            "{id}: {evidence}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_error_in_the_wrong_shape_cites_the_error_format() {
+    let report = check("rixa", Fault::ErrorShape("get_chat_start_info"), TIMEOUT_MS).await;
+    let check = report
+        .checks
+        .iter()
+        .find(|c| c.id == "exchange.get_chat_start_info")
+        .unwrap();
+    let cited: Vec<Option<&str>> = check
+        .evidence
+        .iter()
+        .filter_map(|e| match e {
+            Evidence::Violation { rests_on, .. } => Some(rests_on.as_deref()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        cited,
+        [Some("Errors will be returned via a message in the format")],
+        "{}",
+        dump(&report)
+    );
+    assert!(
+        table(&report)
+            .contains("rests on: \"Errors will be returned via a message in the format\""),
+        "{}",
+        table(&report)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_that_takes_seconds_passes_with_the_default_budgets() {
+    let double = support::start("generalbots", Fault::SlowChat(3000)).await;
+    // The default budgets: 2 s for control replies, 30 s for generated ones.
+    let options = agentwire_conformance::RunOptions {
+        only: vec!["exchange".into(), "stream".into(), "session".into()],
+        ..Default::default()
+    };
+    let report = support::run_with("generalbots", &double.url, &options).await;
+    assert_eq!(report.summary.passed, 4, "{}", dump(&report));
 }

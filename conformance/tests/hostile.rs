@@ -161,9 +161,29 @@ async fn nothing_listening() {
         .local_addr()
         .unwrap()
         .port();
-    let report = run_bounded("rixa", &format!("ws://127.0.0.1:{port}")).await;
-    assert!(report.checks.iter().all(|c| c.status != Status::Pass));
-    assert!(evidence_mentions(&report, "the connection failed"));
+    // Not a verdict on a server: the run stops, naming the cause and what to check.
+    let url = format!("ws://127.0.0.1:{port}");
+    let mut target = agentwire_conformance::target::Target::parse(&url).unwrap();
+    target.token = Some(support::TOKEN.into());
+    let options = agentwire_conformance::RunOptions::default();
+    let silent = agentwire_conformance::runner::Silent;
+    let run =
+        agentwire_conformance::run_protocol(support::schemas(), "rixa", &target, &options, &silent);
+    let error = tokio::time::timeout(BOUND, run)
+        .await
+        .expect("the run ends in bounded time")
+        .expect_err("nothing to test");
+    let untestable = error
+        .downcast_ref::<agentwire_conformance::Untestable>()
+        .expect("an endpoint that could not be tested");
+    assert!(
+        untestable.cause.contains("the connection failed"),
+        "{untestable}"
+    );
+    assert!(
+        untestable.hint.contains("is the server running"),
+        "{untestable}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

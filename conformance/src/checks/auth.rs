@@ -5,8 +5,10 @@
 
 use agentwire_codegen::protocol::{AuthMethod, Outcome, Trigger};
 
-use crate::checks::{Ctx, OutcomeSeen, Presented, Stop, refusal_outcome};
+use crate::checks::{Ctx, Presented, Stop};
 use crate::connection::{DialError, Recorder};
+use crate::conversation::Conversation;
+use crate::judge::{OutcomeSeen, describe, documented_outcomes, refusal_outcome};
 use crate::plan::AuthCase;
 use crate::report::Severity;
 
@@ -66,39 +68,41 @@ pub async fn run(
         (Some(index), Some(token)) => Presented::Via(index, token),
         _ => Presented::Nothing,
     };
-    let connected = ctx.dial("A", &presented, recorder).await;
+    let connected = Conversation::dial(*ctx, "A", &presented, recorder).await;
     if case == AuthCase::Valid {
-        let mut connection = match connected {
-            Ok(connection) => connection,
+        let mut conversation = match connected {
+            Ok(conversation) => conversation,
             Err(error) => {
                 recorder.finding(level, format!("a valid credential was refused: {error}"));
                 return Err(Stop::Recorded);
             }
         };
-        if let Err(why) = ctx.probe(&mut connection).await {
+        conversation.settle().await;
+        if let Err(unserved) = conversation.probe().await {
             recorder.finding(
-                level,
-                format!("the connection with a valid credential is not served: {why}"),
+                unserved.severity(level),
+                format!(
+                    "the connection with a valid credential is not served: {}",
+                    unserved.why
+                ),
             );
         }
-        connection.close().await;
+        conversation.close().await;
         return Ok(());
     }
     let outcomes = outcomes(ctx, case);
     let seen = match connected {
         Err(DialError::Refused(status)) => refusal_outcome(&outcomes, &DialError::Refused(status)),
         Err(error) => OutcomeSeen::Missing(vec![format!("{error}")]),
-        Ok(mut connection) => {
+        Ok(mut conversation) => {
             if case == AuthCase::Missing && first_message_documented(ctx) {
                 // The server waits for the first message: send an ordinary request instead.
                 if let Some(frame) = first_request(ctx) {
-                    connection.send_json(&frame, ctx.settings.timeout).await;
+                    conversation.send(&frame).await;
                 }
             }
-            let seen = ctx
-                .await_outcome(&mut connection, &outcomes, ctx.deadline())
-                .await;
-            connection.close().await;
+            let seen = conversation.await_outcome(&outcomes, ctx.deadline()).await;
+            conversation.close().await;
             seen
         }
     };
@@ -108,8 +112,8 @@ pub async fn run(
             level,
             format!(
                 "not refused as documented ({}){}",
-                crate::checks::documented_outcomes(&outcomes),
-                crate::checks::describe(&instead)
+                documented_outcomes(&outcomes),
+                describe(&instead)
             ),
         ),
     }

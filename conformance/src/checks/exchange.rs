@@ -1,12 +1,15 @@
-//! `exchange.<request>` and `stream.<request>`: a documented request is answered by a
-//! schema-valid reply of a documented kind, correlated the documented way; a streamed answer keeps
-//! one stream id and its chunks join to the end frame's text.
+//! `exchange.<request>` and `stream.<request>`: a documented request is answered within its
+//! budget by a schema-valid reply of a documented kind, correlated the documented way, and the
+//! connection stays open; a streamed answer keeps one stream id and its chunks join to the end
+//! frame's text.
 
 use agentwire_codegen::protocol::ReplyForm;
 use serde_json::Value;
 
-use crate::checks::{Answer, Ctx, Stop, StreamEnd, describe, expectation_failure};
+use crate::checks::{Ctx, Stop};
 use crate::connection::Recorder;
+use crate::conversation::{Answer, Conversation, Reply, Session};
+use crate::judge::{self, describe};
 use crate::report::Severity;
 
 /// Sends `exchanges[index]`'s request and judges the answer.
@@ -16,61 +19,77 @@ pub async fn run(
     index: usize,
     recorder: &Recorder,
 ) -> Result<(), Stop> {
-    let (mut connection, request, _session) = ctx.prepare_exchange(index, recorder, level).await?;
-    connection.send_json(&request, ctx.settings.timeout).await;
-    let answer = ctx.await_answer(&mut connection, index, &request).await;
-    judge(ctx, index, &answer, level, recorder);
-    connection.close().await;
+    let (request, answer) = ask_once(ctx, index, recorder, level).await?;
+    record_answer(ctx, index, &request, &answer, level, recorder);
     Ok(())
 }
 
-/// Records what an answer breaks: no answer, or a single reply without what it must show.
-pub fn judge(ctx: &Ctx<'_>, index: usize, answer: &Answer, level: Severity, recorder: &Recorder) {
-    let exchange = &ctx.protocol.description.exchanges[index];
-    match answer {
-        Answer::Nothing(mismatches) => recorder.finding(
-            level,
-            format!(
-                "`{}` was not answered as documented (waited up to {} ms){}",
-                exchange.request,
-                ctx.settings.timeout.as_millis(),
-                describe(mismatches)
-            ),
-        ),
-        Answer::Single {
-            frame,
-            form,
-            message,
-        } => {
-            recorder.info(format!("answered by `{message}`"));
-            if let Some(ReplyForm::Single(single)) = exchange.replies.get(*form) {
-                for expectation in &single.expect {
-                    if let Some(why) = expectation_failure(expectation, frame) {
-                        let severity = expectation
-                            .rule
-                            .as_ref()
-                            .map_or(level, |rule| Severity::from(rule.level));
-                        let quote = expectation
-                            .rule
-                            .as_ref()
-                            .map(|r| format!(" (\"{}\")", r.quote))
-                            .unwrap_or_default();
-                        recorder.finding(
-                            severity,
-                            format!(
-                                "the `{message}` answering `{}`: {why}{quote}",
-                                exchange.request
-                            ),
-                        );
-                    }
-                }
-            }
-        }
-        Answer::Stream { start, .. } => {
-            let message = ctx.validators.server.message_of(start).unwrap_or("stream");
-            recorder.info(format!("answered by a stream opened with `{message}`"));
-        }
+/// Asks `exchanges[index]`'s request on a new conversation: the request and its answer.
+async fn ask_once(
+    ctx: &Ctx<'_>,
+    index: usize,
+    recorder: &Recorder,
+    level: Severity,
+) -> Result<(Value, Answer), Stop> {
+    let (mut conversation, request, session) =
+        Conversation::for_exchange(*ctx, index, recorder, level).await?;
+    let errors_before = errors_received(&conversation);
+    let answer = conversation.ask(index, &request).await;
+    let refused = refused_session(&conversation, session.as_ref(), &answer, errors_before);
+    conversation.close().await;
+    refused.map(|()| (request, answer))
+}
+
+/// Records what an answer to `exchanges[index]` breaks.
+pub fn record_answer(
+    ctx: &Ctx<'_>,
+    index: usize,
+    request: &Value,
+    answer: &Answer,
+    level: Severity,
+    recorder: &Recorder,
+) {
+    let description = &ctx.protocol.description;
+    let valid = ctx.validators.client.is_valid(request);
+    for finding in judge::answer::exchange(
+        description,
+        &description.exchanges[index],
+        answer,
+        level,
+        valid,
+    ) {
+        recorder.record(finding);
     }
+}
+
+/// How many error messages (`error_messages`) the conversation received so far.
+pub fn errors_received(conversation: &Conversation<'_>) -> usize {
+    let description = &conversation.ctx().protocol.description;
+    description
+        .error_messages
+        .iter()
+        .map(|m| conversation.received_count(m))
+        .sum()
+}
+
+/// A skip when the session was the suite's choice (the document's other way of having one) and
+/// the server answered the request with an error instead: that reading does not hold either, so
+/// nothing could be tested.
+pub fn refused_session(
+    conversation: &Conversation<'_>,
+    session: Option<&Session>,
+    answer: &Answer,
+    errors_before: usize,
+) -> Result<(), Stop> {
+    let chosen = session.is_some_and(|s| s.chosen);
+    if chosen && answer.reply == Reply::Nothing && errors_received(conversation) > errors_before {
+        return Err(Stop::Skip(
+            "no way of having a session worked: none was announced, and the server answered a \
+             request naming a client-chosen session id with an error (see the frames)"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Sends `exchanges[index]`'s request and, if it is answered by the stream form `form`, checks the
@@ -87,130 +106,44 @@ pub async fn run_stream(
     else {
         return Err(Stop::Skip("not a stream form".into()));
     };
-    let (mut connection, request, _session) = ctx.prepare_exchange(index, recorder, level).await?;
-    connection.send_json(&request, ctx.settings.timeout).await;
-    let answer = ctx.await_answer(&mut connection, index, &request).await;
-    connection.close().await;
-    let (start, chunks, end) = match answer {
-        Answer::Stream {
+    let (request, answer) = ask_once(ctx, index, recorder, level).await?;
+    let (start, chunks, end) = match answer.reply {
+        Reply::Stream {
             start,
             chunks,
             end,
             form: f,
         } if f == form => (start, chunks, end),
-        Answer::Single { message, .. } => {
+        Reply::Single { message, .. } => {
             return Err(Stop::Skip(format!(
                 "the server answered with a single `{message}`, which the document also allows; no stream to check"
             )));
         }
-        Answer::Nothing(mismatches) => {
+        Reply::Nothing => {
             // The exchange check reports the missing answer; here nothing could be checked.
             return Err(Stop::Skip(format!(
                 "the request was not answered{}",
-                describe(&mismatches)
+                match &answer.closed {
+                    Some(closed) => format!(" (the connection {})", closed.describe()),
+                    None => describe(&answer.near_misses),
+                }
             )));
         }
-        Answer::Stream { .. } => return Err(Stop::Skip("answered by another stream form".into())),
+        Reply::Stream { .. } => return Err(Stop::Skip("answered by another stream form".into())),
     };
-    let id = start.pointer(&stream.stream_id).cloned();
-    if id.is_none() {
-        recorder.finding(
-            level,
-            format!(
-                "`{}` has no stream id at {}",
-                stream.start, stream.stream_id
-            ),
-        );
+    for finding in judge::answer::stream(stream, &start, &chunks, &end, level, answer.budget) {
+        recorder.record(finding);
     }
-    let mut joined = String::new();
-    let mut other_ids: Vec<Value> = Vec::new();
-    for chunk in &chunks {
-        if chunk.id != id
-            && let Some(other) = &chunk.id
-            && !other_ids.contains(other)
-        {
-            other_ids.push(other.clone());
-        }
-        match &chunk.text {
-            Some(text) => joined.push_str(text),
-            None => recorder.finding(
-                level,
-                format!("a `{}` has no text at {}", stream.chunk, stream.chunk_text),
-            ),
-        }
-    }
-    let end = match end {
-        StreamEnd::Ended(end) => end,
-        StreamEnd::Unfinished => {
-            recorder.finding(
-                level,
-                format!(
-                    "the stream did not end: no `{}` within {} ms ({} chunks)",
-                    stream.end,
-                    ctx.settings.timeout.as_millis(),
-                    chunks.len()
-                ),
-            );
-            return Ok(());
-        }
-        StreamEnd::TooLong => {
-            // The document sets no bound on a stream's length: at most a warning.
-            recorder.finding(
-                Severity::Warn.min(level),
-                format!(
-                    "the suite stopped reading after {} `{}` chunks ({} bytes of text) without a `{}`",
-                    chunks.len(),
-                    stream.chunk,
-                    joined.len(),
-                    stream.end
-                ),
-            );
-            return Ok(());
-        }
-    };
-    let end_id = end.pointer(&stream.stream_id).cloned();
-    if end_id != id
-        && let Some(other) = end_id
-        && !other_ids.contains(&other)
-    {
-        other_ids.push(other);
-    }
-    if !other_ids.is_empty() {
-        recorder.finding(
-            level,
-            format!(
-                "one stream carries more than one {}: {} from `{}`, then {}",
-                stream.stream_id,
-                id.map_or("none".into(), |v| crate::util::quoted(&v)),
-                stream.start,
-                other_ids
-                    .iter()
-                    .map(crate::util::quoted)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        );
-    }
-    match end.pointer(&stream.end_text).and_then(Value::as_str) {
-        Some(text) if text == joined => recorder.info(format!(
-            "{} chunks join to the `{}` text ({} bytes)",
-            chunks.len(),
-            stream.end,
-            text.len()
-        )),
-        Some(text) => recorder.finding(
-            level,
-            format!(
-                "the chunks join to {:?} but `{}` says {:?}",
-                crate::util::prefix(&joined, 200),
-                stream.end,
-                crate::util::prefix(text, 200)
-            ),
-        ),
-        None => recorder.finding(
-            level,
-            format!("`{}` has no text at {}", stream.end, stream.end_text),
-        ),
+    let valid = ctx.validators.client.is_valid(&request);
+    if let Some(crash) = answer.closed.as_ref().filter(|_| valid).and_then(|closed| {
+        judge::closed_in_answer(
+            &ctx.protocol.description,
+            &ctx.protocol.description.exchanges[index].request,
+            Some(&stream.end),
+            closed,
+        )
+    }) {
+        recorder.record(crash);
     }
     Ok(())
 }

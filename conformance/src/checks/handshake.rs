@@ -2,6 +2,7 @@
 
 use crate::checks::{Ctx, Presented, Stop};
 use crate::connection::{DialError, Recorder};
+use crate::conversation::Conversation;
 use crate::report::Severity;
 
 /// Connects (with the run's credential when it has one) and proves the connection is served.
@@ -17,8 +18,8 @@ pub async fn run(ctx: &Ctx<'_>, level: Severity, recorder: &Recorder) -> Result<
         Ok(presented) => (presented, true),
         Err(_) => (Presented::Nothing, false),
     };
-    let mut connection = match ctx.dial("A", &presented, recorder).await {
-        Ok(connection) => connection,
+    let mut conversation = match Conversation::dial(*ctx, "A", &presented, recorder).await {
+        Ok(conversation) => conversation,
         Err(DialError::Refused(status @ (401 | 403))) if !credentialed => {
             recorder.info(format!(
                 "the handshake without a credential was refused with HTTP {status}: the endpoint exists; pass a credential to check more"
@@ -39,12 +40,13 @@ pub async fn run(ctx: &Ctx<'_>, level: Severity, recorder: &Recorder) -> Result<
             .is_some_and(|a| a.required)
     {
         recorder.info("connected without a credential: the auth checks judge what follows");
-        connection.close().await;
+        conversation.close().await;
         return Ok(());
     }
-    if let Err(why) = ctx.ws_probe(&mut connection).await {
+    conversation.settle().await;
+    if let Err(why) = conversation.ws_probe().await {
         recorder.finding(level, format!("the connection is not served: {why}"));
     }
-    connection.close().await;
+    conversation.close().await;
     Ok(())
 }

@@ -4,9 +4,11 @@
 
 use std::time::{Duration, Instant};
 
-use crate::checks::{Answer, Ctx, Stop, describe};
+use crate::checks::{Ctx, Stop};
 use crate::connection::{Incoming, Recorder};
+use crate::conversation::{Conversation, Reply};
 use crate::frames::pad;
+use crate::judge::{describe, describe_close};
 use crate::report::Severity;
 
 /// Sends a frame just below both readings of the limit and expects it to be taken.
@@ -31,7 +33,8 @@ pub async fn size_accepted(
             .position(|e| ctx.requests().example(&e.request).is_some())
     });
     if let Some(index) = index {
-        let (mut connection, request, _) = ctx.prepare_exchange(index, recorder, level).await?;
+        let (mut conversation, request, _) =
+            Conversation::for_exchange(*ctx, index, recorder, level).await?;
         let exchange = &d.exchanges[index];
         let mut protected: Vec<&str> = tags.clone();
         let correlation = ctx.correlation_of(&exchange.request);
@@ -42,19 +45,34 @@ pub async fn size_accepted(
             "sending `{}` padded to {size} bytes (limit {limit})",
             exchange.request
         ));
-        connection.send_json(&padded, ctx.settings.timeout).await;
-        let answer = ctx.await_answer(&mut connection, index, &padded).await;
-        if let Answer::Nothing(mismatches) = answer {
+        let answer = conversation.ask(index, &padded).await;
+        let replied = match &answer.reply {
+            Reply::Single { message, .. } => Some(message.as_str()),
+            Reply::Stream { .. } => Some("stream"),
+            Reply::Nothing => None,
+        };
+        let crash = ctx
+            .validators
+            .client
+            .is_valid(&padded)
+            .then(|| conversation.closed_in_answer(replied))
+            .flatten();
+        if let Some(crash) = crash {
+            recorder.record(crash);
+        } else if replied.is_none() {
             recorder.finding(
                 level,
                 format!(
                     "a {size} byte `{}` (below the limit) was not answered{}",
                     exchange.request,
-                    describe(&mismatches)
+                    match &answer.closed {
+                        Some(closed) => format!(" (the connection {})", closed.describe()),
+                        None => describe(&answer.near_misses),
+                    }
                 ),
             );
         }
-        connection.close().await;
+        conversation.close().await;
         return Ok(());
     }
     if !d.relays.is_empty() {
@@ -64,8 +82,11 @@ pub async fn size_accepted(
             "sending `{}` padded to {size} bytes (limit {limit}) into a room another connection is in",
             d.relays[0].request
         ));
-        if let Err(why) = crate::checks::relay::round_trip(ctx, recorder, Some(size)).await {
-            recorder.finding(level, format!("below the limit: {why}"));
+        if let Err(unserved) = crate::checks::relay::round_trip(ctx, recorder, Some(size)).await {
+            recorder.finding(
+                unserved.severity(level),
+                format!("below the limit: {}", unserved.why),
+            );
         }
         return Ok(());
     }
@@ -73,25 +94,23 @@ pub async fn size_accepted(
         .requests()
         .paddable()
         .ok_or_else(|| Stop::Skip("no valid example to pad".into()))?;
-    let mut connection = ctx.connect("A", recorder, level).await?;
+    let mut conversation = ctx.connect("A", recorder, level).await?;
     recorder.info(format!(
         "sending `{what}` padded to {size} bytes (limit {limit}), then a WebSocket ping"
     ));
-    connection
-        .send_json(&pad(&base, &tags, size), ctx.settings.timeout)
-        .await;
-    connection.ping(ctx.settings.timeout).await;
-    match connection.await_pong(ctx.deadline()).await {
+    conversation.send(&pad(&base, &tags, size)).await;
+    conversation.ping().await;
+    match conversation.await_pong(ctx.deadline()).await {
         Incoming::Pong => {}
         Incoming::Closed { code, reason } => recorder.finding(
             level,
             format!(
-                "the connection was closed after a {size} byte frame (code {}, {reason})",
-                code.map_or("none".into(), |c| c.to_string())
+                "the connection {} after a {size} byte frame",
+                describe_close(code, &reason)
             ),
         ),
         _ => {
-            connection.timed_out(ctx.settings.timeout, "a WebSocket pong");
+            conversation.timed_out(ctx.settings.timeout, "a WebSocket pong");
             recorder.finding(
                 level,
                 format!("no WebSocket pong after a {size} byte frame"),
@@ -99,14 +118,14 @@ pub async fn size_accepted(
         }
     }
     if let Some(codes) = &d.error_codes
-        && connection.received_count(&codes.message) > 0
+        && conversation.received_count(&codes.message) > 0
     {
         recorder.finding(
             level,
             format!("a {size} byte frame was answered with `{}`", codes.message),
         );
     }
-    connection.close().await;
+    conversation.close().await;
     Ok(())
 }
 
@@ -124,17 +143,17 @@ pub async fn ping_interval(
         .as_ref()
         .ok_or_else(|| Stop::Skip("no documented ping interval".into()))?
         .value;
-    let mut connection = ctx.connect("A", recorder, level).await?;
+    let mut conversation = ctx.connect("A", recorder, level).await?;
     let waited = Duration::from_secs(seconds) + ctx.settings.timeout;
     let deadline = Instant::now() + waited;
     loop {
-        match connection.recv(deadline).await {
+        match conversation.next(deadline).await {
             Incoming::Ping => {
                 recorder.info("the server pinged");
                 break;
             }
             Incoming::Timeout => {
-                connection.timed_out(waited, "a WebSocket ping from the server");
+                conversation.timed_out(waited, "a WebSocket ping from the server");
                 recorder.finding(level, format!("no WebSocket ping within {seconds} s"));
                 break;
             }
@@ -145,6 +164,6 @@ pub async fn ping_interval(
             _ => {}
         }
     }
-    connection.close().await;
+    conversation.close().await;
     Ok(())
 }

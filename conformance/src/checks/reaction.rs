@@ -7,12 +7,14 @@ use std::time::{Duration, Instant};
 use agentwire_codegen::protocol::{Outcome, ReplyForm, Trigger};
 use serde_json::{Value, json};
 
-use crate::checks::{
-    Ctx, OutcomeSeen, Stop, close_outcome, describe, documented_outcomes, note, refusal_outcome,
-    reply_outcome,
-};
-use crate::connection::{Connection, DialError, Incoming, Recorder};
+use crate::checks::{Ctx, Stop};
+use crate::connection::{DialError, Incoming, Recorder};
+use crate::conversation::Conversation;
 use crate::frames::pad;
+use crate::judge::{
+    OutcomeSeen, close_outcome, describe, describe_close, documented_outcomes, note,
+    refusal_outcome, reply_outcome,
+};
 use crate::report::Severity;
 
 /// Text that starts like JSON and breaks off.
@@ -71,11 +73,11 @@ pub async fn run(
         Trigger::TooManyConnections => return connections(ctx, outcomes, level, recorder).await,
         Trigger::Idle => {
             let seconds = crate::plan::idle_seconds(ctx.protocol);
-            let mut connection = ctx.connect("A", recorder, level).await?;
+            let mut conversation = ctx.connect("A", recorder, level).await?;
             let started = Instant::now();
             let deadline = started + Duration::from_secs(seconds) + ctx.settings.timeout;
-            let mut seen = ctx.await_outcome(&mut connection, outcomes, deadline).await;
-            connection.close().await;
+            let mut seen = conversation.await_outcome(outcomes, deadline).await;
+            conversation.close().await;
             // A close long before the documented timeout is no idle timeout (a server that
             // closes every connection at once would pass otherwise).
             let elapsed = started.elapsed();
@@ -93,18 +95,17 @@ pub async fn run(
             return Err(Stop::Skip("judged by the auth checks".into()));
         }
     };
-    let mut connection = ctx.connect("A", recorder, level).await?;
+    let mut conversation = ctx.connect("A", recorder, level).await?;
     let sent = match &bad {
-        Bad::Text(text) => connection.send_text(text, ctx.settings.timeout).await,
-        Bad::Json(value) => connection.send_json(value, ctx.settings.timeout).await,
+        Bad::Text(text) => conversation.send_text(text).await,
+        Bad::Json(value) => conversation.send(value).await,
     };
-    let seen = if sent || connection.is_closed() {
-        ctx.await_outcome(&mut connection, outcomes, ctx.deadline())
-            .await
+    let seen = if sent || conversation.is_closed() {
+        conversation.await_outcome(outcomes, ctx.deadline()).await
     } else {
         OutcomeSeen::Missing(vec!["the frame could not be sent".into()])
     };
-    connection.close().await;
+    conversation.close().await;
     report(seen, outcomes, level, recorder);
     Ok(())
 }
@@ -154,7 +155,9 @@ async fn burst(
             ReplyForm::Stream(s) => vec![s.end.as_str()],
         })
         .collect();
-    let (mut connection, _, session) = ctx.prepare_exchange(index, recorder, level).await?;
+    let (mut conversation, _, session) =
+        Conversation::for_exchange(*ctx, index, recorder, level).await?;
+    let session = session.map(|s| s.id);
     let correlation = ctx.correlation_of(&exchange.request);
     let count = ctx.settings.burst;
     recorder.info(format!(
@@ -170,25 +173,25 @@ async fn burst(
         else {
             break;
         };
-        if !connection
-            .send_json(&built.frame, ctx.settings.timeout)
-            .await
-        {
+        if !conversation.send(&built.frame).await {
             break;
         }
         sent += 1;
     }
-    let deadline = Instant::now() + ctx.settings.timeout * 2;
+    // As long as one answer may take, and then some: the answers come one after another.
+    let waited = ctx.budget_of(index) + ctx.settings.timeout;
+    let deadline = Instant::now() + waited;
     let mut answered = 0;
     let mut mismatches = Vec::new();
     let seen = loop {
         if answered >= sent && sent > 0 {
             break None;
         }
-        match connection.recv(deadline).await {
+        match conversation.next(deadline).await {
             Incoming::Json {
                 value,
                 message: Some(message),
+                ..
             } => {
                 let answer = answers.contains(&message.as_str());
                 match reply_outcome(outcomes, &message, &value) {
@@ -206,8 +209,8 @@ async fn burst(
                 note(
                     &mut mismatches,
                     format!(
-                        "the connection ended before any request of the burst was answered (code {}, {reason})",
-                        code.map_or("none".into(), |c| c.to_string())
+                        "the connection {} before any request of the burst was answered",
+                        describe_close(code, &reason)
                     ),
                 );
                 break Some(OutcomeSeen::Missing(mismatches.clone()));
@@ -216,13 +219,13 @@ async fn burst(
                 break Some(close_outcome(outcomes, code, &reason, mismatches.clone()));
             }
             Incoming::Timeout => {
-                connection.timed_out(ctx.settings.timeout * 2, "answers to the burst");
+                conversation.timed_out(waited, "answers to the burst");
                 break None;
             }
             _ => {}
         }
     };
-    connection.close().await;
+    conversation.close().await;
     let elapsed = started.elapsed().as_millis();
     match seen {
         Some(OutcomeSeen::Matched(how)) => {
@@ -273,7 +276,7 @@ async fn connections(
     // Let the server forget the connections of earlier checks.
     tokio::time::sleep(Duration::from_millis(100)).await;
     let quiet = Recorder::default();
-    let mut held: Vec<Connection> = Vec::new();
+    let mut held: Vec<Conversation<'_>> = Vec::new();
     let mut failures = Vec::new();
     let mut next = 0u64;
     while next < limit {
@@ -282,7 +285,7 @@ async fn connections(
             let name = format!("held-{}", next + i + 1);
             let quiet = quiet.clone();
             let presented = presented.clone();
-            async move { ctx.dial(&name, &presented, &quiet).await }
+            async move { Conversation::dial(*ctx, &name, &presented, &quiet).await }
         });
         for result in futures_util::future::join_all(dials).await {
             match result {
@@ -297,7 +300,7 @@ async fn connections(
         let retries = failures.len();
         failures.clear();
         for i in 0..retries {
-            match ctx.dial(&format!("retry-{i}"), &presented, &quiet).await {
+            match Conversation::dial(*ctx, &format!("retry-{i}"), &presented, &quiet).await {
                 Ok(connection) => held.push(connection),
                 Err(error) => failures.push(error),
             }
@@ -317,19 +320,17 @@ async fn connections(
             ),
         );
     }
-    let seen = match ctx.dial("over-limit", &presented, recorder).await {
+    let seen = match Conversation::dial(*ctx, "over-limit", &presented, recorder).await {
         Err(DialError::Timeout) => OutcomeSeen::Missing(vec![DialError::Timeout.to_string()]),
         Err(error) => refusal_outcome(outcomes, &error),
-        Ok(mut connection) => {
-            let seen = ctx
-                .await_outcome(&mut connection, outcomes, ctx.deadline())
-                .await;
-            connection.close().await;
+        Ok(mut conversation) => {
+            let seen = conversation.await_outcome(outcomes, ctx.deadline()).await;
+            conversation.close().await;
             seen
         }
     };
     // The refusal shows a limit only if the connections within it are still served.
-    let probes = held.iter_mut().map(|c| ctx.ws_probe(c));
+    let probes = held.iter_mut().map(|c| c.ws_probe());
     let dropped = futures_util::future::join_all(probes)
         .await
         .into_iter()
@@ -344,7 +345,7 @@ async fn connections(
             ),
         );
     }
-    futures_util::future::join_all(held.into_iter().map(Connection::close)).await;
+    futures_util::future::join_all(held.into_iter().map(Conversation::close)).await;
     report(seen, outcomes, level, recorder);
     Ok(())
 }

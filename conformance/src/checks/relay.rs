@@ -4,13 +4,16 @@
 //! Two connections, A and B, share a fresh room. By convention the first relay of
 //! `protocol.json` is the one that enters a room (`join`): A enters, then B, and A must learn of B
 //! (with B's participant id at `sender_id`). A later relay is then sent by B to the room, or by A
-//! to B's id.
+//! to B's id. Relays are readings (open) where the document shows no server frames, but a server
+//! that closes a connection in answer to a valid message fails whatever the level.
 
 use agentwire_codegen::protocol::{Audience, Relay};
 use serde_json::Value;
 
-use crate::checks::{Ctx, Stop, correlate, note};
-use crate::connection::{Connection, Incoming, Recorder};
+use crate::checks::{Ctx, Stop};
+use crate::connection::Recorder;
+use crate::conversation::{Awaited, Conversation, Unserved};
+use crate::judge::{correlate, describe};
 use crate::report::Severity;
 use crate::util::{fresh_id, set_pointer};
 
@@ -25,26 +28,18 @@ pub async fn run(
     let enter = &relays[0];
     let room = format!("conformance-room-{}", fresh_id());
     let enter_level = if index == 0 { level } else { Severity::Info };
-    let mut a = ctx.connect("A", recorder, level).await?;
-    let mut b = ctx.connect("B", recorder, level).await?;
+    let (mut a, mut b) = pair(ctx, "A", "B", recorder, level).await?;
     let a_enter = build(ctx, enter, &room, None, "A")?;
-    a.send_json(&a_enter, ctx.settings.timeout).await;
-    // A pong after the frame shows a server that reads frames in order has taken it.
-    a.ping(ctx.settings.timeout).await;
-    a.await_pong(ctx.deadline()).await;
     let b_enter = build(ctx, enter, &room, None, "B")?;
-    b.send_json(&b_enter, ctx.settings.timeout).await;
-    let notice = await_delivery(ctx, &mut a, enter, &b_enter, recorder, enter_level).await;
-    let b_id = notice.as_ref().and_then(|frame| {
-        enter
-            .sender_id
-            .as_deref()
-            .and_then(|p| frame.pointer(p))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    });
+    let notice = enter_room(ctx, &mut a, &mut b, &a_enter, &b_enter, enter_level).await;
+    let entered = crashes(&a, &b);
     if index == 0 {
-        if let (Some(_), Some(pointer), None) = (&notice, &enter.sender_id, &b_id) {
+        for crash in entered {
+            recorder.record(crash);
+        }
+        if let (Some(frame), Some(pointer)) = (&notice, &enter.sender_id)
+            && sender_id(enter, frame).is_none()
+        {
             recorder.finding(
                 level,
                 format!(
@@ -56,13 +51,23 @@ pub async fn run(
         close(a, b).await;
         return Ok(());
     }
-    if notice.is_none() {
+    let Some(notice) = notice else {
         close(a, b).await;
+        let why = entered.first().map_or_else(
+            || {
+                format!(
+                    "A did not learn that B entered the room with `{}`",
+                    enter.request
+                )
+            },
+            |crash| crash.message.clone(),
+        );
         return Err(Stop::Skip(format!(
-            "could not be set up: A did not learn that B entered the room with `{}` (see relay.{})",
-            enter.request, enter.request
+            "could not be set up: {why} (see relay.{})",
+            enter.request
         )));
-    }
+    };
+    let b_id = sender_id(enter, &notice);
     let relay = &relays[index];
     match relay.to {
         Audience::Target => {
@@ -74,12 +79,12 @@ pub async fn run(
                 )));
             };
             let request = build(ctx, relay, &room, Some(&b_id), "A")?;
-            a.send_json(&request, ctx.settings.timeout).await;
+            a.send(&request).await;
             await_delivery(ctx, &mut b, relay, &request, recorder, level).await;
         }
         Audience::Room => {
             let request = build(ctx, relay, &room, None, "B")?;
-            b.send_json(&request, ctx.settings.timeout).await;
+            b.send(&request).await;
             if let Some(frame) = await_delivery(ctx, &mut a, relay, &request, recorder, level).await
                 && let (Some(pointer), Some(b_id)) = (&relay.sender_id, &b_id)
             {
@@ -96,6 +101,9 @@ pub async fn run(
             }
         }
     }
+    for crash in crashes(&a, &b) {
+        recorder.record(crash);
+    }
     close(a, b).await;
     Ok(())
 }
@@ -108,15 +116,24 @@ pub async fn round_trip(
     ctx: &Ctx<'_>,
     recorder: &Recorder,
     pad_to: Option<usize>,
-) -> Result<(), String> {
+) -> Result<(), Unserved> {
+    let unserved = |why: String| Unserved {
+        why,
+        crashed: false,
+    };
     let enter = ctx
         .protocol
         .description
         .relays
         .first()
-        .ok_or("the protocol has no relay")?;
+        .ok_or_else(|| unserved("the protocol has no relay".into()))?;
     let room = format!("conformance-room-{}", fresh_id());
-    let unbuilt = |_| format!("no valid example of `{}` to build from", enter.request);
+    let unbuilt = |_| {
+        unserved(format!(
+            "no valid example of `{}` to build from",
+            enter.request
+        ))
+    };
     let a_enter = build(ctx, enter, &room, None, "P1").map_err(unbuilt)?;
     let mut b_enter = build(ctx, enter, &room, None, "P2").map_err(unbuilt)?;
     if let Some(size) = pad_to {
@@ -124,35 +141,88 @@ pub async fn round_trip(
         protected.push(enter.room.as_str());
         b_enter = crate::frames::pad(&b_enter, &protected, size);
     }
-    let not_connected = |_| "could not connect".to_string();
-    let mut a = ctx
-        .connect("P1", recorder, Severity::Info)
+    let (mut a, mut b) = pair(ctx, "P1", "P2", recorder, Severity::Info)
         .await
-        .map_err(not_connected)?;
-    let mut b = ctx
-        .connect("P2", recorder, Severity::Info)
-        .await
-        .map_err(not_connected)?;
-    a.send_json(&a_enter, ctx.settings.timeout).await;
-    a.ping(ctx.settings.timeout).await;
-    a.await_pong(ctx.deadline()).await;
-    b.send_json(&b_enter, ctx.settings.timeout).await;
-    let delivered = await_delivery(ctx, &mut a, enter, &b_enter, recorder, Severity::Info).await;
+        .map_err(|_| unserved("could not connect".into()))?;
+    let delivered = enter_room(ctx, &mut a, &mut b, &a_enter, &b_enter, Severity::Info).await;
+    let crash = crashes(&a, &b).into_iter().next();
     close(a, b).await;
-    match delivered {
-        Some(_) => Ok(()),
-        None => Err(format!(
+    match (crash, delivered) {
+        (Some(crash), _) => Err(Unserved {
+            why: crash.message,
+            crashed: true,
+        }),
+        (None, Some(_)) => Ok(()),
+        (None, None) => Err(unserved(format!(
             "a {}-byte `{}` from one connection did not reach another in the same room as `{}`",
             b_enter.to_string().len(),
             enter.request,
             enter.delivered_as
-        )),
+        ))),
     }
 }
 
-async fn close(a: Connection, b: Connection) {
-    a.close().await;
-    b.close().await;
+/// Two ordinary conversations, connected and settled side by side.
+async fn pair<'a>(
+    ctx: &Ctx<'a>,
+    first: &str,
+    second: &str,
+    recorder: &Recorder,
+    level: Severity,
+) -> Result<(Conversation<'a>, Conversation<'a>), Stop> {
+    let (a, b) = tokio::join!(
+        ctx.connect(first, recorder, level),
+        ctx.connect(second, recorder, level)
+    );
+    match (a, b) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (Ok(one), Err(stop)) | (Err(stop), Ok(one)) => {
+            one.close().await;
+            Err(stop)
+        }
+        (Err(stop), Err(_)) => Err(stop),
+    }
+}
+
+/// A enters the room, then B; the notice A receives of B, if any.
+async fn enter_room(
+    ctx: &Ctx<'_>,
+    a: &mut Conversation<'_>,
+    b: &mut Conversation<'_>,
+    a_enter: &Value,
+    b_enter: &Value,
+    level: Severity,
+) -> Option<Value> {
+    let enter = &ctx.protocol.description.relays[0];
+    a.send(a_enter).await;
+    // A pong after the frame shows a server that reads frames in order has taken it.
+    a.ping().await;
+    a.await_pong(ctx.deadline()).await;
+    b.send(b_enter).await;
+    let recorder = a.recorder().clone();
+    await_delivery(ctx, a, enter, b_enter, &recorder, level).await
+}
+
+/// The closes in answer to a valid message on either connection.
+fn crashes(a: &Conversation<'_>, b: &Conversation<'_>) -> Vec<crate::judge::Finding> {
+    [a, b]
+        .iter()
+        .filter_map(|c| c.closed_in_answer(None))
+        .collect()
+}
+
+/// B's participant id in the notice of its entering.
+fn sender_id(enter: &Relay, notice: &Value) -> Option<String> {
+    enter
+        .sender_id
+        .as_deref()
+        .and_then(|p| notice.pointer(p))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+async fn close(a: Conversation<'_>, b: Conversation<'_>) {
+    tokio::join!(a.close(), b.close());
 }
 
 /// The relay's request from its example: in `room`, addressed to `target`, with fresh values in
@@ -187,49 +257,40 @@ fn build(
     Ok(frame)
 }
 
-/// Waits on `connection` for `relay.delivered_as` copying `request`'s values.
+/// Waits on `conversation` for `relay.delivered_as` copying `request`'s values.
 async fn await_delivery(
     ctx: &Ctx<'_>,
-    connection: &mut Connection,
+    conversation: &mut Conversation<'_>,
     relay: &Relay,
     request: &Value,
     recorder: &Recorder,
     level: Severity,
 ) -> Option<Value> {
-    let deadline = ctx.deadline();
-    let mut near = Vec::new();
-    loop {
-        match connection.recv(deadline).await {
-            Incoming::Json {
-                value,
-                message: Some(message),
-            } if message == relay.delivered_as => match correlate(&relay.copies, request, &value) {
-                Ok(()) => return Some(value),
-                Err(why) => note(&mut near, format!("a `{message}` {why}")),
-            },
-            Incoming::Timeout => {
-                connection.timed_out(
-                    ctx.settings.timeout,
-                    format!("`{}` relayed", relay.delivered_as),
-                );
-                break;
-            }
-            Incoming::Closed { .. } => {
-                note(&mut near, "the connection ended".into());
-                break;
-            }
-            _ => {}
-        }
+    let waiting_for = format!("`{}` relayed", relay.delivered_as);
+    let awaited = conversation
+        .await_frame(ctx.deadline(), &waiting_for, |message, value| {
+            (message == relay.delivered_as).then(|| {
+                correlate(&relay.copies, request, value)
+                    .map_err(|why| format!("a `{message}` {why}"))
+            })
+        })
+        .await;
+    let (mut near, closed) = match awaited {
+        Awaited::Found(frame) => return Some(frame),
+        Awaited::Missing { near, closed } => (near, closed),
+    };
+    if let Some(closed) = closed {
+        near.push(format!("the connection {}", closed.describe()));
     }
+    let name = conversation.name();
     recorder.finding(
         level,
         format!(
-            "`{}` from {} did not reach connection {} as `{}`{}",
+            "`{}` from {} did not reach connection {name} as `{}`{}",
             relay.request,
-            if connection.name() == "A" { "B" } else { "A" },
-            connection.name(),
+            if name == "A" { "B" } else { "A" },
             relay.delivered_as,
-            crate::checks::describe(&near)
+            describe(&near)
         ),
     );
     None

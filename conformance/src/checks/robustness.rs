@@ -14,11 +14,10 @@ const DEPTH: usize = 10_000;
 pub async fn run(ctx: &Ctx<'_>, level: Severity, recorder: &Recorder) -> Result<(), Stop> {
     let mut bad = ctx.connect("A", recorder, level).await?;
     let nested = format!("{}{}", "[".repeat(DEPTH), "]".repeat(DEPTH));
-    let timeout = ctx.settings.timeout;
-    let _ = bad.send_text(MALFORMED_JSON, timeout).await
-        && bad.send_text(&nested, timeout).await
-        && bad.send_text("", timeout).await
-        && bad.send_binary(vec![0xff, 0x00, 0x7b, 0x22], timeout).await;
+    let _ = bad.send_text(MALFORMED_JSON).await
+        && bad.send_text(&nested).await
+        && bad.send_text("").await
+        && bad.send_binary(vec![0xff, 0x00, 0x7b, 0x22]).await;
     // Its answers to the bad input are the reaction checks' business.
     bad.close_unread().await;
     let served = if ctx.simple_exchange().is_none() && !ctx.protocol.description.relays.is_empty() {
@@ -26,14 +25,14 @@ pub async fn run(ctx: &Ctx<'_>, level: Severity, recorder: &Recorder) -> Result<
         crate::checks::relay::round_trip(ctx, recorder, None).await
     } else {
         let mut good = ctx.connect("B", recorder, level).await?;
-        let served = ctx.probe(&mut good).await;
+        let served = good.probe().await;
         good.close().await;
         served
     };
-    if let Err(why) = served {
+    if let Err(unserved) = served {
         recorder.finding(
-            level,
-            format!("after bad input on another connection: {why}"),
+            unserved.severity(level),
+            format!("after bad input on another connection: {}", unserved.why),
         );
     }
     Ok(())

@@ -1,11 +1,14 @@
-//! `session.lifecycle`: a session is obtained the way `sessions.origin` says, and every request
-//! that names it (`id_in_requests`) or needs it (`needed_by`) is then answered; for the datagram
-//! protocol that is create → chat → resume → status → destroy.
+//! `session.lifecycle`: a session is obtained the way `sessions.origin` says (or the document's
+//! other way, where that is an open reading that does not hold), and every request that names it
+//! (`id_in_requests`) or needs it (`needed_by`) is then answered; for the datagram protocol that
+//! is create → chat → resume → status → destroy.
 
 use agentwire_codegen::protocol::SessionOrigin;
 
-use crate::checks::{Answer, Ctx, Stop, exchange};
+use crate::checks::exchange::{self, errors_received, refused_session};
+use crate::checks::{Ctx, Stop};
 use crate::connection::Recorder;
+use crate::conversation::Reply;
 use crate::report::Severity;
 
 /// Runs the lifecycle on one connection.
@@ -19,9 +22,8 @@ pub async fn run(ctx: &Ctx<'_>, level: Severity, recorder: &Recorder) -> Result<
             message.clone()
         }
     };
-    let mut connection = ctx.connect("A", recorder, level).await?;
-    let session = ctx.open_session(&mut connection, recorder, level).await?;
-    recorder.info(format!("session {session:?} obtained by `{origin}`"));
+    let mut conversation = ctx.connect("A", recorder, level).await?;
+    let session = conversation.open_session(level).await?;
 
     // Requests with an exchange, in order: those that need a session, then those that name it in
     // the order of `exchanges` (a document lists destroy last); requests without an exchange are
@@ -43,45 +45,42 @@ pub async fn run(ctx: &Ctx<'_>, level: Severity, recorder: &Recorder) -> Result<
         .keys()
         .filter(|m| !d.exchanges.iter().any(|e| &e.request == *m))
         .collect();
-    let errors_before = d
-        .error_codes
-        .as_ref()
-        .map_or(0, |codes| connection.received_count(&codes.message));
+    let errors_before = errors_received(&conversation);
     for message in &without_exchange {
-        if let Some(built) = ctx.requests().build(message, Some(&session), &[]) {
-            connection
-                .send_json(&built.frame, ctx.settings.timeout)
-                .await;
+        if let Some(built) = ctx.requests().build(message, Some(&session.id), &[]) {
+            conversation.send(&built.frame).await;
         }
     }
     for index in with_exchange {
         let request = &d.exchanges[index].request;
         let correlation = ctx.correlation_of(request);
-        let Some(built) = ctx.requests().build(request, Some(&session), &correlation) else {
+        let Some(built) = ctx
+            .requests()
+            .build(request, Some(&session.id), &correlation)
+        else {
             recorder.info(format!("no example of `{request}`: not sent"));
             continue;
         };
-        connection
-            .send_json(&built.frame, ctx.settings.timeout)
-            .await;
-        let answer = ctx.await_answer(&mut connection, index, &built.frame).await;
-        exchange::judge(ctx, index, &answer, level, recorder);
-        if matches!(answer, Answer::Nothing(_)) && connection.is_closed() {
+        let answer = conversation.ask(index, &built.frame).await;
+        if let Err(skip) = refused_session(&conversation, Some(&session), &answer, errors_before) {
+            conversation.close().await;
+            return Err(skip);
+        }
+        exchange::record_answer(ctx, index, &built.frame, &answer, level, recorder);
+        if answer.reply == Reply::Nothing && conversation.is_closed() {
             break;
         }
     }
-    if let Some(codes) = &d.error_codes {
-        let errors = connection.received_count(&codes.message) - errors_before;
-        if errors > 0 {
-            recorder.finding(
-                level,
-                format!(
-                    "{errors} `{}` frame(s) answered requests naming the session (see the frames)",
-                    codes.message
-                ),
-            );
-        }
+    let errors = errors_received(&conversation) - errors_before;
+    if errors > 0 {
+        recorder.finding(
+            level,
+            format!(
+                "{errors} error message(s) ({}) answered requests naming the session (see the frames)",
+                d.error_messages.join(", ")
+            ),
+        );
     }
-    connection.close().await;
+    conversation.close().await;
     Ok(())
 }

@@ -1,10 +1,11 @@
 //! `unprompted.<message>`: a message documented as sent on connect arrives without a request.
 
 use crate::checks::{Ctx, Stop};
-use crate::connection::{Incoming, Recorder};
+use crate::connection::Recorder;
+use crate::conversation::Awaited;
 use crate::report::Severity;
 
-/// Connects and waits for `unprompted[index]`'s message.
+/// Connects and waits for `unprompted[index]`'s message: while settling, or until the deadline.
 pub async fn run(
     ctx: &Ctx<'_>,
     level: Severity,
@@ -12,29 +13,32 @@ pub async fn run(
     recorder: &Recorder,
 ) -> Result<(), Stop> {
     let wanted = &ctx.protocol.description.unprompted[index].message;
-    let mut connection = ctx.connect("A", recorder, level).await?;
-    let deadline = ctx.deadline();
-    loop {
-        match connection.recv(deadline).await {
-            Incoming::Json {
-                message: Some(message),
-                ..
-            } if &message == wanted => break,
-            Incoming::Timeout => {
-                connection.timed_out(ctx.settings.timeout, format!("an unprompted `{wanted}`"));
-                recorder.finding(level, format!("no `{wanted}` arrived after connecting"));
-                break;
-            }
-            Incoming::Closed { .. } => {
-                recorder.finding(
-                    level,
-                    format!("the connection ended before a `{wanted}` arrived"),
-                );
-                break;
-            }
-            _ => {}
+    let started = std::time::Instant::now();
+    let mut conversation = ctx.connect("A", recorder, level).await?;
+    if conversation.announced(wanted).is_none() {
+        let deadline = started + ctx.settings.timeout;
+        let waiting_for = format!("an unprompted `{wanted}`");
+        let found = conversation
+            .await_frame(deadline, &waiting_for, |m, _| {
+                (m == wanted).then_some(Ok(()))
+            })
+            .await;
+        if let Awaited::Missing { closed, .. } = found {
+            recorder.finding(
+                level,
+                match closed {
+                    Some(closed) => format!(
+                        "the connection {} before a `{wanted}` arrived",
+                        closed.describe()
+                    ),
+                    None => format!(
+                        "no `{wanted}` arrived within {} ms of connecting",
+                        ctx.settings.timeout.as_millis()
+                    ),
+                },
+            );
         }
     }
-    connection.close().await;
+    conversation.close().await;
     Ok(())
 }

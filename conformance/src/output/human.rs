@@ -27,7 +27,9 @@ impl Progress for ProgressLines {
     }
 }
 
-/// The table of one protocol's report.
+/// The table of one protocol's report: per check its status and one line of detail; for a
+/// failure or warning, what was expected and received (with the close code and the real elapsed
+/// time) where the finding compares, and the sentence it rests on.
 pub fn table(report: &ProtocolReport) -> String {
     let mut out = String::new();
     out.push_str(&format!(
@@ -52,16 +54,50 @@ pub fn table(report: &ProtocolReport) -> String {
             check.id,
             detail(check)
         ));
-        if matches!(check.status, Status::Fail | Status::Warn) {
+        if !matches!(check.status, Status::Fail | Status::Warn) {
+            continue;
+        }
+        let mut more = |label: &str, text: &str| {
             out.push_str(&format!(
-                "  {:<6} {:<id_width$}  rests on: \"{}\" ({}, {})\n",
+                "  {:<6} {:<id_width$}  {label} {}\n",
                 "",
                 "",
+                crate::util::prefix(text, 240)
+            ));
+        };
+        let worst = worst(check);
+        if let Some(Evidence::Finding {
+            expected,
+            received,
+            elapsed_ms,
+            ..
+        }) = worst
+        {
+            if let Some(expected) = expected {
+                more("expected:", expected);
+            }
+            if let Some(received) = received {
+                let after = match elapsed_ms {
+                    Some(ms) if !received.contains(" ms") => format!(" after {ms} ms"),
+                    _ => String::new(),
+                };
+                more("received:", &format!("{received}{after}"));
+            }
+        }
+        // The sentence the worst finding breaks: a violated message's, else the check's.
+        let quote = match worst {
+            Some(Evidence::Violation {
+                rests_on: Some(quote),
+                ..
+            }) => format!("\"{}\"", crate::util::prefix(quote, 160)),
+            _ => format!(
+                "\"{}\" ({}, {})",
                 crate::util::prefix(&check.requirement.quote, 160),
                 check.requirement.document,
                 check.requirement.level.as_str()
-            ));
-        }
+            ),
+        };
+        more("rests on:", &quote);
     }
     let s = report.summary;
     out.push_str(&format!(
@@ -71,51 +107,47 @@ pub fn table(report: &ProtocolReport) -> String {
     out
 }
 
+/// The first of the worst findings and violations of a check: usually the cause, later ones its
+/// consequences.
+fn worst(check: &CheckReport) -> Option<&Evidence> {
+    check
+        .evidence
+        .iter()
+        .filter_map(|e| match e {
+            Evidence::Finding { severity, .. } | Evidence::Violation { severity, .. }
+                if *severity > Severity::Info =>
+            {
+                Some((*severity, e))
+            }
+            _ => None,
+        })
+        .rev()
+        .max_by_key(|(severity, _)| *severity)
+        .map(|(_, e)| e)
+}
+
 /// The one line that explains a check's status.
 pub fn detail(check: &CheckReport) -> String {
     if let Some(reason) = &check.skip_reason {
         return reason.clone();
     }
-    let worst = check
-        .evidence
-        .iter()
-        .filter_map(|e| match e {
-            Evidence::Finding { severity, message } if *severity > Severity::Info => {
-                Some((*severity, message.clone()))
-            }
-            Evidence::Violation {
-                severity,
-                message,
-                instance_pointer,
-                keyword,
-                error,
-                rests_on,
-                ..
-            } => Some((
-                *severity,
-                format!(
-                    "schema: {} at {:?} ({keyword}): {}{}",
-                    message.as_deref().unwrap_or("frame"),
-                    instance_pointer,
-                    crate::util::prefix(error, 160),
-                    rests_on.as_deref().map_or(String::new(), |quote| format!(
-                        " (the {} rests on \"{}\")",
-                        if message.is_some() {
-                            "message"
-                        } else {
-                            "framing"
-                        },
-                        crate::util::prefix(quote, 120)
-                    ))
-                ),
-            )),
-            _ => None,
-        })
-        // The first of the worst findings: usually the cause, later ones its consequences.
-        .rev()
-        .max_by_key(|(severity, _)| *severity);
-    match worst {
-        Some((_, message)) => crate::util::prefix(&message, 300).to_string(),
-        None => check.title.clone(),
-    }
+    let line = match worst(check) {
+        Some(Evidence::Finding { message, .. }) => message.clone(),
+        Some(Evidence::Violation {
+            message,
+            instance_pointer,
+            keyword,
+            error,
+            ..
+        }) => format!(
+            "schema: {} at {:?} ({keyword}): {}",
+            message
+                .as_deref()
+                .unwrap_or("a frame of no documented message"),
+            instance_pointer,
+            crate::util::prefix(error, 160),
+        ),
+        _ => return check.title.clone(),
+    };
+    crate::util::prefix(&line, 300).to_string()
 }

@@ -82,10 +82,7 @@ mod tests {
             },
             skip_reason: None,
             duration_ms: 1,
-            evidence: vec![Evidence::Finding {
-                severity: Severity::Fail,
-                message: message.into(),
-            }],
+            evidence: vec![Evidence::finding(Severity::Fail, message)],
         };
         ProtocolReport {
             protocol: "p".into(),
@@ -191,10 +188,7 @@ mod xml_tests {
             },
             skip_reason: None,
             duration_ms: ms,
-            evidence: vec![Evidence::Finding {
-                severity: Severity::Warn,
-                message: message.into(),
-            }],
+            evidence: vec![Evidence::finding(Severity::Warn, message)],
         }
     }
 

@@ -92,7 +92,31 @@ pub enum Fault {
     BinaryRelay,
     /// meet: signals not delivered.
     NoSignalRelay,
+    /// Greets every connection with an undocumented frame (rixa: a response with a role, sent
+    /// once the server has set the connection up, as Django Channels servers do; requests that
+    /// arrive meanwhile wait for it), then behaves as the inner fault says.
+    Greeted(&'static Fault),
+    /// Closes the connection with this code in answer to one valid request.
+    CloseOnRequest(&'static str, u16),
+    /// Answers one request correctly, then closes the connection with this code.
+    CloseAfterReply(&'static str, u16),
+    /// rixa: answers one request with an error in a shape the document does not show.
+    ErrorShape(&'static str),
+    /// generalbots: no `session_created`; a session comes to be when a request first names it.
+    ClientChosenSessions,
+    /// generalbots: chat is answered after this many milliseconds, as a model would.
+    SlowChat(u64),
+    /// socializer: chat is answered with an error message, then the connection is closed (as the
+    /// document allows after an unexpected error).
+    ErrorThenClose,
+    /// meet: the connection that sends `join` is closed (with 1000).
+    CloseOnJoin,
+    /// datagram: the destroy response lacks `error`, which every session response shows.
+    BadDestroyReply,
 }
+
+/// How long the greeting double takes to set a connection up before it greets.
+pub const GREETING_DELAY: Duration = Duration::from_millis(60);
 
 /// A running double; dropping it stops accepting.
 pub struct Double {
@@ -155,12 +179,32 @@ pub async fn start_mute() -> Double {
     Double { url, task }
 }
 
+/// A double that refuses every WebSocket upgrade with an HTTP status (a server that wants an
+/// `Origin` header answers 403, one that wants a credential 401).
+pub async fn start_refusing(status: u16) -> Double {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("ws://{}", listener.local_addr().expect("addr"));
+    let task = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let refuse = |_: &Request, _: Response| -> Result<Response, ErrorResponse> {
+                    let mut response = ErrorResponse::new(Some("refused".into()));
+                    *response.status_mut() = StatusCode::from_u16(status).expect("a status");
+                    Err(response)
+                };
+                let _ = tokio_tungstenite::accept_hdr_async(stream, refuse).await;
+            });
+        }
+    });
+    Double { url, task }
+}
+
 /// A WebSocket stream of a hostile double.
 pub type Ws = tokio_tungstenite::WebSocketStream<TcpStream>;
 
 /// A double that completes every handshake and hands the connection to `serve`; the connections
 /// end with the double.
-async fn start_with<F, Fut>(serve: F) -> Double
+pub async fn start_with<F, Fut>(serve: F) -> Double
 where
     F: Fn(Ws) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
@@ -386,6 +430,14 @@ async fn serve(stream: TcpStream, shared: &Arc<Shared>) {
         let _ = conn.ws.close(None).await;
         return;
     }
+    if let Fault::Greeted(_) = fault {
+        // Setting the connection up takes a while; frames sent meanwhile wait for the greeting.
+        tokio::time::sleep(GREETING_DELAY).await;
+        conn.send(
+            json!({"role": "intro", "content": "Hello! I am the assistant. Ask me anything."}),
+        )
+        .await;
+    }
     if !conn.open(&handshake).await {
         return;
     }
@@ -423,8 +475,12 @@ struct Conn {
 }
 
 impl Conn {
+    /// The fault that decides the answers (a greeting's inner fault).
     fn fault(&self) -> Fault {
-        self.shared.fault
+        match self.shared.fault {
+            Fault::Greeted(inner) => *inner,
+            fault => fault,
+        }
     }
 
     async fn send(&mut self, value: Value) {
@@ -476,6 +532,9 @@ impl Conn {
 
     async fn authenticated(&mut self) {
         self.authed = true;
+        if self.fault() == Fault::ClientChosenSessions {
+            return;
+        }
         let id = format!(
             "session-{}",
             self.shared.next_id.fetch_add(1, Ordering::SeqCst)
@@ -554,7 +613,27 @@ impl Conn {
                 self.send(echo.clone()).await;
                 true
             }
+            Fault::CloseOnRequest(r, code) if r == request => {
+                self.close(code).await;
+                true
+            }
+            Fault::ErrorShape(r) if r == request => {
+                self.send(json!({"type": "error", "content": "Something went wrong"}))
+                    .await;
+                true
+            }
             _ => false,
+        }
+    }
+
+    /// Closes after the answer to `request` when the fault says so; false when closed.
+    async fn after_reply(&mut self, request: &str) -> bool {
+        match self.fault() {
+            Fault::CloseAfterReply(r, code) if r == request => {
+                self.close(code).await;
+                false
+            }
+            _ => true,
         }
     }
 
@@ -602,6 +681,7 @@ impl Conn {
         };
         self.send(json!({"role": role, "content": {"ok": true, "command": kind}}))
             .await;
+        self.after_reply(&kind).await;
     }
 
     async fn datagram(&mut self, frame: &Value) {
@@ -643,6 +723,12 @@ impl Conn {
             ("session", "status") => {
                 self.send(json!({"msg": "session", "cid": reply_cid, "content": {"success": true, "error": null, "status": "idle", "settings": {"model": "m.bin", "temperature": 0.8, "seed": 1}}})).await;
             }
+            ("session", "destroy") if self.fault() == Fault::BadDestroyReply => {
+                self.send(
+                    json!({"msg": "session", "cid": reply_cid, "content": {"success": true}}),
+                )
+                .await;
+            }
             ("session", "resume" | "destroy") => {
                 self.send(json!({"msg": "session", "cid": reply_cid, "content": {"success": true, "error": null}})).await;
             }
@@ -676,6 +762,11 @@ impl Conn {
         };
         if self.request_fault("chat_message", frame).await {
             return true;
+        }
+        if self.fault() == Fault::ErrorThenClose {
+            self.send(json!({"type": "error", "message": "An error occurred while processing your message.", "timestamp": "2025-10-01T20:00:02.000000"})).await;
+            self.close(1011).await;
+            return false;
         }
         let timestamp = if self.fault() == Fault::BadTimestamp {
             "yesterday"
@@ -733,6 +824,9 @@ impl Conn {
             self.error("INVALID_FORMAT", "missing session_id").await;
             return true;
         };
+        if self.fault() == Fault::ClientChosenSessions && self.session.is_none() {
+            self.session = Some(session.to_string());
+        }
         if Some(session) != self.session.as_deref() {
             self.error("SESSION_NOT_FOUND", "Session does not exist or has expired")
                 .await;
@@ -747,6 +841,9 @@ impl Conn {
         };
         if self.request_fault("chat_message", frame).await {
             return true;
+        }
+        if let Fault::SlowChat(ms) = self.fault() {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
         }
         let id = format!("msg-{}", self.shared.next_id.fetch_add(1, Ordering::SeqCst));
         let session = session.to_string();
@@ -777,6 +874,7 @@ impl Conn {
         let kind = frame["type"].as_str().unwrap_or("");
         let room = frame["room_id"].as_str().unwrap_or("").to_string();
         match kind {
+            "join" if self.fault() == Fault::CloseOnJoin => self.close(1000).await,
             "join" => {
                 let Some(name) = frame["participant_name"].as_str() else {
                     self.error("INVALID_FORMAT", "missing participant_name")
@@ -882,17 +980,24 @@ pub async fn check(protocol: &'static str, fault: Fault, timeout_ms: u64) -> Pro
 
 /// Runs the suite against a URL, with the doubles' credentials.
 pub async fn run_against(protocol: &str, url: &str, timeout_ms: u64) -> ProtocolReport {
+    // Model-generated replies get the same short budget: a withheld chat answer costs one wait.
+    let options = RunOptions {
+        timeout: Duration::from_millis(timeout_ms),
+        reply_timeout: Duration::from_millis(timeout_ms),
+        ..RunOptions::default()
+    };
+    run_with(protocol, url, &options).await
+}
+
+/// Runs the suite with `options` against a URL, with the doubles' credentials.
+pub async fn run_with(protocol: &str, url: &str, options: &RunOptions) -> ProtocolReport {
     let mut target = Target::parse(url).expect("url");
     match protocol {
         "socializer" => target.jwt_secret = Some(SECRET.into()),
         "generalbots" => target.token = Some(TOKEN.into()),
         _ => {}
     }
-    let options = RunOptions {
-        timeout: Duration::from_millis(timeout_ms),
-        ..RunOptions::default()
-    };
-    run_protocol(schemas(), protocol, &target, &options, &Silent)
+    run_protocol(schemas(), protocol, &target, options, &Silent)
         .await
         .expect("the suite runs")
 }
@@ -903,6 +1008,7 @@ pub async fn run_only(protocol: &str, url: &str, timeout_ms: u64, only: &[&str])
     target.token = Some(TOKEN.into());
     let options = RunOptions {
         timeout: Duration::from_millis(timeout_ms),
+        reply_timeout: Duration::from_millis(timeout_ms),
         only: only.iter().map(|s| s.to_string()).collect(),
         ..RunOptions::default()
     };
