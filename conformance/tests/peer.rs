@@ -17,6 +17,21 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 /// What the double saw of the suite, one line per connection.
 type Log = Arc<Mutex<Vec<String>>>;
 
+/// The log once the double's connections have written it: each writes when its closing handshake
+/// ends, which may be just after the suite's run returns.
+async fn settled(log: &Log) -> Vec<String> {
+    let mut last = Vec::new();
+    for _ in 0..40 {
+        let now = log.lock().unwrap().clone();
+        if !now.is_empty() && now == last {
+            break;
+        }
+        last = now;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    last
+}
+
 /// Answers a RIXA command the documented way.
 fn answer(frame: &Value) -> Message {
     let command = frame["type"].as_str().unwrap_or("");
@@ -51,7 +66,7 @@ async fn the_suite_answers_a_servers_close() {
     })
     .await;
     run_only("rixa", &double.url, 500, &["exchange.get_global_settings"]).await;
-    let log = log.lock().unwrap().clone();
+    let log = settled(&log).await;
     assert!(!log.is_empty(), "the double saw no connection");
     assert!(log.iter().all(|l| l == "answered"), "{log:?}");
 }
@@ -84,7 +99,7 @@ async fn the_suite_closes_with_1000_and_masks_its_frames() {
     })
     .await;
     run_only("rixa", &double.url, 500, &["exchange"]).await;
-    let log = log.lock().unwrap().clone();
+    let log = settled(&log).await;
     assert!(log.len() >= 13, "{log:?}");
     assert!(log.iter().all(|l| l == "closed with 1000"), "{log:?}");
 }
