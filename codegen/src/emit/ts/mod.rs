@@ -9,7 +9,9 @@
 //! The sources are emitted as TypeScript and compiled when the package is packed, so that
 //! `cargo xtask codegen` needs no Node.
 
+mod checks;
 mod client;
+mod decoders;
 mod guards;
 mod names;
 mod types;

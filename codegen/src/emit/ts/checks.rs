@@ -1,0 +1,547 @@
+//! Check code: the statements that check a value against a type of the model, written out the
+//! way a hand-tuned validator would be. Properties are read once by property access and checked
+//! inline in declaration order; scalar named types (constants, enumerations, constrained strings
+//! and numbers) are inlined where they are used; objects, arrays with bounds and unions of kinds
+//! are calls of their own check functions.
+//!
+//! A valid value costs no allocation: the JSON Pointer of a value is only written out, as an
+//! expression, in the statement that returns its failure, and a failure found by a called check
+//! (which reports it below `""`) is moved under the caller's pointer on its way out.
+
+use serde_json::Value;
+
+use super::guards::{check_name, values_name};
+use super::names::{is_identifier, string_literal};
+use super::types::ts_type;
+use crate::model::{
+    Additional, ArrayRules, Constrained, Format, NumberRules, ProtocolModel, StringRules, Struct,
+    Ty, TypeDef, TypeKind,
+};
+
+/// The properties of `Object.prototype`: a property access would find them on any object, so
+/// properties of these names are read with `rt.own`.
+const PROTOTYPE_NAMES: &[&str] = &[
+    "__proto__",
+    "__defineGetter__",
+    "__defineSetter__",
+    "__lookupGetter__",
+    "__lookupSetter__",
+    "constructor",
+    "hasOwnProperty",
+    "isPrototypeOf",
+    "propertyIsEnumerable",
+    "toLocaleString",
+    "toString",
+    "valueOf",
+];
+
+/// An expression reading the property `name` of the object `object`: `undefined` when absent.
+pub fn read_property(object: &str, name: &str) -> String {
+    if PROTOTYPE_NAMES.contains(&name) {
+        format!("rt.own({object}, {})", string_literal(name))
+    } else if is_identifier(name) {
+        format!("{object}.{name}")
+    } else {
+        format!("{object}[{}]", string_literal(name))
+    }
+}
+
+/// A property name as a JSON Pointer token (`~` and `/` escaped).
+pub fn pointer_token(name: &str) -> String {
+    name.replace('~', "~0").replace('/', "~1")
+}
+
+/// Where a value sits, relative to the function's `pointer`: rendered only in failures.
+#[derive(Debug, Clone, Default)]
+struct Place(Vec<Step>);
+
+#[derive(Debug, Clone)]
+enum Step {
+    /// A property whose name is known: its escaped token.
+    Property(String),
+    /// An array index held by a variable.
+    Index(String),
+    /// A property name held by a variable (escaped at run time).
+    Key(String),
+}
+
+impl Place {
+    fn then(&self, step: Step) -> Self {
+        let mut steps = self.0.clone();
+        steps.push(step);
+        Self(steps)
+    }
+
+    /// The pointer as an expression over `pointer`.
+    fn expression(&self) -> String {
+        let mut expression = "pointer".to_string();
+        let mut literal = String::new();
+        for step in &self.0 {
+            match step {
+                Step::Property(token) => {
+                    literal.push('/');
+                    literal.push_str(token);
+                }
+                Step::Index(variable) => {
+                    literal.push('/');
+                    expression =
+                        format!("{expression} + {} + {variable}", string_literal(&literal));
+                    literal.clear();
+                }
+                Step::Key(variable) => {
+                    if !literal.is_empty() {
+                        expression = format!("{expression} + {}", string_literal(&literal));
+                        literal.clear();
+                    }
+                    expression = format!("rt.join({expression}, {variable})");
+                }
+            }
+        }
+        if !literal.is_empty() {
+            expression = format!("{expression} + {}", string_literal(&literal));
+        }
+        expression
+    }
+}
+
+/// Writes the statements of check functions.
+pub struct CheckWriter<'a> {
+    model: &'a ProtocolModel,
+    out: String,
+    depth: usize,
+    next: usize,
+}
+
+impl<'a> CheckWriter<'a> {
+    pub fn new(model: &'a ProtocolModel) -> Self {
+        Self {
+            model,
+            out: String::new(),
+            depth: 1,
+            next: 0,
+        }
+    }
+
+    /// The body of a named type's check function, over `value` and `pointer`.
+    pub fn function_body(mut self, def: &TypeDef) -> String {
+        let here = Place::default();
+        match &def.kind {
+            TypeKind::Struct(s) => self.object(s, "value", &here),
+            TypeKind::Constrained(Constrained::Array(rules)) => {
+                self.array(rules, "value", &here);
+            }
+            TypeKind::OneOfKinds(members) => {
+                self.one_of_kinds(members, &here);
+                return self.out;
+            }
+            TypeKind::Alias(ty) => self.check(ty, "value", &here),
+            _ => self.scalar(def, "value", &here),
+        }
+        self.line("return undefined;");
+        self.out
+    }
+
+    fn line(&mut self, text: &str) {
+        for _ in 0..self.depth {
+            self.out.push_str("  ");
+        }
+        self.out.push_str(text);
+        self.out.push('\n');
+    }
+
+    fn open(&mut self, text: &str) {
+        self.line(text);
+        self.depth += 1;
+    }
+
+    fn close(&mut self) {
+        self.depth -= 1;
+        self.line("}");
+    }
+
+    fn variable(&mut self, prefix: &str) -> String {
+        self.next += 1;
+        format!("{prefix}{}", self.next)
+    }
+
+    /// Returns `failure` when `condition` holds.
+    fn fail_if(&mut self, condition: &str, failure: &str) {
+        self.line(&format!("if ({condition}) return {failure};"));
+    }
+
+    /// Checks `value` (a variable) against `ty`.
+    fn check(&mut self, ty: &Ty, value: &str, at: &Place) {
+        let here = at.expression();
+        match ty {
+            Ty::Any => self.call("rt.checkAny", value, &here),
+            Ty::Null => self.fail_if(
+                &format!("{value} !== null"),
+                &format!("rt.mismatch({here}, \"type\", \"null\", {value})"),
+            ),
+            Ty::Bool => self.fail_if(
+                &format!("typeof {value} !== \"boolean\""),
+                &format!("rt.mismatch({here}, \"type\", \"a boolean\", {value})"),
+            ),
+            Ty::Integer => self.fail_if(
+                &format!("typeof {value} !== \"number\" || !Number.isInteger({value})"),
+                &format!("rt.mismatch({here}, \"type\", \"an integer\", {value})"),
+            ),
+            Ty::Number => self.fail_if(
+                &format!("typeof {value} !== \"number\" || !Number.isFinite({value})"),
+                &format!("rt.mismatch({here}, \"type\", \"a number\", {value})"),
+            ),
+            Ty::String => self.fail_if(
+                &format!("typeof {value} !== \"string\""),
+                &format!("rt.mismatch({here}, \"type\", \"a string\", {value})"),
+            ),
+            Ty::Object => self.call("rt.checkObject", value, &here),
+            Ty::Array(item) => {
+                self.fail_if(
+                    &format!("!Array.isArray({value})"),
+                    &format!("rt.mismatch({here}, \"type\", \"an array\", {value})"),
+                );
+                self.items(item, value, at);
+            }
+            Ty::Map(item) => {
+                self.fail_if(
+                    &format!("!rt.isObject({value})"),
+                    &format!("rt.mismatch({here}, \"type\", \"an object\", {value})"),
+                );
+                let key = self.variable("k");
+                let entry = self.variable("v");
+                self.open(&format!("for (const {key} in {value}) {{"));
+                self.line(&format!("const {entry} = {value}[{key}];"));
+                self.line(&format!("if ({entry} === undefined) continue;"));
+                self.check(item, &entry, &at.then(Step::Key(key)));
+                self.close();
+            }
+            Ty::Nullable(inner) => {
+                self.open(&format!("if ({value} !== null) {{"));
+                self.check(inner, value, at);
+                self.close();
+            }
+            Ty::Named(name) => match self.model.type_def(name) {
+                Some(def) if is_inlined(&def.kind) => self.scalar(def, value, at),
+                _ => self.call(&check_name(name), value, &here),
+            },
+        }
+    }
+
+    /// Calls a check function, which reports failures below `""`, and moves its failure here.
+    fn call(&mut self, function: &str, value: &str, here: &str) {
+        let failure = self.variable("f");
+        self.line(&format!("const {failure} = {function}({value});"));
+        self.line(&format!(
+            "if ({failure}) return rt.under({failure}, {here});"
+        ));
+    }
+
+    /// Checks every item of an array already known to be one.
+    fn items(&mut self, item: &Ty, array: &str, at: &Place) {
+        let index = self.variable("i");
+        let entry = self.variable("v");
+        self.open(&format!(
+            "for (let {index} = 0; {index} < {array}.length; {index}++) {{"
+        ));
+        self.line(&format!("const {entry}: unknown = {array}[{index}];"));
+        self.check(item, &entry, &at.then(Step::Index(index)));
+        self.close();
+    }
+
+    /// An array with bounds on its items.
+    fn array(&mut self, rules: &ArrayRules, value: &str, at: &Place) {
+        let here = at.expression();
+        self.fail_if(
+            &format!("!Array.isArray({value})"),
+            &format!("rt.mismatch({here}, \"type\", \"an array\", {value})"),
+        );
+        self.items(&rules.items, value, at);
+        if let Some(min) = rules.min_items {
+            self.fail_if(
+                &format!("{value}.length < {min}"),
+                &format!("rt.outOfRange({here}, \"minItems\", {value}.length, {min})"),
+            );
+        }
+        if let Some(max) = rules.max_items {
+            self.fail_if(
+                &format!("{value}.length > {max}"),
+                &format!("rt.outOfRange({here}, \"maxItems\", {value}.length, {max})"),
+            );
+        }
+    }
+
+    /// An object: its properties in declaration order, then the others.
+    fn object(&mut self, s: &Struct, value: &str, at: &Place) {
+        let here = at.expression();
+        self.fail_if(
+            &format!("!rt.isObject({value})"),
+            &format!("rt.mismatch({here}, \"type\", \"an object\", {value})"),
+        );
+        for field in &s.fields {
+            let property = self.variable("v");
+            let place = at.then(Step::Property(pointer_token(&field.wire)));
+            self.line(&format!(
+                "const {property} = {};",
+                read_property(value, &field.wire)
+            ));
+            if field.required {
+                self.fail_if(
+                    &format!("{property} === undefined"),
+                    &format!("rt.missing({})", place.expression()),
+                );
+                self.check(&field.ty, &property, &place);
+            } else {
+                self.open(&format!("if ({property} !== undefined) {{"));
+                self.check(&field.ty, &property, &place);
+                self.close();
+            }
+        }
+        let extra = match &s.additional {
+            // Anything goes: the schema and the type say nothing of other properties, so they are
+            // not looked at (a value JSON cannot carry there would be dropped or nulled by JSON).
+            Additional::Any => return,
+            Additional::Denied => None,
+            Additional::Typed(ty) => Some(ty),
+        };
+        let key = self.variable("k");
+        self.open(&format!("for (const {key} in {value}) {{"));
+        if !s.fields.is_empty() {
+            let cases: Vec<String> = s
+                .fields
+                .iter()
+                .map(|f| format!("case {}:", string_literal(&f.wire)))
+                .collect();
+            self.line(&format!(
+                "switch ({key}) {{ {} continue; }}",
+                cases.join(" ")
+            ));
+        }
+        let place = at.then(Step::Key(key.clone()));
+        match extra {
+            None => self.fail_if(
+                &format!("{value}[{key}] !== undefined"),
+                &format!("rt.notAllowed({})", place.expression()),
+            ),
+            Some(ty) => {
+                let entry = self.variable("v");
+                self.line(&format!("const {entry} = {value}[{key}];"));
+                self.line(&format!("if ({entry} === undefined) continue;"));
+                self.check(ty, &entry, &place);
+            }
+        }
+        self.close();
+    }
+
+    /// One of several types of different JSON kinds: the value's kind picks the member.
+    fn one_of_kinds(&mut self, members: &[Ty], here: &Place) {
+        let lookup = |name: &str| self.model.type_def(name);
+        let tests: Vec<String> = members
+            .iter()
+            .map(|member| {
+                let mut tests: Vec<&str> = Vec::new();
+                for kind in member.json_kinds(&lookup) {
+                    let test = kind_test(kind);
+                    if !tests.contains(&test) {
+                        tests.push(test);
+                    }
+                }
+                tests.join(" || ")
+            })
+            .collect();
+        for (member, test) in members.iter().zip(tests) {
+            self.open(&format!("if ({test}) {{"));
+            self.check(member, "value", here);
+            self.line("return undefined;");
+            self.close();
+        }
+        let what: Vec<String> = members.iter().map(|m| ts_type(m, "")).collect();
+        self.line(&format!(
+            "return rt.mismatch({}, \"type\", {}, value);",
+            here.expression(),
+            string_literal(&what.join(" or "))
+        ));
+    }
+
+    /// A constant, an enumeration, a constrained string or number, another name for a scalar.
+    fn scalar(&mut self, def: &TypeDef, value: &str, at: &Place) {
+        let here = at.expression();
+        match &def.kind {
+            TypeKind::Const(constant) => {
+                let literal = constant.to_string();
+                let differs = if is_scalar(constant) {
+                    format!("{value} !== {literal}")
+                } else {
+                    format!("!rt.jsonEqual({value}, {literal})")
+                };
+                self.fail_if(
+                    &differs,
+                    &format!(
+                        "rt.mismatch({here}, \"const\", {}, {value})",
+                        string_literal(&literal)
+                    ),
+                );
+            }
+            TypeKind::StringEnum(values) => {
+                let cases: Vec<String> = values
+                    .iter()
+                    .map(|v| format!("case {}:", string_literal(v)))
+                    .collect();
+                self.open(&format!("switch ({value}) {{"));
+                self.line(&format!("{} break;", cases.join(" ")));
+                self.line(&format!(
+                    "default: return rt.notOneOf({here}, {}, {value});",
+                    values_name(&def.name)
+                ));
+                self.close();
+            }
+            TypeKind::Constrained(Constrained::String(rules)) => {
+                self.string(def, rules, value, &here);
+            }
+            TypeKind::Constrained(Constrained::Number(rules)) => {
+                self.number(rules, value, &here);
+            }
+            TypeKind::Alias(ty) => self.check(ty, value, at),
+            _ => unreachable!("only scalar kinds are inlined"),
+        }
+    }
+
+    fn string(&mut self, def: &TypeDef, rules: &StringRules, value: &str, here: &str) {
+        self.fail_if(
+            &format!("typeof {value} !== \"string\""),
+            &format!("rt.mismatch({here}, \"type\", \"a string\", {value})"),
+        );
+        // Lengths count code points, of which a text has at least half its UTF-16 length and
+        // at most all of it: the code points are counted only when that leaves a doubt.
+        if let Some(min) = rules.min_length.filter(|&m| m > 0) {
+            self.fail_if(
+                &format!(
+                    "{value}.length < {} && rt.codePoints({value}) < {min}",
+                    min.saturating_mul(2)
+                ),
+                &format!("rt.badLength({here}, \"minLength\", {value}, {min})"),
+            );
+        }
+        if let Some(max) = rules.max_length {
+            self.fail_if(
+                &format!("{value}.length > {max} && rt.codePoints({value}) > {max}"),
+                &format!("rt.badLength({here}, \"maxLength\", {value}, {max})"),
+            );
+        }
+        if rules.pattern.is_some() {
+            let pattern = pattern_name(&def.name);
+            self.fail_if(
+                &format!("!{pattern}.test({value})"),
+                &format!("rt.noMatch({here}, {value}, {pattern})"),
+            );
+        }
+        match rules.format {
+            Some(Format::DateTime) => self.fail_if(
+                &format!("!rt.isDateTime({value})"),
+                &format!("rt.mismatch({here}, \"format\", \"an RFC 3339 date-time\", {value})"),
+            ),
+            Some(Format::Uuid) => self.fail_if(
+                &format!("!rt.isUuid({value})"),
+                &format!("rt.mismatch({here}, \"format\", \"a hyphenated UUID\", {value})"),
+            ),
+            None => {}
+        }
+    }
+
+    fn number(&mut self, rules: &NumberRules, value: &str, here: &str) {
+        if rules.integer {
+            self.fail_if(
+                &format!("typeof {value} !== \"number\" || !Number.isInteger({value})"),
+                &format!("rt.mismatch({here}, \"type\", \"an integer\", {value})"),
+            );
+        } else {
+            self.fail_if(
+                &format!("typeof {value} !== \"number\" || !Number.isFinite({value})"),
+                &format!("rt.mismatch({here}, \"type\", \"a number\", {value})"),
+            );
+        }
+        let bounds = [
+            ("minimum", rules.minimum, "<"),
+            ("maximum", rules.maximum, ">"),
+            ("exclusiveMinimum", rules.exclusive_minimum, "<="),
+            ("exclusiveMaximum", rules.exclusive_maximum, ">="),
+        ];
+        for (keyword, bound, fails) in bounds {
+            if let Some(limit) = bound {
+                let limit = number(limit);
+                self.fail_if(
+                    &format!("{value} {fails} {limit}"),
+                    &format!("rt.outOfRange({here}, \"{keyword}\", {value}, {limit})"),
+                );
+            }
+        }
+        if let Some(divisor) = rules.multiple_of {
+            let divisor = number(divisor);
+            self.fail_if(
+                &format!("!rt.isMultipleOf({value}, {divisor})"),
+                &format!("rt.outOfRange({here}, \"multipleOf\", {value}, {divisor})"),
+            );
+        }
+    }
+}
+
+/// Module declarations a named type's check needs: its pattern.
+pub fn declarations(def: &TypeDef) -> String {
+    match &def.kind {
+        // JSON Schema patterns are ECMA-262 expressions; `u` makes them count code points.
+        TypeKind::Constrained(Constrained::String(StringRules {
+            pattern: Some(pattern),
+            ..
+        })) => format!(
+            "const {} = new RegExp({}, \"u\");\n",
+            pattern_name(&def.name),
+            string_literal(pattern)
+        ),
+        _ => String::new(),
+    }
+}
+
+/// A test of `value` for one JSON kind.
+fn kind_test(kind: &str) -> &'static str {
+    match kind {
+        "null" => "value === null",
+        "boolean" => "typeof value === \"boolean\"",
+        "integer" | "number" => "typeof value === \"number\"",
+        "string" => "typeof value === \"string\"",
+        "array" => "Array.isArray(value)",
+        _ => "rt.isObject(value)",
+    }
+}
+
+/// Whether a named type's check is written inline where it is used: a scalar's.
+fn is_inlined(kind: &TypeKind) -> bool {
+    matches!(
+        kind,
+        TypeKind::Const(_)
+            | TypeKind::StringEnum(_)
+            | TypeKind::Constrained(Constrained::String(_) | Constrained::Number(_))
+            | TypeKind::Alias(Ty::Null | Ty::Bool | Ty::Integer | Ty::Number | Ty::String)
+    )
+}
+
+fn is_scalar(value: &Value) -> bool {
+    !matches!(value, Value::Array(_) | Value::Object(_))
+}
+
+/// `Timestamp` → `TIMESTAMP_PATTERN`.
+fn pattern_name(type_name: &str) -> String {
+    format!("{}_PATTERN", constant_case(type_name))
+}
+
+/// `ChatRequestContent` → `CHAT_REQUEST_CONTENT`.
+fn constant_case(name: &str) -> String {
+    crate::model::naming::snake_case(name).to_uppercase()
+}
+
+/// A number as a TypeScript literal.
+fn number(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{}", value as i64)
+    } else {
+        format!("{value:?}")
+    }
+}
