@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { pathToFileURL } from "node:url";
 
 import { parseJsonc } from "./lib/jsonc.mjs";
 import { importProtocol, protocolIds } from "./lib/package.mjs";
@@ -46,6 +47,14 @@ for (const id of ids) {
     agree(id, await importProtocol(id), join(paths.corpus, `${id}.jsonl`));
   });
 }
+
+// The synthetic protocol (codegen/tests/synthetic) uses every construct the generator supports,
+// some of which no real protocol has (unions of kinds, maps, closed and typed extra properties).
+const noSynthetic = existsSync(join(paths.root, "codegen", "tests", "synthetic", "schema")) ? noCorpus : "no codegen/tests/synthetic in this checkout";
+test("synthetic: the guards agree with the schemas on the corpus", { skip: noSynthetic }, async () => {
+  const bindings = await import(pathToFileURL(join(paths.synthetic, "dist", "synthetic", "index.js")).href);
+  agree("synthetic", bindings, join(paths.syntheticCorpus, "synthetic.jsonl"));
+});
 
 for (const id of ids) {
   test(`${id}: every example decodes as its message; every invalid one fails at the documented place`, async () => {
