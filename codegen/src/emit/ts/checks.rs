@@ -164,6 +164,35 @@ impl<'a> CheckWriter<'a> {
         format!("{prefix}{}", self.next)
     }
 
+    /// Returns a `type` failure, `expected <what>`, when `condition` (on `value`) holds.
+    fn wrong_kind(&mut self, condition: &str, what: &str, value: &str, here: &str) {
+        self.fail_if(
+            condition,
+            &format!(
+                "rt.mismatch({here}, \"type\", {}, {value})",
+                string_literal(what)
+            ),
+        );
+    }
+
+    /// Checks that `value` is of a scalar type's JSON kind (finite, for a number).
+    fn scalar_kind(&mut self, ty: &Ty, value: &str, here: &str) {
+        let (condition, what) = match ty {
+            Ty::Null => (format!("{value} !== null"), "null"),
+            Ty::Bool => (format!("typeof {value} !== \"boolean\""), "a boolean"),
+            Ty::Integer => (
+                format!("typeof {value} !== \"number\" || !Number.isInteger({value})"),
+                "an integer",
+            ),
+            Ty::Number => (
+                format!("typeof {value} !== \"number\" || !Number.isFinite({value})"),
+                "a number",
+            ),
+            _ => (format!("typeof {value} !== \"string\""), "a string"),
+        };
+        self.wrong_kind(&condition, what, value, here);
+    }
+
     /// Returns `failure` when `condition` holds.
     fn fail_if(&mut self, condition: &str, failure: &str) {
         self.line(&format!("if ({condition}) return {failure};"));
@@ -174,39 +203,21 @@ impl<'a> CheckWriter<'a> {
         let here = at.expression();
         match ty {
             Ty::Any => self.call("rt.checkAny", value, &here),
-            Ty::Null => self.fail_if(
-                &format!("{value} !== null"),
-                &format!("rt.mismatch({here}, \"type\", \"null\", {value})"),
-            ),
-            Ty::Bool => self.fail_if(
-                &format!("typeof {value} !== \"boolean\""),
-                &format!("rt.mismatch({here}, \"type\", \"a boolean\", {value})"),
-            ),
-            Ty::Integer => self.fail_if(
-                &format!("typeof {value} !== \"number\" || !Number.isInteger({value})"),
-                &format!("rt.mismatch({here}, \"type\", \"an integer\", {value})"),
-            ),
-            Ty::Number => self.fail_if(
-                &format!("typeof {value} !== \"number\" || !Number.isFinite({value})"),
-                &format!("rt.mismatch({here}, \"type\", \"a number\", {value})"),
-            ),
-            Ty::String => self.fail_if(
-                &format!("typeof {value} !== \"string\""),
-                &format!("rt.mismatch({here}, \"type\", \"a string\", {value})"),
-            ),
+            Ty::Null | Ty::Bool | Ty::Integer | Ty::Number | Ty::String => {
+                self.scalar_kind(ty, value, &here);
+            }
             Ty::Object => self.call("rt.checkObject", value, &here),
             Ty::Array(item) => {
-                self.fail_if(
+                self.wrong_kind(
                     &format!("!Array.isArray({value})"),
-                    &format!("rt.mismatch({here}, \"type\", \"an array\", {value})"),
+                    "an array",
+                    value,
+                    &here,
                 );
                 self.items(item, value, at);
             }
             Ty::Map(item) => {
-                self.fail_if(
-                    &format!("!rt.isObject({value})"),
-                    &format!("rt.mismatch({here}, \"type\", \"an object\", {value})"),
-                );
+                self.wrong_kind(&format!("!rt.isObject({value})"), "an object", value, &here);
                 let key = self.variable("k");
                 let entry = self.variable("v");
                 self.open(&format!("for (const {key} in {value}) {{"));
@@ -251,9 +262,11 @@ impl<'a> CheckWriter<'a> {
     /// An array with bounds on its items.
     fn array(&mut self, rules: &ArrayRules, value: &str, at: &Place) {
         let here = at.expression();
-        self.fail_if(
+        self.wrong_kind(
             &format!("!Array.isArray({value})"),
-            &format!("rt.mismatch({here}, \"type\", \"an array\", {value})"),
+            "an array",
+            value,
+            &here,
         );
         self.items(&rules.items, value, at);
         if let Some(min) = rules.min_items {
@@ -273,10 +286,7 @@ impl<'a> CheckWriter<'a> {
     /// An object: its properties in declaration order, then the others.
     fn object(&mut self, s: &Struct, value: &str, at: &Place) {
         let here = at.expression();
-        self.fail_if(
-            &format!("!rt.isObject({value})"),
-            &format!("rt.mismatch({here}, \"type\", \"an object\", {value})"),
-        );
+        self.wrong_kind(&format!("!rt.isObject({value})"), "an object", value, &here);
         for field in &s.fields {
             let property = self.variable("v");
             let place = at.then(Step::Property(pointer_token(&field.wire)));
@@ -406,10 +416,7 @@ impl<'a> CheckWriter<'a> {
     }
 
     fn string(&mut self, def: &TypeDef, rules: &StringRules, value: &str, here: &str) {
-        self.fail_if(
-            &format!("typeof {value} !== \"string\""),
-            &format!("rt.mismatch({here}, \"type\", \"a string\", {value})"),
-        );
+        self.scalar_kind(&Ty::String, value, here);
         // Lengths count code points, of which a text has at least half its UTF-16 length and
         // at most all of it: the code points are counted only when that leaves a doubt.
         if let Some(min) = rules.min_length.filter(|&m| m > 0) {
@@ -448,17 +455,12 @@ impl<'a> CheckWriter<'a> {
     }
 
     fn number(&mut self, rules: &NumberRules, value: &str, here: &str) {
-        if rules.integer {
-            self.fail_if(
-                &format!("typeof {value} !== \"number\" || !Number.isInteger({value})"),
-                &format!("rt.mismatch({here}, \"type\", \"an integer\", {value})"),
-            );
+        let kind = if rules.integer {
+            Ty::Integer
         } else {
-            self.fail_if(
-                &format!("typeof {value} !== \"number\" || !Number.isFinite({value})"),
-                &format!("rt.mismatch({here}, \"type\", \"a number\", {value})"),
-            );
-        }
+            Ty::Number
+        };
+        self.scalar_kind(&kind, value, here);
         let bounds = [
             ("minimum", rules.minimum, "<"),
             ("maximum", rules.maximum, ">"),
