@@ -10,6 +10,7 @@
 
 use serde_json::Value;
 
+use super::code::Code;
 use super::guards::{check_name, values_name};
 use super::names::{is_identifier, string_literal};
 use super::types::ts_type;
@@ -107,18 +108,14 @@ impl Place {
 /// Writes the statements of check functions.
 pub struct CheckWriter<'a> {
     model: &'a ProtocolModel,
-    out: String,
-    depth: usize,
-    next: usize,
+    code: Code,
 }
 
 impl<'a> CheckWriter<'a> {
     pub fn new(model: &'a ProtocolModel) -> Self {
         Self {
             model,
-            out: String::new(),
-            depth: 1,
-            next: 0,
+            code: Code::body(),
         }
     }
 
@@ -132,36 +129,13 @@ impl<'a> CheckWriter<'a> {
             }
             TypeKind::OneOfKinds(members) => {
                 self.one_of_kinds(members, &here);
-                return self.out;
+                return self.code.into_text();
             }
             TypeKind::Alias(ty) => self.check(ty, "value", &here),
             _ => self.scalar(def, "value", &here),
         }
-        self.line("return undefined;");
-        self.out
-    }
-
-    fn line(&mut self, text: &str) {
-        for _ in 0..self.depth {
-            self.out.push_str("  ");
-        }
-        self.out.push_str(text);
-        self.out.push('\n');
-    }
-
-    fn open(&mut self, text: &str) {
-        self.line(text);
-        self.depth += 1;
-    }
-
-    fn close(&mut self) {
-        self.depth -= 1;
-        self.line("}");
-    }
-
-    fn variable(&mut self, prefix: &str) -> String {
-        self.next += 1;
-        format!("{prefix}{}", self.next)
+        self.code.line("return undefined;");
+        self.code.into_text()
     }
 
     /// Returns a `type` failure, `expected <what>`, when `condition` (on `value`) holds.
@@ -195,7 +169,8 @@ impl<'a> CheckWriter<'a> {
 
     /// Returns `failure` when `condition` holds.
     fn fail_if(&mut self, condition: &str, failure: &str) {
-        self.line(&format!("if ({condition}) return {failure};"));
+        self.code
+            .line(&format!("if ({condition}) return {failure};"));
     }
 
     /// Checks `value` (a variable) against `ty`.
@@ -218,18 +193,19 @@ impl<'a> CheckWriter<'a> {
             }
             Ty::Map(item) => {
                 self.wrong_kind(&format!("!rt.isObject({value})"), "an object", value, &here);
-                let key = self.variable("k");
-                let entry = self.variable("v");
-                self.open(&format!("for (const {key} in {value}) {{"));
-                self.line(&format!("const {entry} = {value}[{key}];"));
-                self.line(&format!("if ({entry} === undefined) continue;"));
+                let key = self.code.fresh("k");
+                let entry = self.code.fresh("v");
+                self.code.open(&format!("for (const {key} in {value}) {{"));
+                self.code.line(&format!("const {entry} = {value}[{key}];"));
+                self.code
+                    .line(&format!("if ({entry} === undefined) continue;"));
                 self.check(item, &entry, &at.then(Step::Key(key)));
-                self.close();
+                self.code.close();
             }
             Ty::Nullable(inner) => {
-                self.open(&format!("if ({value} !== null) {{"));
+                self.code.open(&format!("if ({value} !== null) {{"));
                 self.check(inner, value, at);
-                self.close();
+                self.code.close();
             }
             Ty::Named(name) => match self.model.type_def(name) {
                 Some(def) if is_inlined(&def.kind) => self.scalar(def, value, at),
@@ -240,23 +216,25 @@ impl<'a> CheckWriter<'a> {
 
     /// Calls a check function, which reports failures below `""`, and moves its failure here.
     fn call(&mut self, function: &str, value: &str, here: &str) {
-        let failure = self.variable("f");
-        self.line(&format!("const {failure} = {function}({value});"));
-        self.line(&format!(
+        let failure = self.code.fresh("f");
+        self.code
+            .line(&format!("const {failure} = {function}({value});"));
+        self.code.line(&format!(
             "if ({failure}) return rt.under({failure}, {here});"
         ));
     }
 
     /// Checks every item of an array already known to be one.
     fn items(&mut self, item: &Ty, array: &str, at: &Place) {
-        let index = self.variable("i");
-        let entry = self.variable("v");
-        self.open(&format!(
+        let index = self.code.fresh("i");
+        let entry = self.code.fresh("v");
+        self.code.open(&format!(
             "for (let {index} = 0; {index} < {array}.length; {index}++) {{"
         ));
-        self.line(&format!("const {entry}: unknown = {array}[{index}];"));
+        self.code
+            .line(&format!("const {entry}: unknown = {array}[{index}];"));
         self.check(item, &entry, &at.then(Step::Index(index)));
-        self.close();
+        self.code.close();
     }
 
     /// An array with bounds on its items.
@@ -288,9 +266,9 @@ impl<'a> CheckWriter<'a> {
         let here = at.expression();
         self.wrong_kind(&format!("!rt.isObject({value})"), "an object", value, &here);
         for field in &s.fields {
-            let property = self.variable("v");
+            let property = self.code.fresh("v");
             let place = at.then(Step::Property(pointer_token(&field.wire)));
-            self.line(&format!(
+            self.code.line(&format!(
                 "const {property} = {};",
                 read_property(value, &field.wire)
             ));
@@ -301,9 +279,9 @@ impl<'a> CheckWriter<'a> {
                 );
                 self.check(&field.ty, &property, &place);
             } else {
-                self.open(&format!("if ({property} !== undefined) {{"));
+                self.code.open(&format!("if ({property} !== undefined) {{"));
                 self.check(&field.ty, &property, &place);
-                self.close();
+                self.code.close();
             }
         }
         let extra = match &s.additional {
@@ -313,15 +291,15 @@ impl<'a> CheckWriter<'a> {
             Additional::Denied => None,
             Additional::Typed(ty) => Some(ty),
         };
-        let key = self.variable("k");
-        self.open(&format!("for (const {key} in {value}) {{"));
+        let key = self.code.fresh("k");
+        self.code.open(&format!("for (const {key} in {value}) {{"));
         if !s.fields.is_empty() {
             let cases: Vec<String> = s
                 .fields
                 .iter()
                 .map(|f| format!("case {}:", string_literal(&f.wire)))
                 .collect();
-            self.line(&format!(
+            self.code.line(&format!(
                 "switch ({key}) {{ {} continue; }}",
                 cases.join(" ")
             ));
@@ -333,13 +311,14 @@ impl<'a> CheckWriter<'a> {
                 &format!("rt.notAllowed({})", place.expression()),
             ),
             Some(ty) => {
-                let entry = self.variable("v");
-                self.line(&format!("const {entry} = {value}[{key}];"));
-                self.line(&format!("if ({entry} === undefined) continue;"));
+                let entry = self.code.fresh("v");
+                self.code.line(&format!("const {entry} = {value}[{key}];"));
+                self.code
+                    .line(&format!("if ({entry} === undefined) continue;"));
                 self.check(ty, &entry, &place);
             }
         }
-        self.close();
+        self.code.close();
     }
 
     /// One of several types of different JSON kinds: the value's kind picks the member.
@@ -359,13 +338,13 @@ impl<'a> CheckWriter<'a> {
             })
             .collect();
         for (member, test) in members.iter().zip(tests) {
-            self.open(&format!("if ({test}) {{"));
+            self.code.open(&format!("if ({test}) {{"));
             self.check(member, "value", here);
-            self.line("return undefined;");
-            self.close();
+            self.code.line("return undefined;");
+            self.code.close();
         }
         let what: Vec<String> = members.iter().map(|m| ts_type(m, "")).collect();
-        self.line(&format!(
+        self.code.line(&format!(
             "return rt.mismatch({}, \"type\", {}, value);",
             here.expression(),
             string_literal(&what.join(" or "))
@@ -396,13 +375,13 @@ impl<'a> CheckWriter<'a> {
                     .iter()
                     .map(|v| format!("case {}:", string_literal(v)))
                     .collect();
-                self.open(&format!("switch ({value}) {{"));
-                self.line(&format!("{} break;", cases.join(" ")));
-                self.line(&format!(
+                self.code.open(&format!("switch ({value}) {{"));
+                self.code.line(&format!("{} break;", cases.join(" ")));
+                self.code.line(&format!(
                     "default: return rt.notOneOf({here}, {}, {value});",
                     values_name(&def.name)
                 ));
-                self.close();
+                self.code.close();
             }
             TypeKind::Constrained(Constrained::String(rules)) => {
                 self.string(def, rules, value, &here);

@@ -9,6 +9,7 @@
 use serde_json::Value;
 
 use super::checks::read_property;
+use super::code::Code;
 use super::guards::check_name;
 use super::names::string_literal;
 use crate::model::{Message, ProtocolModel, TagTest, TagValue, UnionModel};
@@ -21,9 +22,7 @@ struct Candidate<'m> {
 }
 
 struct Writer {
-    out: String,
-    depth: usize,
-    next: usize,
+    code: Code,
     union: String,
     map: String,
     tags: String,
@@ -42,38 +41,23 @@ pub fn decoder(model: &ProtocolModel, union: &UnionModel, tags: &str) -> String 
         })
         .collect();
     let mut writer = Writer {
-        out: String::new(),
-        depth: 1,
-        next: 0,
+        code: Code::body(),
         union: string_literal(&union.name),
         map: format!("t.{}s", union.name),
         tags: tags.to_string(),
     };
     let tagged = candidates.iter().any(|c| !c.remaining.is_empty());
     if tagged {
-        writer.line(&format!(
+        writer.code.line(&format!(
             "if (!rt.isObject(value)) return rt.undecided({}, rt.mismatch(\"\", \"type\", \"an object\", value));",
             writer.union
         ));
     }
     writer.node(&candidates, None);
-    writer.out
+    writer.code.into_text()
 }
 
 impl Writer {
-    fn line(&mut self, text: &str) {
-        for _ in 0..self.depth {
-            self.out.push_str("  ");
-        }
-        self.out.push_str(text);
-        self.out.push('\n');
-    }
-
-    fn variable(&mut self, prefix: &str) -> String {
-        self.next += 1;
-        format!("{prefix}{}", self.next)
-    }
-
     /// An expression of the value at a discriminator's pointer (`undefined` when absent),
     /// declaring the objects on its way.
     fn read(&mut self, pointer: &str) -> String {
@@ -96,8 +80,8 @@ impl Writer {
             if i + 1 == tokens.len() {
                 return read;
             }
-            let variable = self.variable("p");
-            self.line(&format!("const {variable} = {read};"));
+            let variable = self.code.fresh("p");
+            self.code.line(&format!("const {variable} = {read};"));
             object = variable;
             checked = false;
         }
@@ -107,12 +91,13 @@ impl Writer {
     /// A `case` or `default` clause deciding among `candidates`: a block when it reads more.
     fn clause(&mut self, label: &str, candidates: &[Candidate], failing: Option<(&str, &str)>) {
         let decided = candidates.first().is_none_or(|c| c.remaining.is_empty());
-        self.line(&format!("{label}{}", if decided { "" } else { " {" }));
-        self.depth += 1;
+        self.code
+            .line(&format!("{label}{}", if decided { "" } else { " {" }));
+        self.code.indent();
         self.node(candidates, failing);
-        self.depth -= 1;
+        self.code.outdent();
         if !decided {
-            self.line("}");
+            self.code.line("}");
         }
     }
 
@@ -128,12 +113,13 @@ impl Writer {
                 ),
                 None => "rt.reject(\"\", \"enum\", \"the union has no message\")".into(),
             };
-            self.line(&format!("return rt.undecided({}, {failure});", self.union));
+            self.code
+                .line(&format!("return rt.undecided({}, {failure});", self.union));
             return;
         };
         let Some(test) = first.remaining.first() else {
             // Its tests all hold, and no other variant can hold with them.
-            self.line(&format!(
+            self.code.line(&format!(
                 "return rt.decided<{}>({}, {}, value, {}(value));",
                 self.map,
                 self.union,
@@ -169,29 +155,25 @@ impl Writer {
             members.extend(others.iter().cloned());
         }
         let value = self.read(&pointer);
-        let found = self.variable("d");
-        self.line(&format!("const {found} = {value};"));
+        let found = self.code.fresh("d");
+        self.code.line(&format!("const {found} = {value};"));
         let here = Some((pointer.as_str(), found.as_str()));
         if groups.iter().all(|(value, _)| switchable(value)) {
-            self.line(&format!("switch ({found}) {{"));
-            self.depth += 1;
+            self.code.open(&format!("switch ({found}) {{"));
             for (tag, members) in &groups {
                 self.clause(&format!("case {}:", case_label(tag)), members, here);
             }
             self.clause("default:", &others, here);
-            self.depth -= 1;
-            self.line("}");
+            self.code.close();
         } else {
             for (tag, members) in &groups {
                 let condition = match tag {
                     TagValue::Equals(expected) => format!("rt.jsonEqual({found}, {expected})"),
                     TagValue::Absent => format!("{found} === undefined"),
                 };
-                self.line(&format!("if ({condition}) {{"));
-                self.depth += 1;
+                self.code.open(&format!("if ({condition}) {{"));
                 self.node(members, here);
-                self.depth -= 1;
-                self.line("}");
+                self.code.close();
             }
             self.node(&others, here);
         }

@@ -11,6 +11,7 @@
 
 mod checks;
 mod client;
+mod code;
 mod decoders;
 mod guards;
 mod names;
