@@ -51,9 +51,20 @@ for (const id of ids) {
 // The synthetic protocol (codegen/tests/synthetic) uses every construct the generator supports,
 // some of which no real protocol has (unions of kinds, maps, closed and typed extra properties).
 const noSynthetic = existsSync(join(paths.root, "codegen", "tests", "synthetic", "schema")) ? noCorpus : "no codegen/tests/synthetic in this checkout";
+const importSynthetic = () => import(pathToFileURL(join(paths.synthetic, "dist", "synthetic", "index.js")).href);
 test("synthetic: the guards agree with the schemas on the corpus", { skip: noSynthetic }, async () => {
-  const bindings = await import(pathToFileURL(join(paths.synthetic, "dist", "synthetic", "index.js")).href);
-  agree("synthetic", bindings, join(paths.syntheticCorpus, "synthetic.jsonl"));
+  agree("synthetic", await importSynthetic(), join(paths.syntheticCorpus, "synthetic.jsonl"));
+});
+
+test("synthetic: a `__proto__` key (an own property once JSON.parse made it) is read as one", { skip: noSynthetic }, async () => {
+  const synthetic = await importSynthetic();
+  assert.ok(synthetic.parseServerMessage('{"kind": "stats", "total": 1, "__proto__": 2}').ok);
+  const text = synthetic.parseServerMessage('{"kind": "stats", "total": 1, "__proto__": "x"}');
+  assert.equal(text.ok, false);
+  assert.equal(text.error.pointer, "/__proto__");
+  const second = (lookup) => `{"kind": "nest", "body": {"variant": "second", "lookup": ${lookup}, "strict": {"a": "x"}}}`;
+  assert.ok(synthetic.parseClientMessage(second('{"__proto__": 3}')).ok);
+  assert.equal(synthetic.parseClientMessage(second('{"__proto__": null}')).error.pointer, "/body/lookup/__proto__");
 });
 
 for (const id of ids) {

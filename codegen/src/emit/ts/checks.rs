@@ -196,7 +196,9 @@ impl<'a> CheckWriter<'a> {
                 let key = self.code.fresh("k");
                 let entry = self.code.fresh("v");
                 self.code.open(&format!("for (const {key} in {value}) {{"));
-                self.code.line(&format!("const {entry} = {value}[{key}];"));
+                // Own: a `__proto__` key would otherwise read the prototype.
+                self.code
+                    .line(&format!("const {entry} = rt.own({value}, {key});"));
                 self.code
                     .line(&format!("if ({entry} === undefined) continue;"));
                 self.check(item, &entry, &at.then(Step::Key(key)));
@@ -312,7 +314,9 @@ impl<'a> CheckWriter<'a> {
             ),
             Some(ty) => {
                 let entry = self.code.fresh("v");
-                self.code.line(&format!("const {entry} = {value}[{key}];"));
+                // Own: a `__proto__` key would otherwise read the prototype.
+                self.code
+                    .line(&format!("const {entry} = rt.own({value}, {key});"));
                 self.code
                     .line(&format!("if ({entry} === undefined) continue;"));
                 self.check(ty, &entry, &place);
@@ -524,5 +528,46 @@ fn number(value: f64) -> String {
         format!("{}", value as i64)
     } else {
         format!("{value:?}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn properties_are_read_by_access_unless_object_prototype_has_the_name() {
+        assert_eq!(read_property("value", "type"), "value.type");
+        assert_eq!(read_property("v1", "user-name"), "v1[\"user-name\"]");
+        assert_eq!(
+            read_property("value", "constructor"),
+            "rt.own(value, \"constructor\")"
+        );
+        assert_eq!(
+            read_property("value", "__proto__"),
+            "rt.own(value, \"__proto__\")"
+        );
+    }
+
+    #[test]
+    fn pointers_are_written_as_one_expression_for_the_failure() {
+        let here = Place::default();
+        assert_eq!(here.expression(), "pointer");
+        let field = here.then(Step::Property(pointer_token("a/b~c")));
+        assert_eq!(field.expression(), "pointer + \"/a~1b~0c\"");
+        let item = field
+            .then(Step::Property("items".into()))
+            .then(Step::Index("i3".into()));
+        assert_eq!(item.expression(), "pointer + \"/a~1b~0c/items/\" + i3");
+        let entry = item.then(Step::Key("k4".into()));
+        assert_eq!(
+            entry.expression(),
+            "rt.join(pointer + \"/a~1b~0c/items/\" + i3, k4)"
+        );
+        let deeper = entry.then(Step::Property("x".into()));
+        assert_eq!(
+            deeper.expression(),
+            "rt.join(pointer + \"/a~1b~0c/items/\" + i3, k4) + \"/x\""
+        );
     }
 }
