@@ -9,11 +9,13 @@
 // guards' `decode<Union>(value)` (the message, or where and why not as plain data) and Ajv's
 // `validate(value)` (a boolean, its first error in `validate.errors`).
 //
-//   node ../build.mjs && node bench.mjs [--rounds 9] [--min-ms 40] [--markdown]
+//   npm ci --prefix codegen/tests/ts/bench      (Ajv: a dependency of this benchmark only)
+//   node codegen/tests/ts/build.mjs             (the package and the corpus, as the tests use them)
+//   node codegen/tests/ts/bench/bench.mjs [--rounds 9] [--min-ms 40] [--markdown]
 //
-// It prints the medians over the rounds, the machine's load, the agreement of the two validators
-// on every frame, and the size of the package's dist/. Figures, not a test: it fails only when the
-// guards and Ajv disagree or a frame set is empty.
+// It prints the medians over the rounds (and of each round's ratio), the machine's load, and the
+// size of the package's dist/. Figures, not a test, and not run by CI (timings on a shared machine
+// are no verdict): it fails only when the guards and Ajv disagree on a frame or a set is empty.
 
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import os from "node:os";
