@@ -56,6 +56,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../templates/ts/index.ts.hbs"),
     ),
     (
+        "runtime/json.ts",
+        include_str!("../../../templates/ts/runtime/json.ts.hbs"),
+    ),
+    (
+        "runtime/failure.ts",
+        include_str!("../../../templates/ts/runtime/failure.ts.hbs"),
+    ),
+    (
         "runtime/check.ts",
         include_str!("../../../templates/ts/runtime/check.ts.hbs"),
     ),
@@ -141,6 +149,8 @@ pub fn emit_shared(
         (".npmrc", "npmrc"),
         ("README.md", "README.md"),
         ("src/index.ts", "index.ts"),
+        ("src/runtime/json.ts", "runtime/json.ts"),
+        ("src/runtime/failure.ts", "runtime/failure.ts"),
         ("src/runtime/check.ts", "runtime/check.ts"),
         ("src/runtime/decode.ts", "runtime/decode.ts"),
         ("src/runtime/client.ts", "runtime/client.ts"),

@@ -12,8 +12,9 @@
  * @module
  */
 
-import { type JsonObject, type JsonValue, isObject, jsonEqual, lookup } from "./check.js";
-import { FrameError, type Union, parse } from "./decode.js";
+import { type Union, parse } from "./decode.js";
+import { FrameError } from "./failure.js";
+import { type JsonObject, type JsonValue, isObject, jsonEqual, lookup } from "./json.js";
 
 /** The part of a WebSocket the client uses: the browser's, Node's own, or the `ws` package's. */
 export interface SocketLike {

@@ -10,8 +10,9 @@
  * @module
  */
 
-import { type Check, type Failure, isObject, jsonEqual, lookup, reject } from "./check.js";
-import type { JsonValue } from "./check.js";
+import type { Check } from "./check.js";
+import { type Failure, type FrameFailure, attribute, reject } from "./failure.js";
+import { type JsonValue, isObject, jsonEqual, lookup } from "./json.js";
 
 /** A test on one discriminator of a frame. */
 export interface TagTest {
@@ -43,106 +44,22 @@ export interface Union<N extends string = string> {
   readonly decode: (value: unknown) => Decoded<{ readonly [K in N]: unknown }>;
 }
 
-/**
- * Why a frame is not a message of a union: the fields of the {@link FrameError} that the client
- * throws for it, as data, made without an `Error` or a stack trace.
- */
-export interface FrameFailure extends Failure {
-  /** `"FrameError"`, the name of the error the client makes of it. */
-  readonly name: "FrameError";
-  /** The union, e.g. `ServerMessage`. */
-  readonly union: string;
-  /** The message the discriminators selected, if any. */
-  readonly messageName: string | undefined;
-  /** All of it in a sentence: `invalid ServerMessage pong at /timestamp: expected ...`. */
-  readonly message: string;
-}
-
 /** The outcome of decoding: the message and its name, or why the frame is not one. */
 export type Decoded<M> =
   | { [K in keyof M & string]: { readonly ok: true; readonly name: K; readonly message: M[K] } }[keyof M &
       string]
   | { readonly ok: false; readonly error: FrameFailure };
 
-/** Why a frame is not a message of a union, as a sentence. */
-function sentence(union: string, messageName: string | undefined, failure: Failure): string {
-  const what = messageName === undefined ? union : `${union} ${messageName}`;
-  const where = failure.pointer === "" ? "" : ` at ${failure.pointer}`;
-  return `invalid ${what}${where}: ${failure.reason}`;
-}
-
-/** A frame that is not JSON, or not a message of the union it was decoded as. */
-export class FrameError extends Error {
-  /** The union, e.g. `ServerMessage`. */
-  readonly union: string;
-  /** The message the discriminators selected, if any. */
-  readonly messageName: string | undefined;
-  /** JSON Pointer of the offending value (`""` for the whole frame). */
-  readonly pointer: string;
-  /** The JSON Schema keyword that failed, as in {@link Failure.keyword}. */
-  readonly keyword: string;
-  /** What is wrong there. */
-  readonly reason: string;
-
-  constructor(union: string, messageName: string | undefined, failure: Failure) {
-    super(sentence(union, messageName, failure));
-    this.name = "FrameError";
-    this.union = union;
-    this.messageName = messageName;
-    this.pointer = failure.pointer;
-    this.keyword = failure.keyword;
-    this.reason = failure.reason;
-  }
-}
-
-/**
- * A {@link FrameFailure} whose reason and message are written when first read (or when it is
- * serialized), so that a rejected frame costs two small objects and no text.
- */
-class InvalidFrame implements FrameFailure {
-  readonly name = "FrameError";
-  readonly union: string;
-  readonly messageName: string | undefined;
-  readonly pointer: string;
-  readonly keyword: string;
-  readonly #failure: Failure;
-
-  constructor(union: string, messageName: string | undefined, failure: Failure) {
-    this.union = union;
-    this.messageName = messageName;
-    this.pointer = failure.pointer;
-    this.keyword = failure.keyword;
-    this.#failure = failure;
-  }
-
-  get reason(): string {
-    return this.#failure.reason;
-  }
-
-  get message(): string {
-    return sentence(this.union, this.messageName, this.#failure);
-  }
-
-  toJSON(): FrameFailure {
-    const { name, union, messageName, pointer, keyword, reason, message } = this;
-    return { name, union, messageName, pointer, keyword, reason, message };
-  }
-
-  [Symbol.for("nodejs.util.inspect.custom")](): FrameFailure {
-    return this.toJSON();
-  }
-}
-
 /** The outcome of checking the message `name` that a frame's discriminators selected. */
 export function decided<M>(union: string, name: keyof M & string, value: unknown, failure: Failure | undefined): Decoded<M> {
   return (failure === undefined
     ? { ok: true, name, message: value }
-    : { ok: false, error: new InvalidFrame(union, name, failure) }) as Decoded<M>;
+    : { ok: false, error: attribute(failure, union, name) }) as Decoded<M>;
 }
 
 /** A frame whose discriminators select no message of `union`. */
 export function undecided<M>(union: string, failure: Failure): Decoded<M> {
-  return { ok: false, error: new InvalidFrame(union, undefined, failure) };
+  return { ok: false, error: attribute(failure, union, undefined) };
 }
 
 /** Whether a frame carries a variant's discriminator values. */
