@@ -4,9 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use agentwire_codegen::Workspace;
 use agentwire_codegen::emit::ts;
 use agentwire_codegen::model::ProtocolModel;
+use agentwire_spec::Workspace;
 
 fn models(schema: &Path) -> Vec<ProtocolModel> {
     let workspace = Workspace::load(schema).unwrap();

@@ -5,11 +5,11 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
 
-use agentwire_codegen::Workspace;
 use agentwire_codegen::corpus;
 use agentwire_codegen::model::ProtocolModel;
-use agentwire_codegen::protocol::Direction;
-use agentwire_codegen::source::validator_in;
+use agentwire_spec::Workspace;
+use agentwire_spec::protocol::Direction;
+use agentwire_spec::source::validator_in;
 use anyhow::{Context, Result};
 use serde_json::json;
 

@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use agentwire_spec::error::{Error, Result};
+use agentwire_spec::source::{SchemaDocument, SchemaSet};
 use serde_json::{Map, Value};
 
 use super::naming::{is_type_name, pascal_case};
@@ -12,8 +14,6 @@ use super::types::{
     Additional, ArrayRules, Constrained, Encoding, Field, Format, NumberRules, StringRules, Struct,
     Ty, TypeDef, TypeKind,
 };
-use crate::error::{Error, Result};
-use crate::source::{SchemaDocument, SchemaSet};
 
 /// Keywords that only annotate: they never change what a schema accepts.
 const ANNOTATIONS: &[&str] = &[
@@ -407,7 +407,7 @@ impl<'a> TypeReader<'a> {
         };
         let mut fields = Vec::new();
         for (wire, property) in properties {
-            let pointer = super::union::join("/properties", wire);
+            let pointer = agentwire_spec::union::join("/properties", wire);
             let ty = self.child(at, &pointer, &format!("{name}{}", pascal_case(wire)))?;
             fields.push(Field {
                 wire: wire.clone(),

@@ -19,12 +19,12 @@ mod types;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use agentwire_spec::error::{Error, Result};
+use agentwire_spec::protocol::ReplyForm;
 use handlebars::Handlebars;
 use serde::Serialize;
 
-use crate::error::{Error, Result};
 use crate::model::ProtocolModel;
-use crate::protocol::ReplyForm;
 use names::{doc_comment, paragraphs, property_key, string_literal};
 
 /// Where the package sits, relative to the repository root.
