@@ -20,6 +20,7 @@ use super::app::{App, ConnectionInfo};
 use super::config::ServerConfig;
 use super::connection;
 use super::endpoint::{PathTemplate, cookie_pairs, query_pairs};
+use super::shared::Shared;
 
 /// The read buffer of a connection. tungstenite's default, 128 KiB, is sized for bulk reads;
 /// chat connections are many and mostly quiet, and with it each one held about 135 KiB once
@@ -31,19 +32,6 @@ const READ_BUFFER_BYTES: usize = 8 * 1024;
 /// limit is dropped without an answer, so that a server's tasks stay bounded by its
 /// connection limit plus this.
 pub const MAX_REFUSALS_IN_FLIGHT: usize = 128;
-
-/// What every connection task shares.
-pub(crate) struct Shared<A> {
-    pub app: A,
-    pub config: ServerConfig,
-    template: PathTemplate,
-    ips: Mutex<HashMap<IpAddr, usize>>,
-    /// Connections in all, handshakes under way included.
-    connections: AtomicUsize,
-    /// Handshakes under way that end in a refusal.
-    refusals: AtomicUsize,
-    next_id: AtomicU64,
-}
 
 /// Serves `app` at the endpoint `path` (a template such as `/ws/ai/ai-chat/{client_id}`) on
 /// `listener`, until `shutdown` completes; then closes every connection with 1001 (Going Away)

@@ -22,12 +22,12 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{self, Message};
 
-use super::accept::Shared;
 use super::app::{
     App, CloseWith, Connection, ConnectionInfo, Doorbell, Frames, Outbox, Outgoing, Problem, Reply,
 };
 use super::close_code;
 use super::config::ServerConfig;
+use super::shared::Shared;
 
 type Socket = WebSocketStream<TcpStream>;
 

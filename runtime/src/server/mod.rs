@@ -15,6 +15,7 @@ mod app;
 mod config;
 mod connection;
 pub mod endpoint;
+mod shared;
 
 pub use accept::{MAX_REFUSALS_IN_FLIGHT, serve};
 pub use app::{
