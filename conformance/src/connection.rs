@@ -435,6 +435,10 @@ impl Connection {
                 ),
             );
         }
+        for drift in &verdict.drift {
+            self.recorder
+                .finding(Severity::Warn, drift.description.clone());
+        }
         if let Some(message) = &verdict.message {
             *self.received.entry(message.clone()).or_default() += 1;
         }

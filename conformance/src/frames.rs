@@ -3,7 +3,8 @@
 //! room; or broken on purpose (unknown discriminator, missing field, oversized).
 
 use agentwire_spec::ProtocolSource;
-use agentwire_spec::protocol::{AuthMethod, Correlation, Direction};
+use agentwire_spec::examples::{StandsFor, ValidExample};
+use agentwire_spec::protocol::{AuthMethod, Correlation, Direction, ReplyForm};
 use agentwire_spec::union::TagValue;
 use base64::Engine as _;
 use serde_json::Value;
@@ -56,7 +57,13 @@ impl<'a> Requests<'a> {
         correlation: &[Correlation],
     ) -> Option<Built> {
         let mut frame = self.example(message)?;
-        for pointer in self.validators.client.base64_pointers(message) {
+        let base64: Vec<String> = self
+            .validators
+            .client
+            .base64_pointers(message)
+            .map(str::to_string)
+            .collect();
+        for pointer in &base64 {
             if let Some(Value::String(text)) = frame.pointer(pointer)
                 && base64::engine::general_purpose::STANDARD
                     .decode(text)
@@ -82,6 +89,49 @@ impl<'a> Requests<'a> {
         }
         let valid = self.validators.client.is_valid(&frame);
         Some(Built { frame, valid })
+    }
+
+    /// A document's example as it is to be sent: verbatim but for its placeholders, filled with a
+    /// real value of what they describe, and its session id, replaced by `session` (the session
+    /// the conversation has). Returns the frame and each change in words.
+    pub fn from_example(
+        &self,
+        example: &ValidExample,
+        value: &Value,
+        session: Option<&str>,
+        credential: Option<&str>,
+    ) -> (Value, Vec<String>) {
+        let mut frame = value.clone();
+        let mut changes = Vec::new();
+        for placeholder in &example.placeholders {
+            let shown = frame.pointer(&placeholder.pointer).map(crate::util::quoted);
+            let real = match placeholder.stands_for {
+                StandsFor::Base64 => {
+                    Some(base64::engine::general_purpose::STANDARD.encode(SAMPLE_TEXT))
+                }
+                StandsFor::Credential => credential.map(str::to_string),
+            };
+            if let (Some(real), Some(shown)) = (real, shown) {
+                let what = match placeholder.stands_for {
+                    StandsFor::Base64 => format!("{:?} base64-encoded", SAMPLE_TEXT),
+                    StandsFor::Credential => "the run's credential".to_string(),
+                };
+                set_pointer(&mut frame, &placeholder.pointer, Value::String(real));
+                changes.push(format!(
+                    "the placeholder {shown} at {} is filled with {what}",
+                    placeholder.pointer
+                ));
+            }
+        }
+        if let (Some(pointer), Some(id)) = (self.session_pointer(&example.message), session)
+            && let Some(shown) = frame.pointer(pointer).map(crate::util::quoted)
+        {
+            set_pointer(&mut frame, pointer, Value::String(id.to_string()));
+            changes.push(format!(
+                "the session id {shown} at {pointer} is replaced by this connection's session {id:?}"
+            ));
+        }
+        (frame, changes)
     }
 
     /// Where a message names its session, if it does.
@@ -127,11 +177,97 @@ impl<'a> Requests<'a> {
             if auth.contains(&name) || out.iter().any(|(n, _)| n == name) {
                 continue;
             }
-            if let Some(built) = self.build(name, Some("conformance-session"), &[]) {
+            // Fresh correlation values, as in any request: only the one broken part differs.
+            let correlation = self.correlation_of(name);
+            if let Some(built) = self.build(name, Some("conformance-session"), &correlation) {
                 out.push((name.to_string(), built.frame));
             }
         }
         out
+    }
+
+    /// The correlations the replies to `request` copy from it (what a request must carry).
+    pub fn correlation_of(&self, request: &str) -> Vec<Correlation> {
+        let mut out = Vec::new();
+        for exchange in self
+            .protocol
+            .description
+            .exchanges
+            .iter()
+            .filter(|e| e.request == request)
+        {
+            for reply in &exchange.replies {
+                let list = match reply {
+                    ReplyForm::Single(single) => &single.correlation,
+                    ReplyForm::Stream(stream) => &stream.correlation,
+                };
+                for c in list {
+                    if !out.contains(c) {
+                        out.push(c.clone());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Pointers a broken frame keeps as they are: discriminators, correlation values and the
+    /// session id, so that the one broken part is the only difference.
+    fn protected(&self, message: &str) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .validators
+            .client
+            .discriminators()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        out.extend(self.correlation_of(message).into_iter().map(|c| c.request));
+        out.extend(self.session_pointer(message).map(str::to_string));
+        out
+    }
+
+    /// A valid request without the discriminator that tells its message (`type`, `msg`): an
+    /// object that is no message at all.
+    pub fn missing_discriminator(&self) -> Option<(String, Value)> {
+        for (name, mut frame) in self.candidates() {
+            let Some(variant) = self.validators.client.union().select(&frame) else {
+                continue;
+            };
+            for test in &variant.when {
+                let mut without = frame.clone();
+                if remove_pointer(&mut without, &test.pointer).is_some()
+                    && self.validators.client.message_of(&without).is_none()
+                {
+                    frame = without;
+                    return Some((format!("`{name}` without {}", test.pointer), frame));
+                }
+            }
+        }
+        None
+    }
+
+    /// A valid request with one field (not a discriminator, correlation value or session id) of
+    /// another JSON type, so that its message is still told but the frame breaks its schema.
+    pub fn wrong_field_type(&self) -> Option<(String, Value)> {
+        for (name, frame) in self.candidates() {
+            let protected = self.protected(&name);
+            let mut leaves = Vec::new();
+            value_leaves(&frame, String::new(), &mut leaves);
+            for (pointer, value) in leaves {
+                if protected.contains(&pointer) {
+                    continue;
+                }
+                let (other, what) = other_kind(&value);
+                let mut broken = frame.clone();
+                set_pointer(&mut broken, &pointer, other);
+                if self.validators.client.message_of(&broken) == Some(name.as_str())
+                    && !self.validators.client.is_valid(&broken)
+                {
+                    return Some((format!("`{name}` with {pointer} {what}"), broken));
+                }
+            }
+        }
+        None
     }
 
     /// A valid request whose first discriminator names no documented message.
@@ -231,6 +367,30 @@ pub fn pad(frame: &Value, protected: &[&str], size: usize) -> Value {
         text.push_str(&"x".repeat(size - current));
     }
     frame
+}
+
+/// Every member value of an object (and of the objects in it), with its JSON Pointer: a
+/// container before what it holds.
+fn value_leaves(value: &Value, pointer: String, out: &mut Vec<(String, Value)>) {
+    if let Value::Object(map) = value {
+        for (key, item) in map {
+            let at = agentwire_spec::union::join(&pointer, key);
+            out.push((at.clone(), item.clone()));
+            value_leaves(item, at, out);
+        }
+    }
+}
+
+/// A value of another JSON kind, and the change in words.
+fn other_kind(value: &Value) -> (Value, &'static str) {
+    match value {
+        Value::String(_) => (Value::from(42), "a number instead of a string"),
+        Value::Number(_) => (Value::from("42"), "a string instead of a number"),
+        Value::Bool(b) => (Value::from(b.to_string()), "a string instead of a boolean"),
+        Value::Null => (Value::from("null"), "a string instead of null"),
+        Value::Array(_) => (Value::from("[]"), "a string instead of an array"),
+        Value::Object(_) => (Value::from("{}"), "a string instead of an object"),
+    }
 }
 
 fn string_leaves(value: &Value, pointer: String, out: &mut Vec<(String, usize)>) {

@@ -3,7 +3,9 @@
 //! relay, plus a robustness check. The order is stable and is the order of every report.
 
 use agentwire_spec::ProtocolSource;
-use agentwire_spec::protocol::{AuthMethod, Credential, ReplyForm, Rule, Trigger, UnpromptedWhen};
+use agentwire_spec::protocol::{
+    AuthMethod, Credential, Direction, ReplyForm, Rule, Trigger, UnpromptedWhen,
+};
 
 use crate::report::{Requirement, RuleLevel};
 
@@ -53,8 +55,29 @@ pub enum CheckKind {
         /// Index of the stream form in its `replies`.
         form: usize,
     },
+    /// The document's example `examples.valid[index]` (a client message), sent as shown.
+    Example {
+        /// Index in `examples/index.json`'s `valid`.
+        index: usize,
+    },
     /// Sessions are obtained and used as `sessions` says.
     Session,
+    /// A request naming a session the server must not serve: one never created
+    /// (`sessions.unknown[index]`), or one made on another connection (`sessions.foreign[index]`).
+    SessionRefused {
+        /// Whether the session was made on another connection (else it was never created).
+        foreign: bool,
+        /// Index in `sessions.unknown` or `sessions.foreign`.
+        index: usize,
+        /// The request sent.
+        request: String,
+    },
+    /// Two requests back to back, the second while the server is busy with the first
+    /// (`while_busy[index]`).
+    Busy {
+        /// Index in `while_busy`.
+        index: usize,
+    },
     /// The documented reaction to bad input or an exceeded limit (`reactions[index]`).
     Reaction {
         /// Index in `reactions`.
@@ -128,7 +151,9 @@ pub fn trigger_id(trigger: Trigger) -> &'static str {
         Trigger::MalformedJson => "malformed_json",
         Trigger::NotAnObject => "not_an_object",
         Trigger::UnknownType => "unknown_type",
+        Trigger::MissingDiscriminator => "missing_discriminator",
         Trigger::MissingField => "missing_field",
+        Trigger::WrongFieldType => "wrong_field_type",
         Trigger::OversizedFrame => "oversized_frame",
         Trigger::AuthMissing => "auth_missing",
         Trigger::AuthInvalid => "auth_invalid",
@@ -175,9 +200,37 @@ pub fn requirement(
     }
 }
 
+/// The rule an example check rests on: the exchange its message opens (else its relay, else the
+/// message's own rule), its JSON Pointer, and whether a reply to the sender is documented.
+fn example_rule<'p>(protocol: &'p ProtocolSource, message: &str) -> (&'p Rule, String, bool) {
+    let d = &protocol.description;
+    if let Some(i) = d.exchanges.iter().position(|e| e.request == message) {
+        return (&d.exchanges[i].rule, format!("/exchanges/{i}/rule"), true);
+    }
+    if let Some(i) = d.relays.iter().position(|r| r.request == message) {
+        return (&d.relays[i].rule, format!("/relays/{i}/rule"), false);
+    }
+    (
+        &d.messages[message].rule,
+        format!("/messages/{message}/rule"),
+        false,
+    )
+}
+
 /// Every check of a protocol, in order.
 pub fn plan(protocol: &ProtocolSource) -> Vec<CheckSpec> {
     let d = &protocol.description;
+    // First-message credentials are the auth checks' business: `auth.first_message.valid`
+    // sends that example, its placeholder filled with the credential.
+    let auth_messages: Vec<&String> = d
+        .auth
+        .iter()
+        .flat_map(|a| &a.methods)
+        .filter_map(|m| match m {
+            AuthMethod::FirstMessage { message, .. } => Some(message),
+            _ => None,
+        })
+        .collect();
     let mut out = Vec::new();
     let mut add = |id: String, title: String, requirement: Requirement, kind: CheckKind| {
         let slow = matches!(kind, CheckKind::PingInterval)
@@ -343,6 +396,38 @@ pub fn plan(protocol: &ProtocolSource) -> Vec<CheckSpec> {
         }
     }
 
+    for (index, (example, _)) in protocol.valid_examples().into_iter().enumerate() {
+        if example.direction != Direction::Client || auth_messages.contains(&&example.message) {
+            continue;
+        }
+        let (rule, source, answered) = example_rule(protocol, &example.message);
+        let stem = example
+            .file
+            .rsplit('/')
+            .next()
+            .and_then(|name| name.split('.').next())
+            .unwrap_or(&example.file);
+        let place = example
+            .sources
+            .first()
+            .map(|s| format!(" ({} line {})", s.document, s.line))
+            .unwrap_or_default();
+        add(
+            format!("example.{stem}"),
+            format!(
+                "The document's example of `{}`{place}, sent as shown, {}",
+                example.message,
+                if answered {
+                    "is answered as documented on an open connection"
+                } else {
+                    "leaves the connection open and served"
+                }
+            ),
+            requirement(protocol, rule, source),
+            CheckKind::Example { index },
+        );
+    }
+
     if let Some(sessions) = &d.sessions {
         add(
             "session.lifecycle".into(),
@@ -350,6 +435,34 @@ pub fn plan(protocol: &ProtocolSource) -> Vec<CheckSpec> {
             requirement(protocol, &sessions.rule, "/sessions/rule"),
             CheckKind::Session,
         );
+        for (foreign, key, refusals) in [
+            (false, "unknown", &sessions.unknown),
+            (true, "foreign", &sessions.foreign),
+        ] {
+            for (index, refusal) in refusals.iter().enumerate() {
+                for request in &refusal.requests {
+                    let whose = if foreign {
+                        "a session made on another connection does not succeed"
+                    } else {
+                        "a session that was never created is refused as documented"
+                    };
+                    add(
+                        format!("session.{key}.{request}"),
+                        format!("`{request}` naming {whose}, on an open connection"),
+                        requirement(
+                            protocol,
+                            &refusal.rule,
+                            format!("/sessions/{key}/{index}/rule"),
+                        ),
+                        CheckKind::SessionRefused {
+                            foreign,
+                            index,
+                            request: request.clone(),
+                        },
+                    );
+                }
+            }
+        }
     }
 
     for (i, relay) in d.relays.iter().enumerate() {
@@ -370,17 +483,50 @@ pub fn plan(protocol: &ProtocolSource) -> Vec<CheckSpec> {
         );
     }
 
+    for (i, busy) in d.while_busy.iter().enumerate() {
+        add(
+            format!("busy.{}.{}", busy.busy_with, busy.request),
+            format!(
+                "`{}` sent while `{}` is processed is ignored as documented: one of the two is answered",
+                busy.request, busy.busy_with
+            ),
+            requirement(protocol, &busy.rule, format!("/while_busy/{i}/rule")),
+            CheckKind::Busy { index: i },
+        );
+    }
+
     for (i, reaction) in d.reactions.iter().enumerate() {
+        let bad_input = match reaction.trigger {
+            Trigger::MalformedJson => Some("A text frame that is not JSON"),
+            Trigger::NotAnObject => Some("JSON that is not an object"),
+            Trigger::UnknownType => Some("A message with an unknown discriminator"),
+            Trigger::MissingDiscriminator => Some("An object without the discriminator"),
+            Trigger::MissingField => Some("A message without a required field"),
+            Trigger::WrongFieldType => Some("A message with a field of the wrong JSON type"),
+            _ => None,
+        };
+        if let Some(what) = bad_input {
+            let title = if reaction.outcomes.is_empty() {
+                format!("{what} leaves the connection usable (no reaction is documented)")
+            } else {
+                format!("{what} gets the documented reaction, and the connection stays usable")
+            };
+            add(
+                format!("reaction.{}", trigger_id(reaction.trigger)),
+                title,
+                requirement(protocol, &reaction.rule, format!("/reactions/{i}/rule")),
+                CheckKind::Reaction { index: i },
+            );
+            continue;
+        }
         let title = match reaction.trigger {
             Trigger::AuthMissing | Trigger::AuthInvalid | Trigger::AuthExpired => continue,
-            Trigger::MalformedJson => "A text frame that is not JSON gets the documented reaction",
-            Trigger::NotAnObject => "JSON that is not an object gets the documented reaction",
-            Trigger::UnknownType => {
-                "A message with an unknown discriminator gets the documented reaction"
-            }
-            Trigger::MissingField => {
-                "A message without a required field gets the documented reaction"
-            }
+            Trigger::MalformedJson
+            | Trigger::NotAnObject
+            | Trigger::UnknownType
+            | Trigger::MissingDiscriminator
+            | Trigger::MissingField
+            | Trigger::WrongFieldType => continue,
             Trigger::OversizedFrame => "A frame above the size limit gets the documented reaction",
             Trigger::RateExceeded => {
                 "A bounded burst of requests meets the documented rate limiting"

@@ -13,9 +13,11 @@ use agentwire_spec::ProtocolSource;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use agentwire_spec::annotations::JsonKind;
+use agentwire_spec::examples::StandsFor;
 use agentwire_spec::protocol::{Direction, ProtocolDescription, Rule};
-use agentwire_spec::source::{SchemaDocument, SchemaSet, validator_in};
-use agentwire_spec::union::{TagValue, Union, join};
+use agentwire_spec::source::{SchemaSet, validator_in};
+use agentwire_spec::union::{TagValue, Union};
 use anyhow::{Context, Result, anyhow};
 use base64::Engine as _;
 use jsonschema::{Registry, Validator};
@@ -27,8 +29,6 @@ use crate::report::RuleLevel;
 const MAX_ERROR_MESSAGE_BYTES: usize = 512;
 /// Most schema errors reported for one frame.
 const MAX_ERRORS_PER_FRAME: usize = 16;
-/// Deepest `$ref` chain followed when looking for `contentEncoding` annotations.
-const MAX_ANNOTATION_DEPTH: usize = 16;
 
 /// Validates frames of one direction of one protocol.
 #[derive(Debug)]
@@ -54,9 +54,33 @@ struct VariantCheck {
     level: RuleLevel,
     /// The sentence the message's rule rests on.
     quote: Arc<str>,
-    base64_pointers: Vec<String>,
+    /// Values annotated `contentEncoding: base64`.
+    base64: Vec<Base64Check>,
+    /// Values marked loose (`x-agentwire-loose`).
+    loose: Vec<LooseCheck>,
     /// Whether a discriminator's value tells the message (not only an absence).
     tagged: bool,
+}
+
+/// A value annotated `contentEncoding: base64`.
+#[derive(Debug)]
+struct Base64Check {
+    pointer: String,
+    /// Where the schema annotates it.
+    location: String,
+    /// The placeholder the document shows there (`"<base64 encoded message>"`), when an example
+    /// of the message marks one: the value must then be what it describes.
+    placeholder: Option<String>,
+}
+
+/// A value the schema accepts in more kinds than the document shows.
+#[derive(Debug)]
+struct LooseCheck {
+    pointer: String,
+    expected: Vec<JsonKind>,
+    /// What the examples show there, quoted with their files and lines.
+    shown: String,
+    note: String,
 }
 
 /// What validation found in one frame.
@@ -70,10 +94,23 @@ pub struct Verdict {
     /// The sentence that message's rule rests on; when no message matches, the one `unmatched`
     /// cites (none without one).
     pub quote: Option<Arc<str>>,
-    /// Schema errors; empty when the frame is valid.
+    /// Schema errors, and values that are not what the document's placeholder there describes
+    /// (`contentEncoding` errors); empty when the frame is valid.
     pub errors: Vec<SchemaError>,
-    /// Values annotated `contentEncoding: base64` that do not decode, by JSON Pointer.
+    /// Values annotated `contentEncoding: base64` (where the document shows no placeholder)
+    /// that do not decode, by JSON Pointer.
     pub undecodable: Vec<String>,
+    /// Values of a kind the schema accepts but the document's examples never show there.
+    pub drift: Vec<Drift>,
+}
+
+/// A value of a kind the schema accepts but the document's examples never show there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Drift {
+    /// JSON Pointer of the value in the frame.
+    pub pointer: String,
+    /// What it is, what the examples show, and why the schema accepts it.
+    pub description: String,
 }
 
 impl Verdict {
@@ -178,7 +215,7 @@ impl FrameValidator {
             };
             let rule = &protocol.description.messages[&message].rule;
             let (level, quote) = (RuleLevel::from(rule.level), rule.quote.clone());
-            let base64_pointers = base64_pointers(schemas, &variant.schema_uri);
+            let (base64, loose) = annotation_checks(protocol, &message, direction);
             let tagged = variant
                 .when
                 .iter()
@@ -188,7 +225,8 @@ impl FrameValidator {
                 validator,
                 level,
                 quote: quote.into(),
-                base64_pointers,
+                base64,
+                loose,
                 tagged,
             });
         }
@@ -266,6 +304,7 @@ impl FrameValidator {
             },
             errors: Vec::new(),
             undecodable: Vec::new(),
+            drift: Vec::new(),
         };
         let valid = match position {
             Some(i) => self.fast_valid(i, frame),
@@ -280,14 +319,49 @@ impl FrameValidator {
             }
         }
         if let Some(i) = position {
-            for pointer in &self.variants[i].base64_pointers {
-                if let Some(Value::String(text)) = frame.pointer(pointer)
-                    && base64::engine::general_purpose::STANDARD
-                        .decode(text)
-                        .is_err()
+            let variant = &self.variants[i];
+            for check in &variant.base64 {
+                let Some(Value::String(text)) = frame.pointer(&check.pointer) else {
+                    continue;
+                };
+                if base64::engine::general_purpose::STANDARD
+                    .decode(text)
+                    .is_ok()
                 {
-                    verdict.undecodable.push(pointer.clone());
+                    continue;
                 }
+                match &check.placeholder {
+                    Some(placeholder) => verdict.errors.push(SchemaError {
+                        instance_pointer: check.pointer.clone(),
+                        keyword: "contentEncoding".into(),
+                        schema_location: check.location.clone(),
+                        message: format!(
+                            "{} is not base64: where the document shows the placeholder {placeholder:?}, the value is base64-encoded text",
+                            crate::util::quoted(&Value::String(text.clone()))
+                        ),
+                    }),
+                    None => verdict.undecodable.push(check.pointer.clone()),
+                }
+            }
+            for check in &variant.loose {
+                let Some(found) = frame.pointer(&check.pointer) else {
+                    continue;
+                };
+                if check.expected.iter().any(|kind| kind.admits(found)) {
+                    continue;
+                }
+                verdict.drift.push(Drift {
+                    pointer: check.pointer.clone(),
+                    description: format!(
+                        "{} of a `{}` is {}: the schema accepts it, but the document shows {} there ({}); {}",
+                        check.pointer,
+                        variant.message,
+                        describe_kind(found),
+                        kinds(&check.expected),
+                        check.shown,
+                        check.note
+                    ),
+                });
             }
         }
         verdict
@@ -304,11 +378,11 @@ impl FrameValidator {
     }
 
     /// The instance pointers annotated `contentEncoding: base64` in a message.
-    pub fn base64_pointers(&self, message: &str) -> &[String] {
+    pub fn base64_pointers(&self, message: &str) -> impl Iterator<Item = &str> {
         self.variants
             .iter()
-            .find(|v| &*v.message == message)
-            .map_or(&[], |v| v.base64_pointers.as_slice())
+            .filter(move |v| &*v.message == message)
+            .flat_map(|v| v.base64.iter().map(|c| c.pointer.as_str()))
     }
 }
 
@@ -400,65 +474,93 @@ fn residual_schema(schemas: &SchemaSet, union: &Union) -> Option<Value> {
     Some(value)
 }
 
-/// Instance pointers of every property annotated `contentEncoding: base64`, following `$ref`s.
-fn base64_pointers(schemas: &SchemaSet, uri: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    if let Ok(resolved) = schemas.resolve_absolute(uri) {
-        walk_annotations(schemas, resolved.document, resolved.schema, "", 0, &mut out);
-    }
-    out.sort();
-    out.dedup();
-    out
+/// The base64 and loose-value checks of one message: from its schema's annotations, with the
+/// placeholders and values its examples (of this direction) show.
+fn annotation_checks(
+    protocol: &ProtocolSource,
+    message: &str,
+    direction: Direction,
+) -> (Vec<Base64Check>, Vec<LooseCheck>) {
+    let Some(annotations) = protocol.annotations.get(message) else {
+        return (Vec::new(), Vec::new());
+    };
+    let examples: Vec<_> = protocol
+        .valid_examples()
+        .into_iter()
+        .filter(|(e, _)| e.direction == direction && e.message == message)
+        .collect();
+    let base64 = annotations
+        .base64
+        .iter()
+        .map(|a| Base64Check {
+            pointer: a.pointer.clone(),
+            location: a.location.clone(),
+            placeholder: examples.iter().find_map(|(example, value)| {
+                example
+                    .placeholders
+                    .iter()
+                    .find(|p| p.pointer == a.pointer && p.stands_for == StandsFor::Base64)
+                    .and_then(|p| value.pointer(&p.pointer)?.as_str().map(str::to_string))
+            }),
+        })
+        .collect();
+    let loose = annotations
+        .loose
+        .iter()
+        .map(|a| {
+            let key = crate::util::pointer_tokens(&a.pointer)
+                .last()
+                .unwrap_or_default();
+            let shown: Vec<String> = examples
+                .iter()
+                .filter_map(|(example, value)| {
+                    let found = value.pointer(&a.pointer)?;
+                    let place = example
+                        .sources
+                        .first()
+                        .map(|s| format!(", {} line {}", s.document, s.line))
+                        .unwrap_or_default();
+                    Some(format!(
+                        "`\"{key}\": {found}` in examples/{}{place}",
+                        example.file
+                    ))
+                })
+                .collect();
+            LooseCheck {
+                pointer: a.pointer.clone(),
+                expected: a.value.expected.clone(),
+                shown: shown.join("; "),
+                note: a.value.note.clone(),
+            }
+        })
+        .collect();
+    (base64, loose)
 }
 
-fn walk_annotations(
-    schemas: &SchemaSet,
-    document: &SchemaDocument,
-    schema: &Value,
-    pointer: &str,
-    depth: usize,
-    out: &mut Vec<String>,
-) {
-    if depth > MAX_ANNOTATION_DEPTH {
-        return;
+/// `null`, `a string`, `a number` ...: a value's kind in a sentence.
+fn describe_kind(value: &Value) -> String {
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(b) => format!("a boolean ({b})"),
+        Value::Number(_) => format!("a number ({value})"),
+        Value::String(_) => format!("a string ({})", crate::util::quoted(value)),
+        Value::Array(_) => "an array".into(),
+        Value::Object(_) => "an object".into(),
     }
-    let Some(object) = schema.as_object() else {
-        return;
-    };
-    if object.get("contentEncoding").and_then(Value::as_str) == Some("base64") {
-        out.push(pointer.to_string());
-    }
-    if let Some(reference) = object.get("$ref").and_then(Value::as_str)
-        && let Ok(target) = schemas.resolve(document, reference)
-    {
-        walk_annotations(
-            schemas,
-            target.document,
-            target.schema,
-            pointer,
-            depth + 1,
-            out,
-        );
-    }
-    for key in ["allOf", "anyOf", "oneOf"] {
-        if let Some(Value::Array(branches)) = object.get(key) {
-            for branch in branches {
-                walk_annotations(schemas, document, branch, pointer, depth + 1, out);
-            }
-        }
-    }
-    if let Some(Value::Object(properties)) = object.get("properties") {
-        for (name, property) in properties {
-            walk_annotations(
-                schemas,
-                document,
-                property,
-                &join(pointer, name),
-                depth + 1,
-                out,
-            );
-        }
-    }
+}
+
+/// `a boolean or a string`.
+fn kinds(kinds: &[JsonKind]) -> String {
+    let names: Vec<String> = kinds
+        .iter()
+        .map(|k| match k {
+            JsonKind::Null => "null".to_string(),
+            JsonKind::Integer => "an integer".to_string(),
+            JsonKind::Array | JsonKind::Object => format!("an {}", k.name()),
+            other => format!("a {}", other.name()),
+        })
+        .collect();
+    names.join(" or ")
 }
 
 #[cfg(test)]

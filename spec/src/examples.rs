@@ -46,6 +46,31 @@ pub struct ValidExample {
     /// The code the example was transcribed from, when not verbatim.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub derived_from: Option<String>,
+    /// Values the document shows as a description instead of a value
+    /// (`"<base64 encoded message>"`): what each stands for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub placeholders: Vec<Placeholder>,
+}
+
+/// A value an example shows as a description of what belongs there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Placeholder {
+    /// JSON Pointer of the placeholder (a string) in the example.
+    pub pointer: String,
+    /// What a real value there is.
+    pub stands_for: StandsFor,
+}
+
+/// What a placeholder stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StandsFor {
+    /// Base64-encoded text: the schema annotates the value `contentEncoding: base64`, and a value
+    /// that does not decode breaks the example's description.
+    Base64,
+    /// The credential of first-message authentication.
+    Credential,
 }
 
 /// A line of a source document.

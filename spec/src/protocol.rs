@@ -53,6 +53,9 @@ pub struct ProtocolDescription {
     /// What the server does with bad input, failed authentication and exceeded limits.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<Reaction>,
+    /// What happens to a request sent while the server is still busy with another one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub while_busy: Vec<WhileBusy>,
     /// Documented limits.
     #[serde(default, skip_serializing_if = "Limits::is_empty")]
     pub limits: Limits,
@@ -403,8 +406,52 @@ pub struct Sessions {
     /// reading and gives none: an open reading is never a prerequisite.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alternatives: Vec<SessionAlternative>,
+    /// How requests naming a session that was never created are refused ("if it exists").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unknown: Vec<SessionRefusal>,
+    /// How requests naming a session made on another connection are refused, where the document
+    /// restricts them to the sender's own session ("only the session you are currently using").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub foreign: Vec<SessionRefusal>,
     /// The sentence that documents sessions.
     pub rule: Rule,
+}
+
+/// Requests that name a session the server must not serve, and how it refuses them. Whatever
+/// the answer, the connection stays open: a close in answer to a valid request fails.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionRefusal {
+    /// The client messages (keys of `id_in_requests`) this refusal applies to.
+    pub requests: Vec<String>,
+    /// The documented refusals; any one of them is conforming. A reply of the request's own
+    /// exchange that is none of them is a success, and breaks the rule.
+    pub outcomes: Vec<Outcome>,
+    /// The sentence that says the request must not be served.
+    pub rule: Rule,
+}
+
+/// A request sent while the server is busy with another one, and what becomes of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WhileBusy {
+    /// The client request the server is busy with (a request of `exchanges`).
+    pub busy_with: String,
+    /// The client request sent right after it, before its answer (a request of `exchanges`).
+    pub request: String,
+    /// What becomes of the second request.
+    pub outcome: BusyOutcome,
+    /// The sentence that says so.
+    pub rule: Rule,
+}
+
+/// What becomes of a request sent while the server is busy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BusyOutcome {
+    /// It is not served: of the two requests, one is answered (an error message saying the
+    /// other was ignored is allowed).
+    Ignored,
 }
 
 /// Another way of having a session than the description's `origin`.
@@ -438,13 +485,16 @@ pub enum SessionOrigin {
     },
 }
 
-/// What the server does when something happens.
+/// What the server does when something happens. After bad input (a frame that is no message)
+/// the connection stays usable, unless an outcome closes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Reaction {
     /// What happens.
     pub trigger: Trigger,
-    /// The accepted outcomes; any one of them is conforming.
+    /// The accepted outcomes; any one of them is conforming. Empty when the document names no
+    /// answer (bad input only): whatever the server answers is judged on its own, and only the
+    /// connection staying usable is checked.
     pub outcomes: Vec<Outcome>,
     /// The sentence that documents the reaction.
     pub rule: Rule,
@@ -462,8 +512,12 @@ pub enum Trigger {
     NotAnObject,
     /// An object whose discriminator names no documented message.
     UnknownType,
+    /// An object without the discriminator every message has (`type`, `msg`).
+    MissingDiscriminator,
     /// A documented message without one of its required fields.
     MissingField,
+    /// A documented message with a field of the wrong JSON type.
+    WrongFieldType,
     /// A frame larger than the documented maximum.
     OversizedFrame,
     /// A connection without credentials.
@@ -569,6 +623,22 @@ pub struct CloseCode {
     pub rule: Rule,
 }
 
+impl Trigger {
+    /// Whether the trigger is a frame that is no message (bad input), after which the connection
+    /// stays usable unless a documented outcome closes it.
+    pub fn is_bad_input(self) -> bool {
+        matches!(
+            self,
+            Trigger::MalformedJson
+                | Trigger::NotAnObject
+                | Trigger::UnknownType
+                | Trigger::MissingDiscriminator
+                | Trigger::MissingField
+                | Trigger::WrongFieldType
+        )
+    }
+}
+
 impl Limits {
     /// Whether the document states no limit at all.
     pub fn is_empty(&self) -> bool {
@@ -643,9 +713,18 @@ impl ProtocolDescription {
                 let SessionAlternative::ClientChosen { rule } = alternative;
                 out.push((format!("/sessions/alternatives/{i}/rule"), rule));
             }
+            for (i, refusal) in sessions.unknown.iter().enumerate() {
+                out.push((format!("/sessions/unknown/{i}/rule"), &refusal.rule));
+            }
+            for (i, refusal) in sessions.foreign.iter().enumerate() {
+                out.push((format!("/sessions/foreign/{i}/rule"), &refusal.rule));
+            }
         }
         for (i, reaction) in self.reactions.iter().enumerate() {
             out.push((format!("/reactions/{i}/rule"), &reaction.rule));
+        }
+        for (i, busy) in self.while_busy.iter().enumerate() {
+            out.push((format!("/while_busy/{i}/rule"), &busy.rule));
         }
         let limits = [
             ("max_message_bytes", &self.limits.max_message_bytes),

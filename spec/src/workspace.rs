@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::annotations::{JsonKind, MessageAnnotations};
 use crate::error::{Error, Result};
-use crate::examples::{ExampleIndex, InvalidExample, ValidExample, parse_example};
+use crate::examples::{ExampleIndex, InvalidExample, StandsFor, ValidExample, parse_example};
 use crate::protocol::{
     AuthMethod, Direction, Outcome, ProtocolDescription, ReplyForm, SessionOrigin,
 };
@@ -43,6 +44,8 @@ pub struct ProtocolSource {
     pub documents: BTreeMap<String, String>,
     /// The parsed example files, by path relative to `examples/`.
     pub example_values: BTreeMap<String, Value>,
+    /// What each message's schema annotates, by message name.
+    pub annotations: BTreeMap<String, MessageAnnotations>,
     /// Absolute schema URI of every message, by name.
     uris: BTreeMap<String, String>,
     /// Message name of every message schema URI.
@@ -152,6 +155,7 @@ impl ProtocolSource {
             examples,
             documents,
             example_values: BTreeMap::new(),
+            annotations: BTreeMap::new(),
             uris: BTreeMap::new(),
             names: BTreeMap::new(),
         };
@@ -164,6 +168,7 @@ impl ProtocolSource {
             .check_quotes()
             .map_err(|(pointer, message)| Error::at(&description_path, pointer, message))?;
         protocol.load_examples(tree)?;
+        protocol.load_annotations(schemas)?;
         Ok(protocol)
     }
 
@@ -386,21 +391,44 @@ impl ProtocolSource {
                     Direction::Client,
                 ));
             }
+            for (key, refusals) in [
+                ("unknown", &sessions.unknown),
+                ("foreign", &sessions.foreign),
+            ] {
+                for (i, refusal) in refusals.iter().enumerate() {
+                    let at = format!("/sessions/{key}/{i}");
+                    if refusal.requests.is_empty() || refusal.outcomes.is_empty() {
+                        return Err((at, "names no request or no outcome".into()));
+                    }
+                    for (j, request) in refusal.requests.iter().enumerate() {
+                        if !sessions.id_in_requests.contains_key(request) {
+                            return Err((
+                                format!("{at}/requests/{j}"),
+                                format!("{request} names no session (it is not in id_in_requests)"),
+                            ));
+                        }
+                    }
+                    outcome_references(&refusal.outcomes, &at, &mut wanted, &mut pointers);
+                }
+            }
         }
         for (i, reaction) in d.reactions.iter().enumerate() {
-            for (j, outcome) in reaction.outcomes.iter().enumerate() {
-                if let Outcome::Reply { message, expect } = outcome {
-                    wanted.push((
-                        format!("/reactions/{i}/outcomes/{j}/reply/message"),
-                        message,
-                        Direction::Server,
+            let at = format!("/reactions/{i}");
+            if reaction.outcomes.is_empty() && !reaction.trigger.is_bad_input() {
+                return Err((
+                    format!("{at}/outcomes"),
+                    "only a reaction to bad input may document no outcome".into(),
+                ));
+            }
+            outcome_references(&reaction.outcomes, &at, &mut wanted, &mut pointers);
+        }
+        for (i, busy) in d.while_busy.iter().enumerate() {
+            for (key, request) in [("busy_with", &busy.busy_with), ("request", &busy.request)] {
+                if !d.exchanges.iter().any(|e| &e.request == request) {
+                    return Err((
+                        format!("/while_busy/{i}/{key}"),
+                        format!("{request} is the request of no exchange"),
                     ));
-                    pointers.extend(expect.iter().map(|e| {
-                        (
-                            format!("/reactions/{i}/outcomes/{j}/reply/expect"),
-                            e.pointer.as_str(),
-                        )
-                    }));
                 }
             }
         }
@@ -538,6 +566,111 @@ impl ProtocolSource {
         Ok(())
     }
 
+    /// Reads every message's annotations, and checks them against the examples: a loose value's
+    /// `expected` kinds include those the message's examples show there, and a placeholder marked in an
+    /// example stands where its description applies.
+    fn load_annotations(&mut self, schemas: &SchemaSet) -> Result<()> {
+        let mut annotations = BTreeMap::new();
+        for name in self.description.messages.keys() {
+            let uri = self.message_uri(name).unwrap_or_default();
+            annotations.insert(name.clone(), MessageAnnotations::of(schemas, &uri)?);
+        }
+        for (name, found) in &annotations {
+            for loose in &found.loose {
+                let shown: Vec<&Value> = self
+                    .valid_examples()
+                    .into_iter()
+                    .filter(|(e, _)| &e.message == name)
+                    .filter_map(|(_, value)| value.pointer(&loose.pointer))
+                    .collect();
+                let file = || {
+                    let (uri, pointer) = loose.location.split_once('#').unwrap_or_default();
+                    let shown = schemas.get(uri).map(|d| schemas.display(d));
+                    (
+                        shown.unwrap_or_else(|| self.dir.clone()),
+                        pointer.to_string(),
+                    )
+                };
+                if shown.is_empty() {
+                    let (file, pointer) = file();
+                    return Err(Error::at(
+                        file,
+                        pointer,
+                        format!(
+                            "no example of {name} shows a value at {}, so there is nothing the                              loose value's kinds could be read from",
+                            loose.pointer
+                        ),
+                    ));
+                }
+                if let Some(other) = shown
+                    .iter()
+                    .find(|v| !loose.value.expected.iter().any(|k| k.admits(v)))
+                {
+                    let (file, pointer) = file();
+                    return Err(Error::at(
+                        file,
+                        pointer,
+                        format!(
+                            "an example of {name} shows a {} at {}, which `expected` does not list",
+                            JsonKind::of(other).name(),
+                            loose.pointer
+                        ),
+                    ));
+                }
+            }
+        }
+        let index = self.dir.join("examples/index.json");
+        let credential_at: Vec<(&str, &str)> = self
+            .description
+            .auth
+            .iter()
+            .flat_map(|a| &a.methods)
+            .filter_map(|m| match m {
+                AuthMethod::FirstMessage {
+                    message, pointer, ..
+                } => Some((message.as_str(), pointer.as_str())),
+                _ => None,
+            })
+            .collect();
+        for (i, example) in self.examples.valid.iter().enumerate() {
+            let value = &self.example_values[&example.file];
+            for (j, placeholder) in example.placeholders.iter().enumerate() {
+                let at = format!("/valid/{i}/placeholders/{j}");
+                let pointer = placeholder.pointer.as_str();
+                if !matches!(value.pointer(pointer), Some(Value::String(_))) {
+                    return Err(Error::at(
+                        &index,
+                        at,
+                        format!("{} holds no string at {pointer}", example.file),
+                    ));
+                }
+                let fits = match placeholder.stands_for {
+                    StandsFor::Base64 => annotations
+                        .get(&example.message)
+                        .is_some_and(|a| a.is_base64(pointer)),
+                    StandsFor::Credential => {
+                        credential_at.contains(&(example.message.as_str(), pointer))
+                    }
+                };
+                if !fits {
+                    let what = match placeholder.stands_for {
+                        StandsFor::Base64 => "annotated `contentEncoding: base64` in the schema",
+                        StandsFor::Credential => {
+                            "where first-message authentication puts the credential"
+                        }
+                    };
+                    return Err(Error::at(
+                        &index,
+                        at,
+                        format!("{pointer} of {} is not {what}", example.message),
+                    ));
+                }
+            }
+        }
+        self.annotations = annotations;
+        Ok(())
+    }
+
     /// The valid examples with their parsed frames.
     pub fn valid_examples(&self) -> Vec<(&ValidExample, &Value)> {
         self.examples
@@ -554,6 +687,30 @@ impl ProtocolSource {
             .iter()
             .map(|e| (e, &self.example_values[&e.file]))
             .collect()
+    }
+}
+
+/// The messages and pointers a list of outcomes refers to, for the reference check.
+fn outcome_references<'d>(
+    outcomes: &'d [Outcome],
+    at: &str,
+    wanted: &mut Vec<(String, &'d str, Direction)>,
+    pointers: &mut Vec<(String, &'d str)>,
+) {
+    for (j, outcome) in outcomes.iter().enumerate() {
+        if let Outcome::Reply { message, expect } = outcome {
+            wanted.push((
+                format!("{at}/outcomes/{j}/reply/message"),
+                message,
+                Direction::Server,
+            ));
+            pointers.extend(expect.iter().map(|e| {
+                (
+                    format!("{at}/outcomes/{j}/reply/expect"),
+                    e.pointer.as_str(),
+                )
+            }));
+        }
     }
 }
 

@@ -228,3 +228,103 @@ fn an_entry_point_must_refuse_frames_that_are_no_message() {
         assert_eq!(error.pointer.as_deref(), Some(pointer), "{file}: {error}");
     }
 }
+
+#[test]
+fn a_malformed_loose_value_names_its_file_and_pointer() {
+    let dir = copy_of_schemas();
+    let file = dir
+        .path()
+        .join("datagram/messages/chat_response.schema.json");
+    edit_json(&file, |v| {
+        v["properties"]["content"]["properties"]["error"]["x-agentwire-loose"]["expected"] =
+            serde_json::json!(["bool"])
+    });
+    let error = load_error(dir.path());
+    assert_eq!(file_name(&error), file);
+    assert_eq!(
+        error.pointer.as_deref(),
+        Some("/properties/content/properties/error/x-agentwire-loose")
+    );
+}
+
+#[test]
+fn a_loose_value_that_leaves_out_what_the_examples_show_is_named() {
+    let dir = copy_of_schemas();
+    let file = dir
+        .path()
+        .join("datagram/messages/chat_response.schema.json");
+    edit_json(&file, |v| {
+        v["properties"]["content"]["properties"]["error"]["x-agentwire-loose"]["expected"] =
+            serde_json::json!(["string"])
+    });
+    let error = load_error(dir.path());
+    assert_eq!(file_name(&error), file);
+    assert!(
+        error.message.contains("shows a boolean at /content/error"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_placeholder_where_its_description_does_not_apply_is_named() {
+    let dir = copy_of_schemas();
+    let file = dir.path().join("datagram/examples/index.json");
+    // `sender` is plain text: a base64 placeholder cannot stand there.
+    edit_json(&file, |v| {
+        let chat = v["valid"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|e| e["file"] == "server/chat_response.json")
+            .unwrap();
+        chat["placeholders"][0]["pointer"] = "/content/sender".into();
+    });
+    let error = load_error(dir.path());
+    assert_eq!(file_name(&error), file);
+    assert!(error.message.contains("contentEncoding"), "{error}");
+}
+
+#[test]
+fn a_session_refusal_of_a_request_that_names_no_session_is_named() {
+    let dir = copy_of_schemas();
+    let file = dir.path().join("datagram/protocol.json");
+    edit_json(&file, |v| {
+        v["sessions"]["unknown"][0]["requests"][0] = "ping".into()
+    });
+    let error = load_error(dir.path());
+    assert_eq!(file_name(&error), file);
+    assert_eq!(
+        error.pointer.as_deref(),
+        Some("/sessions/unknown/0/requests/0")
+    );
+}
+
+#[test]
+fn only_bad_input_may_document_no_reaction() {
+    let dir = copy_of_schemas();
+    let file = dir.path().join("socializer/protocol.json");
+    edit_json(&file, |v| {
+        let auth = v["reactions"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|r| r["trigger"] == "auth_missing")
+            .unwrap();
+        auth["outcomes"] = serde_json::json!([]);
+    });
+    let error = load_error(dir.path());
+    assert_eq!(file_name(&error), file);
+    assert!(error.message.contains("bad input"), "{error}");
+}
+
+#[test]
+fn a_busy_rule_that_names_no_exchange_is_named() {
+    let dir = copy_of_schemas();
+    let file = dir.path().join("rixa/protocol.json");
+    edit_json(&file, |v| {
+        v["while_busy"][0]["busy_with"] = "response".into()
+    });
+    let error = load_error(dir.path());
+    assert_eq!(file_name(&error), file);
+    assert_eq!(error.pointer.as_deref(), Some("/while_busy/0/busy_with"));
+}

@@ -487,3 +487,91 @@ fn every_rule_of_every_description_quotes_its_document() {
         .sum();
     assert!(rules > 100, "only {rules} rules");
 }
+
+/// Every string leaf of a value, with its JSON Pointer.
+fn strings(value: &Value, pointer: String, out: &mut Vec<(String, String)>) {
+    match value {
+        Value::String(text) => out.push((pointer, text.clone())),
+        Value::Object(map) => {
+            for (key, item) in map {
+                strings(item, agentwire_spec::union::join(&pointer, key), out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                strings(item, format!("{pointer}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn every_placeholder_of_the_documents_is_marked_and_a_real_value_of_it_validates() {
+    use agentwire_spec::examples::StandsFor;
+    let workspace = workspace();
+    let mut marked = 0;
+    for protocol in &workspace.protocols {
+        for (example, frame) in protocol.valid_examples() {
+            // The documents write a placeholder in angle brackets: `"<base64 encoded message>"`.
+            let mut leaves = Vec::new();
+            strings(frame, String::new(), &mut leaves);
+            for (pointer, text) in leaves {
+                let bracketed = text.starts_with('<') && text.ends_with('>');
+                let is_marked = example.placeholders.iter().any(|p| p.pointer == pointer);
+                assert_eq!(
+                    bracketed, is_marked,
+                    "{}/{} {pointer} = {text:?}: a placeholder is marked, and only a placeholder",
+                    protocol.id, example.file
+                );
+            }
+            let validator = entry_validator(&workspace, protocol, example.direction);
+            let mut filled = frame.clone();
+            for placeholder in &example.placeholders {
+                let real = match placeholder.stands_for {
+                    StandsFor::Base64 => "SGVsbG8sIHdvcmxk",
+                    StandsFor::Credential => "a-real-token",
+                };
+                *filled.pointer_mut(&placeholder.pointer).unwrap() = json!(real);
+                marked += 1;
+            }
+            assert!(
+                validator.is_valid(&filled),
+                "{}/{} filled in: {filled}",
+                protocol.id,
+                example.file
+            );
+        }
+    }
+    // datagram's three `<base64 encoded message>`, General Bots' `<auth_token>`.
+    assert_eq!(marked, 4);
+}
+
+#[test]
+fn loose_values_are_marked_where_the_examples_show_one_kind_and_the_schema_accepts_more() {
+    let workspace = workspace();
+    let datagram = workspace.protocol("datagram").unwrap();
+    let loose = |message: &str| -> Vec<(String, Vec<&'static str>)> {
+        datagram.annotations[message]
+            .loose
+            .iter()
+            .map(|l| {
+                let kinds = l.value.expected.iter().map(|k| k.name()).collect();
+                (l.pointer.clone(), kinds)
+            })
+            .collect()
+    };
+    assert_eq!(
+        loose("chat_response"),
+        [("/content/error".to_string(), vec!["boolean", "string"])]
+    );
+    assert_eq!(
+        loose("session_response"),
+        [("/content/error".to_string(), vec!["null", "string"])]
+    );
+    // The schema accepts what the annotation calls drift: it only annotates.
+    let validator = entry_validator(&workspace, datagram, Direction::Server);
+    let drift = json!({"msg": "chat", "cid": "1", "content": {"success": true, "error": null,
+        "sender": "Alice", "bot": true, "type": "text", "data": "SGk="}});
+    assert!(validator.is_valid(&drift));
+}

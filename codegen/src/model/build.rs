@@ -28,6 +28,7 @@ const ANNOTATIONS: &[&str] = &[
     "$schema",
     "$id",
     "$defs",
+    agentwire_spec::annotations::LOOSE_KEYWORD,
 ];
 
 /// Keywords this reader understands, besides annotations.

@@ -7,10 +7,13 @@
 //! [`Conversation`]: crate::conversation::Conversation
 
 pub mod auth;
+pub mod busy;
+pub mod example;
 pub mod exchange;
 pub mod handshake;
 pub mod limit;
 pub mod reaction;
+pub mod refusal;
 pub mod relay;
 pub mod robustness;
 pub mod session;
@@ -20,7 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use agentwire_spec::ProtocolSource;
-use agentwire_spec::protocol::{Correlation, Credential, ReplyBudget, ReplyForm};
+use agentwire_spec::protocol::{Correlation, Credential, ReplyBudget};
 
 use crate::connection::Recorder;
 use crate::conversation::Conversation;
@@ -157,27 +160,7 @@ impl<'a> Ctx<'a> {
 
     /// The correlations of an exchange's reply forms (what a request must carry).
     pub fn correlation_of(&self, request: &str) -> Vec<Correlation> {
-        let mut out = Vec::new();
-        for exchange in self
-            .protocol
-            .description
-            .exchanges
-            .iter()
-            .filter(|e| e.request == request)
-        {
-            for reply in &exchange.replies {
-                let list = match reply {
-                    ReplyForm::Single(single) => &single.correlation,
-                    ReplyForm::Stream(stream) => &stream.correlation,
-                };
-                for c in list {
-                    if !out.contains(c) {
-                        out.push(c.clone());
-                    }
-                }
-            }
-        }
-        out
+        self.requests().correlation_of(request)
     }
 
     /// The first exchange whose request needs no session and has a valid example to build it
@@ -200,7 +183,14 @@ pub async fn run(ctx: &Ctx<'_>, spec: &CheckSpec, recorder: &Recorder) -> Option
         CheckKind::Stream { index, form } => {
             exchange::run_stream(ctx, level, *index, *form, recorder).await
         }
+        CheckKind::Example { index } => example::run(ctx, level, *index, recorder).await,
         CheckKind::Session => session::run(ctx, level, recorder).await,
+        CheckKind::SessionRefused {
+            foreign,
+            index,
+            request,
+        } => refusal::run(ctx, level, *foreign, *index, request, recorder).await,
+        CheckKind::Busy { index } => busy::run(ctx, level, *index, recorder).await,
         CheckKind::Reaction { index } => reaction::run(ctx, level, *index, recorder).await,
         CheckKind::SizeAccepted => limit::size_accepted(ctx, level, recorder).await,
         CheckKind::PingInterval => limit::ping_interval(ctx, level, recorder).await,

@@ -51,6 +51,20 @@ pub async fn run(
             recorder.info(format!("sending {what}"));
             Bad::Json(frame)
         }
+        Trigger::MissingDiscriminator => {
+            let (what, frame) = requests.missing_discriminator().ok_or_else(|| {
+                Stop::Skip("no client message has a discriminator to leave out".into())
+            })?;
+            recorder.info(format!("sending {what}"));
+            Bad::Json(frame)
+        }
+        Trigger::WrongFieldType => {
+            let (what, frame) = requests.wrong_field_type().ok_or_else(|| {
+                Stop::Skip("no valid example has a field whose type can be changed".into())
+            })?;
+            recorder.info(format!("sending {what}"));
+            Bad::Json(frame)
+        }
         Trigger::OversizedFrame => {
             let limit = ctx
                 .protocol
@@ -100,14 +114,57 @@ pub async fn run(
         Bad::Text(text) => conversation.send_text(text).await,
         Bad::Json(value) => conversation.send(value).await,
     };
-    let seen = if sent || conversation.is_closed() {
-        conversation.await_outcome(outcomes, ctx.deadline()).await
+    if !sent && !conversation.is_closed() {
+        report(
+            OutcomeSeen::Missing(vec!["the frame could not be sent".into()]),
+            outcomes,
+            level,
+            recorder,
+        );
+    } else if outcomes.is_empty() {
+        recorder
+            .info("the document names no reaction: only the connection staying usable is checked");
+        usable(&mut conversation, None, level).await;
     } else {
-        OutcomeSeen::Missing(vec!["the frame could not be sent".into()])
-    };
+        let seen = conversation.await_outcome(outcomes, ctx.deadline()).await;
+        let replied = matches!(seen, OutcomeSeen::Matched(_)) && !conversation.is_closed();
+        report(seen, outcomes, level, recorder);
+        if reaction.trigger.is_bad_input() && replied {
+            usable(&mut conversation, Some("after the documented reply"), level).await;
+        }
+    }
     conversation.close().await;
-    report(seen, outcomes, level, recorder);
     Ok(())
+}
+
+/// After bad input (and its documented reply, if any), the connection stays usable: the next
+/// valid request is answered. The document names no close for these triggers, so closing breaks
+/// the reaction's rule.
+async fn usable(conversation: &mut Conversation<'_>, after: Option<&str>, level: Severity) {
+    let recorder = conversation.recorder().clone();
+    let after = after.map_or(String::new(), |a| format!(" {a}"));
+    if let Some(closed) = conversation.closed() {
+        recorder.finding(
+            level,
+            format!(
+                "the connection {} after the bad frame{after}; the document does not say it closes, so it stays usable",
+                closed.describe()
+            ),
+        );
+        return;
+    }
+    match conversation.probe().await {
+        Ok(()) => recorder.info(format!(
+            "the connection is still usable{after}: the next request was answered"
+        )),
+        Err(unserved) => recorder.finding(
+            unserved.severity(level),
+            format!(
+                "the connection is not usable after the bad frame{after}: {}",
+                unserved.why
+            ),
+        ),
+    }
 }
 
 enum Bad {

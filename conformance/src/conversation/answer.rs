@@ -237,6 +237,96 @@ impl Conversation<'_> {
     }
 }
 
+/// The replies to requests sent back to back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answers {
+    /// The replies that serve a request (not error messages), by message.
+    pub served: Vec<String>,
+    /// Error messages (`error_messages`) among the replies.
+    pub errors: usize,
+    /// How the server ended the connection, if it did.
+    pub closed: Option<Closed>,
+}
+
+impl Conversation<'_> {
+    /// Sends `asked` (exchange index and request) back to back and collects the replies of their
+    /// exchanges: until the longest budget is spent or, once a reply serves one of them, for as
+    /// long again as that reply took plus the settle window, so that a second answer produced
+    /// the same way is seen too.
+    pub async fn ask_back_to_back(&mut self, asked: &[(usize, &Value)]) -> Answers {
+        self.settle().await;
+        let ctx = self.ctx();
+        let description = &ctx.protocol.description;
+        let mut sent = Vec::new();
+        for (index, request) in asked {
+            if self.send(request).await {
+                sent.push((*index, *request));
+            }
+        }
+        let started = Instant::now();
+        let budget = sent
+            .iter()
+            .map(|(index, _)| ctx.budget_of(*index))
+            .max()
+            .unwrap_or(ctx.settings.timeout);
+        let mut deadline = started + budget;
+        let mut answers = Answers {
+            served: Vec::new(),
+            errors: 0,
+            closed: None,
+        };
+        while !sent.is_empty() {
+            let (value, message, valid) = match self.connection.recv(deadline).await {
+                Incoming::Json {
+                    value,
+                    message,
+                    valid,
+                } => (value, message, valid),
+                Incoming::Timeout => break,
+                Incoming::Closed { .. } => break,
+                _ => continue,
+            };
+            let kind = Kind::of(description, message.as_deref(), &value);
+            let seen = Seen {
+                message: message.as_deref(),
+                frame: &value,
+                valid,
+                tagged: message
+                    .as_deref()
+                    .is_some_and(|m| ctx.validators.server.is_tagged(m)),
+                kind: &kind,
+            };
+            let answers_one = sent.iter().any(|(index, request)| {
+                matches!(
+                    match_reply(
+                        description,
+                        &description.exchanges[*index],
+                        request,
+                        seen,
+                        &self.unprompted
+                    ),
+                    Match::Reply(_) | Match::Fallback(..)
+                )
+            });
+            let Some(message) = message.filter(|_| answers_one) else {
+                continue;
+            };
+            if description.error_messages.contains(&message) {
+                answers.errors += 1;
+                continue;
+            }
+            if answers.served.is_empty() {
+                let took = started.elapsed();
+                deadline = deadline.min(Instant::now() + took + ctx.settings.settle);
+            }
+            answers.served.push(message);
+        }
+        self.drained = true;
+        answers.closed = self.closed();
+        answers
+    }
+}
+
 /// The exchange's sentence, cited for violations of its replies where it names their shape more
 /// closely than the messages' own rules (a destroy reply: the destroy section), and is as firm.
 /// Error messages keep their own rule: an error in the wrong shape breaks the error format.

@@ -19,12 +19,12 @@ use serde_json::Value;
 
 use crate::checks::{Ctx, Presented, Stop};
 use crate::connection::{Connection, Dial, DialError, Incoming, Recorder};
-use crate::judge::{self, Closed, Finding, Kind, OutcomeSeen, note};
+use crate::judge::{self, Closed, Finding, Kind, OutcomeSeen, Refusal, note};
 use crate::report::Severity;
 use crate::target::REDACTED;
 
 pub use answer::{
-    Answer, Chunk, MAX_STREAM_CHUNKS, MAX_STREAM_TEXT_BYTES, Reply, StreamEnd, Unserved,
+    Answer, Answers, Chunk, MAX_STREAM_CHUNKS, MAX_STREAM_TEXT_BYTES, Reply, StreamEnd, Unserved,
 };
 pub use session::Session;
 
@@ -43,6 +43,17 @@ pub enum Awaited {
         /// How the server ended the connection, if it did.
         closed: Option<Closed>,
     },
+}
+
+/// What a wait for a refusal brought.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RefusalSeen {
+    /// A documented refusal, described.
+    Refused(String),
+    /// An answer that shows the request served; why.
+    Served(String),
+    /// Neither, before the deadline or the connection's end; near misses.
+    Missing(Vec<String>),
 }
 
 /// The last client message sent.
@@ -412,6 +423,76 @@ impl<'a> Conversation<'a> {
                     return OutcomeSeen::Missing(mismatches);
                 }
                 _ => {}
+            }
+        }
+    }
+
+    /// Sends a message that has no documented answer to its sender, and reads briefly for frames
+    /// on their way: the finding when the server closes the connection in answer to it.
+    pub async fn tell(&mut self, frame: &Value) -> Option<Finding> {
+        self.settle().await;
+        if !self.send(frame).await {
+            return self.closed_in_answer(None);
+        }
+        self.connection.drain().await;
+        self.drained = true;
+        self.closed_in_answer(None)
+    }
+
+    /// Waits for the refusal of `request`, a request naming a session the server must not serve:
+    /// one of `outcomes`, or else an answer of its exchange (`exchanges[exchange]`) that shows it
+    /// served. Frames about other requests are noted; the wait ends at `deadline`.
+    pub async fn await_refusal(
+        &mut self,
+        exchange: Option<usize>,
+        request: &Value,
+        outcomes: &[Outcome],
+        deadline: Instant,
+    ) -> RefusalSeen {
+        let ctx = self.ctx;
+        let description = &ctx.protocol.description;
+        let exchange = exchange.map(|i| &description.exchanges[i]);
+        let started = Instant::now();
+        let mut near = Vec::new();
+        loop {
+            let (value, message, valid) = match self.connection.recv(deadline).await {
+                Incoming::Json {
+                    value,
+                    message,
+                    valid,
+                } => (value, message, valid),
+                Incoming::Timeout => {
+                    self.timed_out(
+                        deadline.saturating_duration_since(started),
+                        "the documented refusal",
+                    );
+                    return RefusalSeen::Missing(near);
+                }
+                Incoming::Closed { .. } => return RefusalSeen::Missing(near),
+                _ => continue,
+            };
+            let kind = Kind::of(description, message.as_deref(), &value);
+            let seen = judge::Seen {
+                message: message.as_deref(),
+                frame: &value,
+                valid,
+                tagged: message
+                    .as_deref()
+                    .is_some_and(|m| ctx.validators.server.is_tagged(m)),
+                kind: &kind,
+            };
+            match judge::refusal(
+                description,
+                exchange,
+                outcomes,
+                request,
+                seen,
+                &self.unprompted,
+            ) {
+                Refusal::Refused(how) => return RefusalSeen::Refused(how),
+                Refusal::Served(why) => return RefusalSeen::Served(why),
+                Refusal::Miss(why) => note(&mut near, why),
+                Refusal::Unrelated => {}
             }
         }
     }

@@ -6,10 +6,14 @@
 //! - [`outcome`]: whether a reaction to bad input is one the document names.
 //! - [`close`]: close codes, closes in answer to valid messages, refusals that leave nothing to
 //!   test.
+//! - [`refusal`]: whether a request naming a session the server must not serve was refused.
+//! - [`busy`]: what became of a request sent while the server was busy with another.
 
 pub mod answer;
+pub mod busy;
 pub mod close;
 pub mod outcome;
+pub mod refusal;
 pub mod reply;
 
 use std::time::Duration;
@@ -24,6 +28,7 @@ pub use close::{Closed, close_code_name, closed_in_answer, describe_close, untes
 pub use outcome::{
     OutcomeSeen, close_outcome, documented_outcomes, refusal_outcome, reply_outcome,
 };
+pub use refusal::{Refusal, refusal};
 pub use reply::{Kind, Match, Seen, match_reply};
 
 /// Most near misses (wrong correlation, undocumented replies) kept while waiting for an answer.
