@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use agentwire_rixa as rixa;
 use agentwire_rixa::server::{Conn, Handler, Invalid, Reply};
@@ -14,6 +14,11 @@ use serde_json::{Value, json};
 
 /// The chat modes every user may choose.
 const CHAT_MODES: &[&str] = &["default", "research", "concise"];
+/// How long the assistant takes to answer a user message, as a model would. A user message or a
+/// function call that arrives meanwhile is ignored, with an error notice: "Messages outside the
+/// usual conversation cycle will be ignored"; "If a chat message is being processed, most likely
+/// RIXA will ignore a function call."
+pub const THINKING: Duration = Duration::from_millis(200);
 
 /// The RIXA reference server.
 #[derive(Debug, Clone, Default)]
@@ -56,13 +61,21 @@ pub struct State {
     /// Messages in the conversation so far (counted, not kept: a connection's state stays
     /// the same size however long it talks).
     tracker: usize,
+    /// Whether a user message is being answered.
+    processing: Arc<AtomicBool>,
+    /// The task answering it, stopped when the connection closes.
+    answering: Option<tokio::task::AbortHandle>,
 }
 
-fn respond(role: &str, content: Value) -> Reply {
+fn response(role: &str, content: Value) -> Response {
     let mut response = Response::new();
     response.role = Some(role.to_string());
     response.content = Some(content);
-    Reply::one(response)
+    response
+}
+
+fn respond(role: &str, content: Value) -> Reply {
+    Reply::one(response(role, content))
 }
 
 fn error(text: impl Into<String>) -> Reply {
@@ -149,6 +162,8 @@ impl Handler for Rixa {
             selected_chat_mode: CHAT_MODES[0].to_string(),
             overrides: BTreeMap::new(),
             tracker: 0,
+            processing: Arc::default(),
+            answering: None,
         };
         (state, Reply::none())
     }
@@ -167,10 +182,13 @@ impl Handler for Rixa {
 
     async fn on_call_plugin_function(
         &self,
-        _state: &mut State,
+        state: &mut State,
         message: rixa::CallPluginFunction,
         _conn: &Conn,
     ) -> Reply {
+        if state.processing.load(Ordering::Acquire) {
+            return error("a chat message is being processed: the function call is ignored");
+        }
         let args = message.args.unwrap_or_default();
         let kwargs = message.kwargs.unwrap_or_default();
         match call(&message.function_name, &args, &kwargs) {
@@ -182,13 +200,27 @@ impl Handler for Rixa {
         }
     }
 
-    async fn on_usr_msg(&self, state: &mut State, message: rixa::UsrMsg, _conn: &Conn) -> Reply {
+    async fn on_usr_msg(&self, state: &mut State, message: rixa::UsrMsg, conn: &Conn) -> Reply {
+        if state.processing.load(Ordering::Acquire) {
+            return error("a message is being processed: this one is ignored");
+        }
         state.tracker += 1;
         let answer = format!(
             "You said: {} ({} messages in this chat, mode {})",
             message.content, state.tracker, state.selected_chat_mode
         );
-        respond("assistant", json!(answer))
+        // Answered later, as a model would, while the connection goes on reading.
+        let processing = Arc::clone(&state.processing);
+        processing.store(true, Ordering::Release);
+        let outbox = conn.outbox();
+        let task = tokio::spawn(async move {
+            tokio::time::sleep(THINKING).await;
+            // Free before the answer leaves: a client that answers it is inside the cycle.
+            processing.store(false, Ordering::Release);
+            let _ = outbox.send(&response("assistant", json!(answer)).into());
+        });
+        state.answering = Some(task.abort_handle());
+        Reply::none()
     }
 
     async fn on_change_setting(
@@ -348,7 +380,10 @@ impl Handler for Rixa {
         error(invalid.to_string())
     }
 
-    async fn on_close(&self, _state: State, _conn: &Conn) {
+    async fn on_close(&self, state: State, _conn: &Conn) {
+        if let Some(task) = state.answering {
+            task.abort();
+        }
         self.shared.connections.fetch_sub(1, Ordering::Relaxed);
     }
 }

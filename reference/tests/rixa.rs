@@ -426,3 +426,46 @@ async fn bad_frames_are_status_errors_and_the_connection_stays_open() {
     }
     ask(&mut client, json!({"type": "get_chat_modes"}), "chat_modes").await;
 }
+
+#[tokio::test]
+async fn a_message_sent_while_one_is_processed_is_ignored_with_a_notice() {
+    let server = start_server(Protocol::Rixa).await;
+    let mut client = server.client().await;
+    // "Messages outside the usual conversation cycle will be ignored", and "if a chat message
+    // is being processed, most likely RIXA will ignore a function call".
+    client
+        .send(&json!({"type": "usr_msg", "content": "first"}))
+        .await;
+    client
+        .send(&json!({"type": "usr_msg", "content": "second"}))
+        .await;
+    client
+        .send(&json!({"type": "call_plugin_function", "function_name": "help"}))
+        .await;
+    let ignored = client.recv("status").await;
+    assert!(
+        ignored["content"].as_str().unwrap().contains("ignored"),
+        "{ignored}"
+    );
+    let ignored = client.recv("status").await;
+    assert!(
+        ignored["content"]
+            .as_str()
+            .unwrap()
+            .contains("function call is ignored"),
+        "{ignored}"
+    );
+    let answer = client.recv("response").await;
+    assert_eq!(
+        answer["content"],
+        "You said: first (1 messages in this chat, mode default)"
+    );
+    // Once answered, the next message is inside the cycle again.
+    let next = ask(
+        &mut client,
+        json!({"type": "usr_msg", "content": "third"}),
+        "assistant",
+    )
+    .await;
+    assert!(next.as_str().unwrap().contains("(2 messages"), "{next}");
+}
