@@ -229,7 +229,7 @@ async fn usage_errors_exit_2() {
     let output = run(&["run", "--protocol", "rixa"]).await;
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     assert!(
-        text(&output.stdout).contains("rixa: 18 passed, 0 failed"),
+        text(&output.stdout).contains("rixa: 36 passed, 0 failed"),
         "{}",
         text(&output.stdout)
     );
@@ -315,15 +315,22 @@ async fn validate_recorded_frames() {
     let output = validate("generalbots", "client", &[&good]).await;
     assert_eq!(output.status.code(), Some(1));
 
-    // A base64 warning does not fail.
+    // Where the document shows the placeholder "<base64 encoded message>", a value that does not
+    // decode is not what it describes: invalid, at the annotation's place.
     let chat = file_with(
         &dir,
         "chat.json",
         r#"{"msg": "chat", "cid": "1", "content": {"success": true, "error": false, "sender": "A", "bot": true, "type": "text", "data": "not base64!"}}"#,
     );
     let output = validate("datagram", "server", &[&chat]).await;
-    assert_eq!(output.status.code(), Some(0));
-    assert!(text(&output.stdout).contains("does not decode as base64"));
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.contains("contentEncoding at \"/content/data\"")
+            && stdout.contains("defs.schema.json#/$defs/Base64Text/contentEncoding")
+            && stdout.contains("placeholder \"<base64 encoded message>\""),
+        "{stdout}"
+    );
 
     // Text that is no JSON cites the sentence datagram's framing rests on.
     let garbage = file_with(&dir, "garbage.jsonl", "this is not json\n");

@@ -4,8 +4,8 @@
 
 #![allow(dead_code, clippy::result_large_err)]
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -113,7 +113,24 @@ pub enum Fault {
     CloseOnJoin,
     /// datagram: the destroy response lacks `error`, which every session response shows.
     BadDestroyReply,
+    /// datagram: closes with 1002 unless `cid` is 32 characters long, as gpt4all-box does.
+    ShortCidCloses,
+    /// datagram: closes the connection on a status request for a session that does not exist.
+    CloseOnUnknownStatus,
+    /// datagram: answers a resume of a session that does not exist with `success: true`.
+    ResumesUnknown,
+    /// datagram: destroys any existing session, also one made on another connection.
+    DestroysForeign,
+    /// datagram: chat responses carry `"error": null` (every example shows a boolean).
+    NullError,
+    /// generalbots: closes the connection on a frame without `type`.
+    CloseOnMissingType,
+    /// rixa: answers every user message at once, also one sent while another is processed.
+    AnswersWhileBusy,
 }
+
+/// How long the RIXA double takes to answer a user message, as a model would.
+pub const THINKING: Duration = Duration::from_millis(50);
 
 /// How long the greeting double takes to set a connection up before it greets.
 pub const GREETING_DELAY: Duration = Duration::from_millis(60);
@@ -140,6 +157,8 @@ struct Shared {
     connections: AtomicUsize,
     next_id: AtomicUsize,
     rooms: Mutex<HashMap<String, Vec<Member>>>,
+    /// datagram: every session created, on any connection.
+    sessions: Mutex<HashSet<String>>,
 }
 
 /// Starts a double for a protocol on a free loopback port.
@@ -152,6 +171,7 @@ pub async fn start(protocol: &'static str, fault: Fault) -> Double {
         connections: AtomicUsize::new(0),
         next_id: AtomicUsize::new(1),
         rooms: Mutex::new(HashMap::new()),
+        sessions: Mutex::new(HashSet::new()),
     });
     let task = tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
@@ -425,6 +445,7 @@ async fn serve(stream: TcpStream, shared: &Arc<Shared>) {
         authed: false,
         participant: None,
         window: (Instant::now(), 0),
+        busy: Arc::default(),
     };
     if fault == Fault::CloseAfterHandshake {
         let _ = conn.ws.close(None).await;
@@ -472,6 +493,8 @@ struct Conn {
     authed: bool,
     participant: Option<String>,
     window: (Instant, usize),
+    /// rixa: whether a user message is being answered.
+    busy: Arc<AtomicBool>,
 }
 
 impl Conn {
@@ -668,7 +691,34 @@ impl Conn {
                 .await;
             return;
         }
+        // Every parameter but a setting's value is text.
+        if required
+            .iter()
+            .any(|f| *f != "value" && !frame[*f].is_string())
+        {
+            self.send(json!({"type": "status", "level": "error", "content": "bad parameter"}))
+                .await;
+            return;
+        }
         if self.request_fault(&kind, frame).await {
+            return;
+        }
+        let busy = self.busy.load(Ordering::SeqCst) && self.fault() != Fault::AnswersWhileBusy;
+        if busy && matches!(kind.as_str(), "usr_msg" | "call_plugin_function") {
+            self.send(json!({"type": "status", "level": "error", "content": "a message is being processed: ignored"}))
+                .await;
+            return;
+        }
+        if kind == "usr_msg" && self.fault() != Fault::AnswersWhileBusy {
+            // Answered later, as a model would; the connection goes on reading meanwhile.
+            self.busy.store(true, Ordering::SeqCst);
+            let (busy, tx) = (Arc::clone(&self.busy), self.tx.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(THINKING).await;
+                busy.store(false, Ordering::SeqCst);
+                let answer = json!({"role": "assistant", "content": "You said something"});
+                let _ = tx.send(Message::text(answer.to_string()));
+            });
             return;
         }
         let role = match kind.as_str() {
@@ -696,6 +746,10 @@ impl Conn {
         } else {
             msg.to_string()
         };
+        if self.fault() == Fault::ShortCidCloses && cid.as_str().is_none_or(|c| c.len() != 32) {
+            self.close(1002).await;
+            return;
+        }
         if self.request_fault(&name, frame).await {
             return;
         }
@@ -704,6 +758,41 @@ impl Conn {
         } else {
             cid
         };
+        let named = frame
+            .pointer("/content/session_id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let exists = self.shared.sessions.lock().unwrap().contains(&named);
+        let refused = |why: &str| json!({"msg": "session", "cid": reply_cid, "content": {"success": false, "error": why}});
+        match request {
+            "resume" if !exists && self.fault() != Fault::ResumesUnknown => {
+                self.send(refused("no such session")).await;
+                return;
+            }
+            "status" if !exists && self.fault() == Fault::CloseOnUnknownStatus => {
+                self.close(1011).await;
+                return;
+            }
+            "status" if !exists => {
+                self.send(refused("no such session")).await;
+                return;
+            }
+            "destroy" if self.fault() == Fault::DestroysForeign && exists => {
+                self.shared.sessions.lock().unwrap().remove(&named);
+            }
+            "destroy" if self.session.as_deref() != Some(named.as_str()) => {
+                self.send(refused("only the session in use can be destroyed"))
+                    .await;
+                return;
+            }
+            "resume" => self.session = Some(named.clone()),
+            "destroy" => {
+                self.shared.sessions.lock().unwrap().remove(&named);
+                self.session = None;
+            }
+            _ => {}
+        }
         match (msg, request) {
             ("ping", _) => {
                 self.send(json!({"msg": "ping", "cid": reply_cid, "content": null}))
@@ -712,6 +801,7 @@ impl Conn {
             ("session", "create") => {
                 let id = format!("s{}", self.shared.next_id.fetch_add(1, Ordering::SeqCst));
                 self.session = Some(id.clone());
+                self.shared.sessions.lock().unwrap().insert(id.clone());
                 let content = if self.fault() == Fault::NoSessionId {
                     json!({"success": true, "error": null})
                 } else {
@@ -738,7 +828,12 @@ impl Conn {
                 } else {
                     base64::engine::general_purpose::STANDARD.encode("Hello, human")
                 };
-                self.send(json!({"msg": "chat", "cid": reply_cid, "content": {"success": true, "error": false, "sender": "Alice", "bot": true, "type": "text", "data": data}})).await;
+                let error = if self.fault() == Fault::NullError {
+                    Value::Null
+                } else {
+                    json!(false)
+                };
+                self.send(json!({"msg": "chat", "cid": reply_cid, "content": {"success": true, "error": error, "sender": "Alice", "bot": true, "type": "text", "data": data}})).await;
             }
             _ => {}
         }
@@ -778,6 +873,10 @@ impl Conn {
     }
 
     async fn generalbots(&mut self, frame: &Value) -> bool {
+        if self.fault() == Fault::CloseOnMissingType && frame.get("type").is_none() {
+            self.close(1011).await;
+            return false;
+        }
         let kind = frame["type"].as_str().unwrap_or("").to_string();
         if !self.authed {
             if kind == "auth" && (frame["token"] == TOKEN || self.fault() == Fault::AcceptBadToken)
@@ -872,6 +971,12 @@ impl Conn {
 
     async fn meet(&mut self, frame: &Value) {
         let kind = frame["type"].as_str().unwrap_or("");
+        let text = |field: &str| frame.get(field).is_none_or(Value::is_string);
+        if !text("room_id") || !text("participant_name") || !text("target_id") {
+            self.error("INVALID_FORMAT", "a field of the wrong type")
+                .await;
+            return;
+        }
         let room = frame["room_id"].as_str().unwrap_or("").to_string();
         match kind {
             "join" if self.fault() == Fault::CloseOnJoin => self.close(1000).await,
