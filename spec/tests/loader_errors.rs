@@ -229,18 +229,25 @@ fn an_entry_point_must_refuse_frames_that_are_no_message() {
     }
 }
 
-#[test]
-fn a_malformed_loose_value_names_its_file_and_pointer() {
+/// The error of the schemas with chat responses' `error` marked loose with these kinds (it names
+/// the schema file).
+fn loose_error(expected: Value) -> agentwire_spec::Error {
     let dir = copy_of_schemas();
     let file = dir
         .path()
         .join("datagram/messages/chat_response.schema.json");
     edit_json(&file, |v| {
         v["properties"]["content"]["properties"]["error"]["x-agentwire-loose"]["expected"] =
-            serde_json::json!(["bool"])
+            expected
     });
     let error = load_error(dir.path());
     assert_eq!(file_name(&error), file);
+    error
+}
+
+#[test]
+fn a_malformed_loose_value_names_its_file_and_pointer() {
+    let error = loose_error(serde_json::json!(["bool"]));
     assert_eq!(
         error.pointer.as_deref(),
         Some("/properties/content/properties/error/x-agentwire-loose")
@@ -249,16 +256,7 @@ fn a_malformed_loose_value_names_its_file_and_pointer() {
 
 #[test]
 fn a_loose_value_that_leaves_out_what_the_examples_show_is_named() {
-    let dir = copy_of_schemas();
-    let file = dir
-        .path()
-        .join("datagram/messages/chat_response.schema.json");
-    edit_json(&file, |v| {
-        v["properties"]["content"]["properties"]["error"]["x-agentwire-loose"]["expected"] =
-            serde_json::json!(["string"])
-    });
-    let error = load_error(dir.path());
-    assert_eq!(file_name(&error), file);
+    let error = loose_error(serde_json::json!(["string"]));
     assert!(
         error.message.contains("shows a boolean at /content/error"),
         "{error}"

@@ -8,8 +8,8 @@ use agentwire_spec::protocol::{Exchange, Level, ReplyForm, StreamReply};
 use serde_json::Value;
 
 use crate::connection::{Citation, Incoming};
-use crate::conversation::Conversation;
-use crate::judge::{Closed, Kind, Match, Seen, match_reply, note};
+use crate::conversation::{Conversation, Next, Received};
+use crate::judge::{Closed, Match, match_reply, note};
 
 /// Most chunks of one stream read before the suite stops reading it: memory stays bounded when a
 /// server streams without end.
@@ -122,30 +122,24 @@ impl Conversation<'_> {
         let mut near = Vec::new();
         let mut fallback = None;
         let reply = loop {
-            let (value, message, valid) = match self.connection.recv(deadline).await {
-                Incoming::Json {
-                    value,
-                    message,
-                    valid,
-                } => (value, message, valid),
-                Incoming::Timeout => {
+            let received = match self.next_frame(deadline).await {
+                Next::Frame(received) => received,
+                Next::Timeout => {
                     self.timed_out(budget, format!("the answer to `{}`", exchange.request));
                     break fallback.unwrap_or(Reply::Nothing);
                 }
-                Incoming::Closed { .. } => break fallback.unwrap_or(Reply::Nothing),
-                _ => continue,
+                Next::Closed => break fallback.unwrap_or(Reply::Nothing),
+                Next::Other => continue,
             };
-            let kind = Kind::of(description, message.as_deref(), &value);
-            let seen = Seen {
-                message: message.as_deref(),
-                frame: &value,
-                valid,
-                tagged: message
-                    .as_deref()
-                    .is_some_and(|m| ctx.validators.server.is_tagged(m)),
-                kind: &kind,
-            };
-            match match_reply(description, exchange, request, seen, &self.unprompted) {
+            let judged = match_reply(
+                description,
+                exchange,
+                request,
+                received.seen(),
+                &self.unprompted,
+            );
+            let Received { value, message, .. } = *received;
+            match judged {
                 Match::Reply(form) => match &exchange.replies[form] {
                     ReplyForm::Stream(stream) => {
                         break self
@@ -276,25 +270,10 @@ impl Conversation<'_> {
             closed: None,
         };
         while !sent.is_empty() {
-            let (value, message, valid) = match self.connection.recv(deadline).await {
-                Incoming::Json {
-                    value,
-                    message,
-                    valid,
-                } => (value, message, valid),
-                Incoming::Timeout => break,
-                Incoming::Closed { .. } => break,
-                _ => continue,
-            };
-            let kind = Kind::of(description, message.as_deref(), &value);
-            let seen = Seen {
-                message: message.as_deref(),
-                frame: &value,
-                valid,
-                tagged: message
-                    .as_deref()
-                    .is_some_and(|m| ctx.validators.server.is_tagged(m)),
-                kind: &kind,
+            let received = match self.next_frame(deadline).await {
+                Next::Frame(received) => received,
+                Next::Timeout | Next::Closed => break,
+                Next::Other => continue,
             };
             let answers_one = sent.iter().any(|(index, request)| {
                 matches!(
@@ -302,13 +281,13 @@ impl Conversation<'_> {
                         description,
                         &description.exchanges[*index],
                         request,
-                        seen,
+                        received.seen(),
                         &self.unprompted
                     ),
                     Match::Reply(_) | Match::Fallback(..)
                 )
             });
-            let Some(message) = message.filter(|_| answers_one) else {
+            let Some(message) = received.message.filter(|_| answers_one) else {
                 continue;
             };
             if description.error_messages.contains(&message) {

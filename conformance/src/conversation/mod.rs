@@ -45,6 +45,44 @@ pub enum Awaited {
     },
 }
 
+/// A JSON frame received while waiting for an answer, with what the matching reads of it.
+#[derive(Debug)]
+pub(crate) struct Received {
+    /// The frame.
+    pub value: Value,
+    /// The message its discriminators select.
+    pub message: Option<String>,
+    valid: bool,
+    tagged: bool,
+    kind: Kind,
+}
+
+impl Received {
+    /// The frame as the matching reads it.
+    pub fn seen(&self) -> judge::Seen<'_> {
+        judge::Seen {
+            message: self.message.as_deref(),
+            frame: &self.value,
+            valid: self.valid,
+            tagged: self.tagged,
+            kind: &self.kind,
+        }
+    }
+}
+
+/// What the next wait for an answer brought.
+#[derive(Debug)]
+pub(crate) enum Next {
+    /// A JSON frame (boxed: a frame is large, the other cases are nothing).
+    Frame(Box<Received>),
+    /// Nothing before the deadline.
+    Timeout,
+    /// The connection ended.
+    Closed,
+    /// Something else (not JSON, binary, a ping): already validated and recorded.
+    Other,
+}
+
 /// What a wait for a refusal brought.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RefusalSeen {
@@ -427,6 +465,33 @@ impl<'a> Conversation<'a> {
         }
     }
 
+    /// The next thing on the connection, a JSON frame read the way answers are matched.
+    pub(crate) async fn next_frame(&mut self, deadline: Instant) -> Next {
+        match self.connection.recv(deadline).await {
+            Incoming::Json {
+                value,
+                message,
+                valid,
+            } => {
+                let description = &self.ctx.protocol.description;
+                let kind = Kind::of(description, message.as_deref(), &value);
+                let tagged = message
+                    .as_deref()
+                    .is_some_and(|m| self.ctx.validators.server.is_tagged(m));
+                Next::Frame(Box::new(Received {
+                    value,
+                    message,
+                    valid,
+                    tagged,
+                    kind,
+                }))
+            }
+            Incoming::Timeout => Next::Timeout,
+            Incoming::Closed { .. } => Next::Closed,
+            _ => Next::Other,
+        }
+    }
+
     /// Sends a message that has no documented answer to its sender, and reads briefly for frames
     /// on their way: the finding when the server closes the connection in answer to it.
     pub async fn tell(&mut self, frame: &Value) -> Option<Finding> {
@@ -455,32 +520,19 @@ impl<'a> Conversation<'a> {
         let started = Instant::now();
         let mut near = Vec::new();
         loop {
-            let (value, message, valid) = match self.connection.recv(deadline).await {
-                Incoming::Json {
-                    value,
-                    message,
-                    valid,
-                } => (value, message, valid),
-                Incoming::Timeout => {
+            let received = match self.next_frame(deadline).await {
+                Next::Frame(received) => received,
+                Next::Timeout => {
                     self.timed_out(
                         deadline.saturating_duration_since(started),
                         "the documented refusal",
                     );
                     return RefusalSeen::Missing(near);
                 }
-                Incoming::Closed { .. } => return RefusalSeen::Missing(near),
-                _ => continue,
+                Next::Closed => return RefusalSeen::Missing(near),
+                Next::Other => continue,
             };
-            let kind = Kind::of(description, message.as_deref(), &value);
-            let seen = judge::Seen {
-                message: message.as_deref(),
-                frame: &value,
-                valid,
-                tagged: message
-                    .as_deref()
-                    .is_some_and(|m| ctx.validators.server.is_tagged(m)),
-                kind: &kind,
-            };
+            let seen = received.seen();
             match judge::refusal(
                 description,
                 exchange,
