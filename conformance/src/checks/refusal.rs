@@ -47,17 +47,26 @@ pub async fn run(
         recorder.info(format!("naming session {id:?}, which was never created"));
         id
     };
-    let mut a = ctx.connect("A", recorder, level).await?;
-    if foreign {
-        // A has a session of its own, so that the other one is not refused for want of any.
-        a.open_session(level).await?;
+    let result = async {
+        let mut a = ctx.connect("A", recorder, level).await?;
+        if foreign {
+            // A has a session of its own, so that the other one is not refused for want of any.
+            if let Err(stop) = a.open_session(level).await {
+                a.close().await;
+                return Err(stop);
+            }
+        }
+        let correlation = ctx.correlation_of(request);
+        let Some(built) = ctx.requests().build(request, Some(&named), &correlation) else {
+            a.close().await;
+            return Err(Stop::Skip(format!("no valid example of `{request}`")));
+        };
+        let result =
+            judge_refusal(ctx, &mut a, refusal, request, &built.frame, level, foreign).await;
+        a.close().await;
+        result
     }
-    let correlation = ctx.correlation_of(request);
-    let Some(built) = ctx.requests().build(request, Some(&named), &correlation) else {
-        return Err(Stop::Skip(format!("no valid example of `{request}`")));
-    };
-    let result = judge_refusal(ctx, &mut a, refusal, request, &built.frame, level, foreign).await;
-    a.close().await;
+    .await;
     if let Some(b) = owner {
         b.close().await;
     }
