@@ -290,16 +290,28 @@ warns: [
 ]);
 // Meet has no request of its own: the size and robustness checks prove it served by a relay.
 fault_test!(meet_no_relay, "generalbots-meet", Fault::NoRelay,
-    fails: [],
-    warns: ["relay.join", "limit.max_message_bytes", "robustness.after_bad_input"]);
+fails: [],
+warns: [
+    "example.join", "example.leave", "example.signal", "limit.max_message_bytes",
+    "reaction.malformed_json", "reaction.missing_discriminator", "reaction.unknown_type",
+    "reaction.wrong_field_type", "relay.join", "robustness.after_bad_input",
+]);
 fault_test!(meet_no_participant_id, "generalbots-meet", Fault::NoParticipantId,
     fails: [],
     warns: ["relay.join"]);
 fault_test!(meet_undocumented_server_type, "generalbots-meet", Fault::UnknownServerType,
-    fails: ["relay.join", "limit.max_message_bytes", "robustness.after_bad_input"],
+    fails: [
+        "example.join", "example.leave", "example.signal", "limit.max_message_bytes",
+        "reaction.malformed_json", "reaction.missing_discriminator", "reaction.unknown_type",
+        "reaction.wrong_field_type", "relay.join", "robustness.after_bad_input",
+    ],
     warns: []);
 fault_test!(meet_binary_relay, "generalbots-meet", Fault::BinaryRelay,
-    fails: ["relay.join", "limit.max_message_bytes", "robustness.after_bad_input"],
+    fails: [
+        "example.join", "example.leave", "example.signal", "limit.max_message_bytes",
+        "reaction.malformed_json", "reaction.missing_discriminator", "reaction.unknown_type",
+        "reaction.wrong_field_type", "relay.join", "robustness.after_bad_input",
+    ],
     warns: []);
 fault_test!(meet_no_signal_relay, "generalbots-meet", Fault::NoSignalRelay,
     fails: [],
@@ -351,7 +363,9 @@ fault_test!(rixa_error_in_an_undocumented_shape, "rixa", Fault::ErrorShape("get_
 // Meet's relays are readings (open), but closing the connection in answer to a valid join fails.
 fault_test!(meet_close_on_join, "generalbots-meet", Fault::CloseOnJoin,
     fails: [
-        "example.join", "limit.max_message_bytes", "relay.join", "robustness.after_bad_input",
+        "example.join", "example.leave", "example.signal", "limit.max_message_bytes",
+        "reaction.malformed_json", "reaction.missing_discriminator", "reaction.unknown_type",
+        "reaction.wrong_field_type", "relay.join", "robustness.after_bad_input",
     ],
     warns: []);
 // Sessions the client chooses (the document's usage example): the open reading (announced by

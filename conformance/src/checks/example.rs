@@ -87,7 +87,7 @@ pub async fn run(
                 conversation.close().await;
                 return Ok(());
             }
-            let served = conversation.probe().await;
+            let served = crate::checks::served(ctx, &mut conversation, recorder).await;
             conversation.close().await;
             match served {
                 Ok(()) => recorder.info(format!(

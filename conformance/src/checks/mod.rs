@@ -26,7 +26,7 @@ use agentwire_spec::ProtocolSource;
 use agentwire_spec::protocol::{Correlation, Credential, ReplyBudget};
 
 use crate::connection::Recorder;
-use crate::conversation::Conversation;
+use crate::conversation::{Conversation, Unserved};
 use crate::frames::Requests;
 use crate::plan::{CheckKind, CheckSpec};
 use crate::report::Severity;
@@ -170,6 +170,19 @@ impl<'a> Ctx<'a> {
             !self.needs_session(&e.request) && self.requests().example(&e.request).is_some()
         })
     }
+}
+
+/// Whether a conversation in use is still served: the simplest request answered, or for a
+/// protocol without requests of its own (Meet), the connection taking part in a relay.
+pub async fn served(
+    ctx: &Ctx<'_>,
+    conversation: &mut Conversation<'_>,
+    recorder: &Recorder,
+) -> Result<(), Unserved> {
+    if ctx.simple_exchange().is_none() && !ctx.protocol.description.relays.is_empty() {
+        return relay::still_served(ctx, conversation, recorder).await;
+    }
+    conversation.probe().await
 }
 
 /// Runs one check, recording into `recorder`; a skip reason when it did not run.

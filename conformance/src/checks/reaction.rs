@@ -124,13 +124,19 @@ pub async fn run(
     } else if outcomes.is_empty() {
         recorder
             .info("the document names no reaction: only the connection staying usable is checked");
-        usable(&mut conversation, None, level).await;
+        usable(ctx, &mut conversation, None, level).await;
     } else {
         let seen = conversation.await_outcome(outcomes, ctx.deadline()).await;
         let replied = matches!(seen, OutcomeSeen::Matched(_)) && !conversation.is_closed();
         report(seen, outcomes, level, recorder);
         if reaction.trigger.is_bad_input() && replied {
-            usable(&mut conversation, Some("after the documented reply"), level).await;
+            usable(
+                ctx,
+                &mut conversation,
+                Some("after the documented reply"),
+                level,
+            )
+            .await;
         }
     }
     conversation.close().await;
@@ -140,7 +146,12 @@ pub async fn run(
 /// After bad input (and its documented reply, if any), the connection stays usable: the next
 /// valid request is answered. The document names no close for these triggers, so closing breaks
 /// the reaction's rule.
-async fn usable(conversation: &mut Conversation<'_>, after: Option<&str>, level: Severity) {
+async fn usable(
+    ctx: &Ctx<'_>,
+    conversation: &mut Conversation<'_>,
+    after: Option<&str>,
+    level: Severity,
+) {
     let recorder = conversation.recorder().clone();
     let after = after.map_or(String::new(), |a| format!(" {a}"));
     if let Some(closed) = conversation.closed() {
@@ -153,7 +164,7 @@ async fn usable(conversation: &mut Conversation<'_>, after: Option<&str>, level:
         );
         return;
     }
-    match conversation.probe().await {
+    match crate::checks::served(ctx, conversation, &recorder).await {
         Ok(()) => recorder.info(format!(
             "the connection is still usable{after}: the next request was answered"
         )),

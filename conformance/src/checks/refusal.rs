@@ -139,7 +139,7 @@ async fn judge_refusal(
         recorder.record(crash);
         return Ok(());
     }
-    if let Err(unserved) = a.probe().await {
+    if let Err(unserved) = crate::checks::served(ctx, a, &recorder).await {
         recorder.finding(
             unserved.severity(level),
             format!(

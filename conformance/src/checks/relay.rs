@@ -117,10 +117,46 @@ pub async fn round_trip(
     recorder: &Recorder,
     pad_to: Option<usize>,
 ) -> Result<(), Unserved> {
-    let unserved = |why: String| Unserved {
+    let (mut a, mut b) = pair(ctx, "P1", "P2", recorder, Severity::Info)
+        .await
+        .map_err(|_| unserved("could not connect".into()))?;
+    let result = enter_together(ctx, &mut a, &mut b, pad_to).await;
+    close(a, b).await;
+    result
+}
+
+/// Whether `a`, a connection already in use, is still served by a protocol without requests of
+/// its own (a WebSocket pong shows nothing of the protocol): it enters a fresh room with the first
+/// relay, a new connection follows, and `a` must learn of it.
+pub async fn still_served(
+    ctx: &Ctx<'_>,
+    a: &mut Conversation<'_>,
+    recorder: &Recorder,
+) -> Result<(), Unserved> {
+    let mut b = ctx
+        .connect("B", recorder, Severity::Info)
+        .await
+        .map_err(|_| unserved("could not connect a second connection".into()))?;
+    let result = enter_together(ctx, a, &mut b, None).await;
+    b.close().await;
+    result
+}
+
+fn unserved(why: String) -> Unserved {
+    Unserved {
         why,
         crashed: false,
-    };
+    }
+}
+
+/// `a` and then `b` enter a fresh room with the first relay; `a` must learn of `b`. With `pad_to`,
+/// `b`'s frame is padded to that many bytes.
+async fn enter_together(
+    ctx: &Ctx<'_>,
+    a: &mut Conversation<'_>,
+    b: &mut Conversation<'_>,
+    pad_to: Option<usize>,
+) -> Result<(), Unserved> {
     let enter = ctx
         .protocol
         .description
@@ -134,20 +170,15 @@ pub async fn round_trip(
             enter.request
         ))
     };
-    let a_enter = build(ctx, enter, &room, None, "P1").map_err(unbuilt)?;
-    let mut b_enter = build(ctx, enter, &room, None, "P2").map_err(unbuilt)?;
+    let a_enter = build(ctx, enter, &room, None, a.name()).map_err(unbuilt)?;
+    let mut b_enter = build(ctx, enter, &room, None, b.name()).map_err(unbuilt)?;
     if let Some(size) = pad_to {
         let mut protected = ctx.validators.client.discriminators();
         protected.push(enter.room.as_str());
         b_enter = crate::frames::pad(&b_enter, &protected, size);
     }
-    let (mut a, mut b) = pair(ctx, "P1", "P2", recorder, Severity::Info)
-        .await
-        .map_err(|_| unserved("could not connect".into()))?;
-    let delivered = enter_room(ctx, &mut a, &mut b, &a_enter, &b_enter, Severity::Info).await;
-    let crash = crashes(&a, &b).into_iter().next();
-    close(a, b).await;
-    match (crash, delivered) {
+    let delivered = enter_room(ctx, a, b, &a_enter, &b_enter, Severity::Info).await;
+    match (crashes(a, b).into_iter().next(), delivered) {
         (Some(crash), _) => Err(Unserved {
             why: crash.message,
             crashed: true,
