@@ -130,7 +130,7 @@ pub enum Fault {
 }
 
 /// How long the RIXA double takes to answer a user message, as a model would.
-pub const THINKING: Duration = Duration::from_millis(50);
+pub const THINKING: Duration = Duration::from_millis(150);
 
 /// How long the greeting double takes to set a connection up before it greets.
 pub const GREETING_DELAY: Duration = Duration::from_millis(60);
