@@ -12,11 +12,12 @@ pub mod rixa;
 pub mod socializer;
 mod support;
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::{fmt, io};
 
 use agentwire_runtime::server::endpoint::PathTemplate;
-use agentwire_runtime::server::{RateLimit, ServerConfig, TcpListener};
+use agentwire_runtime::server::{App, RateLimit, Server, ServerConfig, ServerStats, TcpListener};
 use anyhow::{Context as _, Result, bail};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -126,6 +127,8 @@ pub struct Running {
     pub jwt_secret: String,
     /// A valid token, for the protocols that authenticate.
     pub token: Option<String>,
+    /// The server's live figures: what its memory budget holds, its connections.
+    pub stats: ServerStats,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<io::Result<()>>>,
 }
@@ -138,6 +141,7 @@ impl fmt::Debug for Running {
             .field("url", &self.url)
             .field("jwt_secret", &"<redacted>")
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("stats", &self.stats)
             .finish_non_exhaustive()
     }
 }
@@ -202,51 +206,57 @@ pub async fn start(options: Options, listen: SocketAddr) -> Result<Running> {
     };
     let secret = options.jwt_secret.as_str();
     let config = options.config.clone();
-    let (path, task) = match options.protocol.as_str() {
+    let (path, (stats, task)) = match options.protocol.as_str() {
         "rixa" => (
             agentwire_rixa::ENDPOINT_PATH,
-            tokio::spawn(agentwire_rixa::server::serve(
-                rixa::Rixa::default(),
-                listener,
-                config,
+            spawn(
+                agentwire_rixa::server::server(rixa::Rixa::default(), listener, config),
                 shutdown,
-            )),
+            )?,
         ),
         "datagram" => (
             agentwire_datagram::ENDPOINT_PATH,
-            tokio::spawn(agentwire_datagram::server::serve(
-                datagram::Datagram::with_limits(options.state_limits),
-                listener,
-                config,
+            spawn(
+                agentwire_datagram::server::server(
+                    datagram::Datagram::with_limits(options.state_limits),
+                    listener,
+                    config,
+                ),
                 shutdown,
-            )),
+            )?,
         ),
         "socializer" => (
             agentwire_socializer::ENDPOINT_PATH,
-            tokio::spawn(agentwire_socializer::server::serve(
-                socializer::Socializer::new(secret),
-                listener,
-                config,
+            spawn(
+                agentwire_socializer::server::server(
+                    socializer::Socializer::new(secret),
+                    listener,
+                    config,
+                ),
                 shutdown,
-            )),
+            )?,
         ),
         "generalbots" => (
             agentwire_generalbots::ENDPOINT_PATH,
-            tokio::spawn(agentwire_generalbots::server::serve(
-                generalbots::GeneralBots::new(secret).with_limits(options.state_limits),
-                listener,
-                config,
+            spawn(
+                agentwire_generalbots::server::server(
+                    generalbots::GeneralBots::new(secret).with_limits(options.state_limits),
+                    listener,
+                    config,
+                ),
                 shutdown,
-            )),
+            )?,
         ),
         "generalbots-meet" => (
             agentwire_generalbots_meet::ENDPOINT_PATH,
-            tokio::spawn(agentwire_generalbots_meet::server::serve(
-                meet::Meet::with_limits(options.state_limits),
-                listener,
-                config,
+            spawn(
+                agentwire_generalbots_meet::server::server(
+                    meet::Meet::with_limits(options.state_limits),
+                    listener,
+                    config,
+                ),
                 shutdown,
-            )),
+            )?,
         ),
         other => bail!(
             "unknown protocol {other:?}; the reference servers speak {}",
@@ -263,9 +273,20 @@ pub async fn start(options: Options, listen: SocketAddr) -> Result<Running> {
         url,
         jwt_secret: options.jwt_secret,
         token,
+        stats,
         stop: Some(stop),
         task: Some(task),
     })
+}
+
+/// Runs a server in a task of its own until `shutdown`; its figures and the task.
+fn spawn<A: App>(
+    server: io::Result<Server<A>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(ServerStats, JoinHandle<io::Result<()>>)> {
+    let server = server.context("cannot start the server")?;
+    let stats = server.stats();
+    Ok((stats, tokio::spawn(server.run(shutdown))))
 }
 
 /// A `--rate-limit` value: `N` messages a second (bursts of 2N), `N/BURST`, or `off`.

@@ -45,6 +45,10 @@ struct Cli {
     /// Seconds between keep-alive pings; 0 for none (the documented value by default).
     #[arg(long)]
     ping_interval: Option<u64>,
+    /// MiB the server may hold in messages being received and output waiting to be sent, at
+    /// least 1 (256 by default).
+    #[arg(long, value_parser = at_least_one())]
+    memory_budget_mib: Option<usize>,
 }
 
 /// A count of 1 or more: 0 is a usage error rather than a server that refuses everything.
@@ -88,6 +92,9 @@ async fn main() -> ExitCode {
     }
     if let Some(every) = cli.ping_interval {
         options.config.ping_interval = seconds(every);
+    }
+    if let Some(mib) = cli.memory_budget_mib {
+        options.config.memory_budget_bytes = mib.saturating_mul(1 << 20);
     }
     if let Err(error) = options.config.validate() {
         eprintln!("error: the flags give a configuration that cannot work: {error}");
