@@ -62,14 +62,21 @@ impl fmt::Debug for Options {
 }
 
 /// Bounds on what the servers keep for their clients, so that no client can make them grow
-/// without end. The documents give no amounts; each server answers a client that reaches one
-/// with its protocol's error (see the README).
+/// without end or take what others hold. The documents give no amounts: these are the
+/// reference's choices. Each server answers a client that reaches one with its protocol's
+/// error (see the README).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StateLimits {
     /// datagram: sessions kept in all. Sessions outlive their connections (`resume`); at the
-    /// limit the one unused longest and in use by no connection is dropped to make room, and
-    /// when every one is in use `create` fails. 10,000.
+    /// limit the one unused longest (in use by no connection) of the address holding the most
+    /// is dropped to make room, and when every one is in use `create` fails. 10,000.
     pub max_sessions: usize,
+    /// datagram: sessions one IP address may have created and not destroyed; at the quota its
+    /// own unused longest makes room, and when all of its are in use `create` fails. 100.
+    pub max_sessions_per_ip: usize,
+    /// datagram: the most bytes of a session's `settings` (as compact JSON) kept; larger
+    /// settings fail `create`. 4 KiB.
+    pub max_settings_bytes: usize,
     /// generalbots: sessions one connection may subscribe to. 32.
     pub max_subscriptions: usize,
     /// generalbots-meet: rooms one connection may be in. 16.
@@ -78,16 +85,25 @@ pub struct StateLimits {
     pub max_participants_per_room: usize,
     /// generalbots-meet: rooms in all. 10,000.
     pub max_rooms: usize,
+    /// generalbots-meet: rooms opened (first joined) from one IP address that are still open.
+    /// 100.
+    pub max_rooms_per_ip: usize,
+    /// generalbots-meet: the longest room id and participant name, in bytes. 256.
+    pub max_name_bytes: usize,
 }
 
 impl Default for StateLimits {
     fn default() -> Self {
         Self {
             max_sessions: 10_000,
+            max_sessions_per_ip: 100,
+            max_settings_bytes: 4096,
             max_subscriptions: 32,
             max_rooms_per_connection: 16,
             max_participants_per_room: 100,
             max_rooms: 10_000,
+            max_rooms_per_ip: 100,
+            max_name_bytes: 256,
         }
     }
 }

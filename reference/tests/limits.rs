@@ -434,7 +434,7 @@ async fn a_plain_http_request_is_not_upgraded() {
 async fn a_client_that_stops_reading_is_dropped() {
     let server = start_with(Protocol::Meet, |options| {
         options.config.rate_limit = None;
-        options.config.outbox_capacity = 4;
+        options.config.max_outbox_bytes = 4 * 60_000;
         options.config.send_timeout = Duration::from_millis(200);
     })
     .await;

@@ -141,6 +141,18 @@ impl Server {
         }
     }
 
+    /// A client at the endpoint (with a valid token where one is needed) whose connection
+    /// comes from `ip`, a loopback address other than 127.0.0.1: another client machine.
+    pub async fn client_from(&self, ip: std::net::IpAddr) -> Client {
+        let url = match self.protocol {
+            Protocol::Socializer | Protocol::GeneralBots => self.url_with_token(&self.token()),
+            _ => self.url().to_string(),
+        };
+        connect_from(self.protocol, ip, self.addr(), &url)
+            .await
+            .expect("the handshake succeeds")
+    }
+
     /// A client at `url`; the handshake must succeed.
     pub async fn connect(&self, url: &str) -> Client {
         self.try_connect(url).await.expect("the handshake succeeds")
@@ -182,6 +194,28 @@ pub async fn connect_to(
     request: impl IntoClientRequest + Unpin,
 ) -> Result<Client, tungstenite::Error> {
     let (ws, _) = within(tokio_tungstenite::connect_async(request), "the handshake").await?;
+    Ok(Client { protocol, ws })
+}
+
+/// A client of a `protocol` server at `addr`, connecting from `ip`, or the handshake's error.
+pub async fn connect_from(
+    protocol: Protocol,
+    ip: std::net::IpAddr,
+    addr: SocketAddr,
+    url: &str,
+) -> Result<Client, tungstenite::Error> {
+    let socket = match ip {
+        std::net::IpAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+        std::net::IpAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+    }?;
+    socket.bind(SocketAddr::new(ip, 0))?;
+    let stream = within(socket.connect(addr), "connecting").await?;
+    let _ = stream.set_nodelay(true);
+    let (ws, _) = within(
+        tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream)),
+        "the handshake",
+    )
+    .await?;
     Ok(Client { protocol, ws })
 }
 
