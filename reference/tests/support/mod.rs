@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use agentwire_reference::{Options, Running, start};
 use futures_util::{SinkExt, StreamExt};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -366,6 +366,47 @@ impl Client {
         )
         .await;
     }
+}
+
+/// A client past the protocol's greeting (socializer's welcome, generalbots' session).
+pub async fn ready(server: &Server) -> Client {
+    past_greeting(server.client().await).await
+}
+
+/// A client past the protocol's greeting, connecting from `ip` (another client machine).
+pub async fn ready_from(server: &Server, ip: std::net::IpAddr) -> Client {
+    past_greeting(server.client_from(ip).await).await
+}
+
+async fn past_greeting(mut client: Client) -> Client {
+    match client.protocol {
+        Protocol::Socializer => drop(client.recv("system_message").await),
+        Protocol::GeneralBots => drop(client.recv("session_created").await),
+        _ => {}
+    }
+    client
+}
+
+/// A message the protocol answers, and the name of the answer.
+pub fn request(protocol: Protocol) -> (Value, &'static str) {
+    match protocol {
+        Protocol::Rixa => (json!({"type": "get_chat_modes"}), "response"),
+        Protocol::Datagram => (json!({"msg": "ping", "cid": "c", "content": null}), "pong"),
+        Protocol::Socializer => (json!({"content": "hi"}), "ai_response"),
+        Protocol::GeneralBots => (json!({"type": "ping"}), "pong"),
+        // A join is answered with the joiner's own notice.
+        Protocol::Meet => (
+            json!({"type": "join", "room_id": "r", "participant_name": "n"}),
+            "join_notice",
+        ),
+    }
+}
+
+/// The connection still answers.
+pub async fn answers(client: &mut Client) {
+    let (message, answer) = request(client.protocol);
+    client.send(&message).await;
+    client.recv(answer).await;
 }
 
 /// A JWT signed with `secret` for `claims`.

@@ -21,10 +21,10 @@ pub struct ServerConfig {
     /// handshakes are refused with HTTP 503 (Service Unavailable). 10,000 by default.
     pub max_connections: Option<usize>,
     /// Handshakes under way from one IP address (refusals included): a connection beyond them
-    /// is closed at once, without reading its request. 8 by default. At least 1.
+    /// is closed at once, without reading its request. 32 by default. At least 1.
     pub max_handshakes_per_ip: usize,
     /// Handshakes under way in all (refusals included): a connection beyond them is closed at
-    /// once. 256 by default. At least 1.
+    /// once. 512 by default. At least 1.
     pub max_handshakes: usize,
     /// How long a connection may send no message before it is closed with 1001 (Going Away).
     /// `None` or zero: never. 5 minutes by default.
@@ -80,8 +80,8 @@ impl Default for ServerConfig {
             hard_max_message_bytes: 4 << 20,
             max_connections_per_ip: Some(100),
             max_connections: Some(10_000),
-            max_handshakes_per_ip: 8,
-            max_handshakes: 256,
+            max_handshakes_per_ip: 32,
+            max_handshakes: 512,
             idle_timeout: Some(Duration::from_secs(300)),
             ping_interval: Some(Duration::from_secs(30)),
             rate_limit: None,
