@@ -7,7 +7,7 @@ mod support;
 use std::time::Duration;
 
 use agentwire_runtime::server::{GUARANTEED_BYTES_PER_CONNECTION, ServerConfig};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use support::{Server, start, within};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
