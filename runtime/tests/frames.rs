@@ -273,7 +273,8 @@ async fn a_message_being_received_is_charged_as_it_arrives_and_given_back_once_h
         "the bytes to be charged",
     )
     .await;
-    assert!(stats.buffered_bytes() <= 300_000 + GUARANTEED_BYTES_PER_CONNECTION);
+    // Charged for the room it takes while it grows: at most twice its bytes.
+    assert!(stats.buffered_bytes() <= 2 * 300_000 + GUARANTEED_BYTES_PER_CONNECTION);
     raw.send(&whole[14 + 300_000..]).await;
     assert_eq!(raw.next().await, echoed(&message[5..]));
     within(

@@ -515,15 +515,27 @@ async fn close(ws: &mut Socket, with: CloseWith, limit: Duration) {
             if ws.get_ref().refused().is_some() {
                 ws.get_mut().discard(CLOSE_DISCARD_BYTES).await;
             } else {
-                while let Some(Ok(_)) = ws.next().await {}
+                // A few frames may still come before the client's close; a flood need not be
+                // read to its end.
+                let mut frames = 0;
+                while let Some(Ok(_)) = ws.next().await {
+                    frames += 1;
+                    if frames > CLOSE_READ_FRAMES {
+                        break;
+                    }
+                }
             }
         })
         .await;
     }
 }
 
-/// The most a closing connection reads and drops after a refusal.
-const CLOSE_DISCARD_BYTES: usize = 8 << 20;
+/// The most frames a closing connection reads while it waits for the client's close frame.
+const CLOSE_READ_FRAMES: usize = 64;
+
+/// The most a closing connection reads and drops after a refusal: enough for the client to
+/// finish a write and read the close frame, not enough to spend the server's time on a flood.
+const CLOSE_DISCARD_BYTES: usize = 256 * 1024;
 
 /// Sends the answer to the client's close frame, which the WebSocket layer queued and sends on
 /// the next read or flush: reading on until the end of the stream (briefly) sends it, so that

@@ -104,8 +104,10 @@ pub(crate) struct Metered {
     pending_at: usize,
     pending_len: usize,
     payload: Option<Payload>,
-    /// Bytes charged for the message under way (every data frame since the last final one).
+    /// Bytes of the message under way (every data frame since the last final one).
     message: usize,
+    /// Bytes charged for it: the room the WebSocket layer holds it in (see [`held_for`]).
+    charged: usize,
     /// Charges of messages passed on whole and not yet taken by the connection's task.
     complete: VecDeque<Held>,
     failed: Option<Refused>,
@@ -137,6 +139,7 @@ impl Metered {
             pending_len: 0,
             payload: None,
             message: 0,
+            charged: 0,
             complete: VecDeque::new(),
             failed: None,
         }
@@ -185,10 +188,12 @@ impl Metered {
                     if self.message + n > self.hard_max {
                         return Err(Refused::TooBig);
                     }
-                    if !self.meter.charge(n) {
+                    let charge = held_for(self.message + n);
+                    if !self.meter.charge(charge - self.charged) {
                         return Err(Refused::Busy);
                     }
                     self.message += n;
+                    self.charged = charge;
                 }
                 at += n;
                 payload.remaining -= n as u64;
@@ -299,7 +304,8 @@ impl Metered {
             && payload.data
             && payload.fin
         {
-            let bytes = std::mem::take(&mut self.message);
+            self.message = 0;
+            let bytes = std::mem::take(&mut self.charged);
             self.complete.push_back(Held::adopt(&self.meter, bytes));
         }
     }
@@ -470,7 +476,7 @@ impl AsyncWrite for Metered {
 
 impl Drop for Metered {
     fn drop(&mut self) {
-        self.meter.release(self.message);
+        self.meter.release(self.charged);
     }
 }
 
@@ -525,6 +531,13 @@ fn parse(bytes: &[u8]) -> Header {
         length,
         mask,
     }
+}
+
+/// The room a message of `bytes` takes while the WebSocket layer assembles it: its buffer
+/// doubles as it grows, so the next power of two (what is charged, rather than the bytes alone,
+/// so that the budget bounds what is allocated).
+fn held_for(bytes: usize) -> usize {
+    bytes.checked_next_power_of_two().unwrap_or(bytes)
 }
 
 fn clamp(length: u64) -> usize {
