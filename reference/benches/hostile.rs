@@ -84,10 +84,15 @@ fn main() {
         "machine: {cores} cores shared by the server, the attackers and the probe; load average {}",
         load_average()
     );
+    println!(
+        "RSS cold: the server just started; before: once {WARM_UP_CLIENTS} clients came, were \
+         answered and left (what glibc keeps for as many connections as an attack opens)"
+    );
     println!();
     println!(
-        "{:<34} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9}  {}",
+        "{:<34} {:>9} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9}  {}",
         "attack",
+        "RSS cold",
         "RSS before",
         "RSS peak",
         "RSS after",
@@ -120,8 +125,9 @@ fn main() {
         let p99_conn = percentile(&outcome.round_trips, 99.0);
         let p99_new = percentile(&outcome.new_connections, 99.0);
         println!(
-            "{:<34} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9}  {}",
+            "{:<34} {:>9} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9}  {}",
             attack.name,
+            mib(outcome.cold),
             mib(outcome.before),
             mib(outcome.peak),
             mib(outcome.after),
@@ -167,6 +173,7 @@ fn main() {
 
 /// What one attack measured.
 struct Outcome {
+    cold: u64,
     before: u64,
     peak: u64,
     after: u64,
@@ -176,9 +183,16 @@ struct Outcome {
     note: Note,
 }
 
+/// Clients that come, are answered and go before an attack, so that "before" is a server that
+/// has served as many connections as an attack opens (glibc's malloc keeps what their buffers
+/// took, about 20 KiB a connection, for the next ones).
+const WARM_UP_CLIENTS: usize = 1000;
+
 async fn measure(server: &Server, attack: &Attack, target: Target) -> Outcome {
-    // The probe's connection is open before the attack starts.
     tokio::time::sleep(Duration::from_millis(300)).await;
+    let cold = server.memory().rss;
+    warm_up(attack.protocol, &target).await;
+    // The probe's connection is open before the attack starts.
     let probe = Probe::start(attack.protocol, target.clone()).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let before = server.memory().rss;
@@ -211,6 +225,7 @@ async fn measure(server: &Server, attack: &Attack, target: Target) -> Outcome {
         after = now;
     }
     Outcome {
+        cold,
         before,
         // VmHWM catches what the samples miss; the process is new, so it is this attack's.
         peak: peak.load(Ordering::Relaxed).max(hwm),
@@ -220,6 +235,28 @@ async fn measure(server: &Server, attack: &Attack, target: Target) -> Outcome {
         probe_failures,
         note,
     }
+}
+
+/// [`WARM_UP_CLIENTS`] clients from 10 addresses of their own, each answered once.
+async fn warm_up(protocol: &'static str, target: &Target) {
+    let request = request(protocol).to_string();
+    let gate = Arc::new(Semaphore::new(64));
+    let clients = (0..WARM_UP_CLIENTS).map(|i| {
+        let (gate, request) = (Arc::clone(&gate), request.clone());
+        async move {
+            let _permit = gate.acquire().await.ok()?;
+            let ip: IpAddr = [127, 0, 2, (i % 10) as u8 + 1].into();
+            let mut ws = ready_client(protocol, target, ip, &format!("warm-{i}")).await?;
+            round_trip(&mut ws, &request).await?;
+            Some(ws)
+        }
+    });
+    // All connected at once, then all gone.
+    let connected: Vec<Ws> = join_all(clients).await.into_iter().flatten().collect();
+    for mut ws in connected {
+        let _ = ws.close(None).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
 }
 
 fn rss_of(pid: u32) -> u64 {

@@ -251,10 +251,18 @@ impl Reader {
         };
         Ok(Some(match (problem, message) {
             (Some(problem), _) => Input::Problem(problem),
-            (None, Message::Text(text)) => Input::Text(text.as_str().to_owned(), held),
+            (None, Message::Text(text)) => Input::Text(into_string(text), held),
             (None, _) => Input::Problem(Problem::Binary { bytes }),
         }))
     }
+}
+
+/// A text message's text, without copying it when tungstenite assembled it in a buffer of its
+/// own (a message that came in fragments, large ones among them).
+fn into_string(text: tungstenite::Utf8Bytes) -> String {
+    let bytes = Vec::from(Bytes::from(text));
+    // tungstenite checked that it is UTF-8.
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// How the connection ends when reading fails: with the close code RFC 6455 gives for what the
