@@ -342,6 +342,22 @@ async fn next_text(ws: &mut Ws, wait: Duration) -> Option<String> {
     .flatten()
 }
 
+/// The code of the close frame the server sends within `wait`, skipping other frames.
+async fn close_code(ws: &mut Ws, wait: Duration) -> Option<u16> {
+    tokio::time::timeout(wait, async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                _ => return None,
+            }
+        }
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
 /// A client connected past its greeting, from `ip`.
 async fn ready_client(protocol: &str, target: &Target, ip: IpAddr, subject: &str) -> Option<Ws> {
     let mut ws = connect_from(target, ip, &token_query(protocol, subject)).await?;
@@ -831,22 +847,12 @@ async fn expiring_token(target: Target) -> Note {
         return "could not connect".into();
     };
     let started = Instant::now();
-    let code = tokio::time::timeout(Duration::from_secs(5), async {
-        loop {
-            match ws.next().await {
-                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
-                Some(Ok(_)) => continue,
-                _ => return None,
-            }
-        }
-    })
-    .await;
-    match code {
-        Ok(Some(code)) => format!(
+    match close_code(&mut ws, Duration::from_secs(5)).await {
+        Some(code) => format!(
             "closed with {code} {:.1} s after opening",
             started.elapsed().as_secs_f64()
         ),
-        _ => "NOT closed".into(),
+        None => "NOT closed".into(),
     }
 }
 
@@ -865,18 +871,7 @@ async fn forbidden_frames(target: Target) -> Note {
             continue;
         };
         write_raw(&mut ws, &frame).await;
-        let code = tokio::time::timeout(Duration::from_secs(2), async {
-            loop {
-                match ws.next().await {
-                    Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
-                    Some(Ok(_)) => continue,
-                    _ => return None,
-                }
-            }
-        })
-        .await
-        .ok()
-        .flatten();
+        let code = close_code(&mut ws, Duration::from_secs(2)).await;
         codes.push(code.map_or("dropped".to_string(), |c| c.to_string()));
     }
     format!(
