@@ -56,11 +56,19 @@ enum Seen {
 impl Raw {
     /// Connects and sends the handshake request, followed at once by `then`.
     async fn connect(server: &Server, then: &[u8]) -> Raw {
+        Raw::connect_with(server, "\r\n", then).await
+    }
+
+    /// Connects and sends the handshake request with lines ending in `eol`, followed at once
+    /// by `then`.
+    async fn connect_with(server: &Server, eol: &str, then: &[u8]) -> Raw {
         let mut socket = TcpStream::connect(server.addr).await.unwrap();
-        let mut request = b"GET /ws/test HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
-            Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-            Sec-WebSocket-Version: 13\r\n\r\n"
-            .to_vec();
+        let mut request = format!(
+            "GET /ws/test HTTP/1.1{eol}Host: localhost{eol}Upgrade: websocket{eol}\
+             Connection: Upgrade{eol}Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=={eol}\
+             Sec-WebSocket-Version: 13{eol}{eol}"
+        )
+        .into_bytes();
         request.extend_from_slice(then);
         socket.write_all(&request).await.unwrap();
         let mut raw = Raw {
@@ -195,6 +203,18 @@ async fn frames_sent_with_the_request_or_a_byte_at_a_time_are_read_alike() {
         echoed(&format!("a{}c", "b".repeat(9_000)))
     );
     assert_eq!(server.stats.buffered_bytes(), 0);
+}
+
+#[tokio::test]
+async fn frames_after_a_request_with_bare_line_feeds_are_charged_too() {
+    // httparse reads "\n" as a line's end: the socket must see where the request ends too,
+    // or the frames after it would pass unchecked.
+    let server = start(ServerConfig::default()).await;
+    let long = "w".repeat(40_000);
+    let pipelined = frame(TEXT, true, format!("echo:{long}").as_bytes());
+    let mut raw = Raw::connect_with(&server, "\n", &pipelined).await;
+    assert_eq!(raw.next().await, echoed(&long));
+    assert!(server.stats.peak_buffered_bytes() >= 40_000);
 }
 
 #[tokio::test]

@@ -64,7 +64,7 @@ impl Refused {
 /// Where the byte stream is.
 #[derive(Debug)]
 enum Phase {
-    /// The HTTP request; how many bytes of its closing `\r\n\r\n` were seen last.
+    /// The HTTP request; where the last bytes stood in the search for its empty line.
     Handshake(usize),
     Frames,
 }
@@ -336,16 +336,17 @@ impl Metered {
             let fresh = &buf.filled()[start..];
             let mut end = None;
             for (i, &byte) in fresh.iter().enumerate() {
+                // An empty line ends the request; lines end with "\r\n" or, as httparse
+                // also reads them, "\n". 1: a line just ended; 2: and a '\r' followed.
                 matched = match (matched, byte) {
-                    (0 | 2, b'\r') => matched + 1,
-                    (1 | 3, b'\n') => matched + 1,
-                    (_, b'\r') => 1,
+                    (1 | 2, b'\n') => {
+                        end = Some(start + i + 1);
+                        break;
+                    }
+                    (1, b'\r') => 2,
+                    (_, b'\n') => 1,
                     _ => 0,
                 };
-                if matched == 4 {
-                    end = Some(start + i + 1);
-                    break;
-                }
             }
             end
         };
