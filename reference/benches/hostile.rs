@@ -90,7 +90,7 @@ fn main() {
     );
     println!();
     println!(
-        "{:<34} {:>9} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9}  {}",
+        "{:<34} {:>9} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9}  what happened",
         "attack",
         "RSS cold",
         "RSS before",
@@ -98,8 +98,7 @@ fn main() {
         "RSS after",
         "peak rise",
         "p99 conn",
-        "p99 new",
-        "what happened"
+        "p99 new"
     );
     let mut missed = Vec::new();
     for attack in attacks() {
