@@ -88,8 +88,10 @@ pub struct StateLimits {
     /// generalbots-meet: rooms opened (first joined) from one IP address that are still open.
     /// 100.
     pub max_rooms_per_ip: usize,
-    /// generalbots-meet: the longest room id and participant name, in bytes. 256.
-    pub max_name_bytes: usize,
+    /// generalbots-meet: bytes of room ids and participant names that the participants from
+    /// one IP address hold (each room's id and name once per participant). 1 MiB: a join of
+    /// the largest message always fits, a thousand rooms of ordinary names too.
+    pub max_name_bytes_per_ip: usize,
 }
 
 impl Default for StateLimits {
@@ -103,7 +105,7 @@ impl Default for StateLimits {
             max_participants_per_room: 100,
             max_rooms: 10_000,
             max_rooms_per_ip: 100,
-            max_name_bytes: 256,
+            max_name_bytes_per_ip: 1 << 20,
         }
     }
 }

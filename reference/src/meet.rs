@@ -27,11 +27,13 @@ struct Shared {
     ids: Ids,
 }
 
-/// Every open room, and how many each address opened.
+/// Every open room, how many each address opened, and the bytes of room ids and names each
+/// address's participants hold.
 #[derive(Debug, Default)]
 struct Rooms {
     map: HashMap<String, Room>,
     opened_by: HashMap<IpAddr, usize>,
+    names_by: HashMap<IpAddr, usize>,
 }
 
 /// A room: the address that opened it (whose quota it counts against until it closes), and
@@ -43,6 +45,15 @@ struct Room {
 }
 
 impl Rooms {
+    /// Counts `added` more bytes of names against `ip`, and `removed` fewer.
+    fn count_names(&mut self, ip: IpAddr, added: usize, removed: usize) {
+        let held = self.names_by.entry(ip).or_default();
+        *held = (*held + added).saturating_sub(removed);
+        if *held == 0 {
+            self.names_by.remove(&ip);
+        }
+    }
+
     fn remove(&mut self, room_id: &str) {
         if let Some(room) = self.map.remove(room_id)
             && let Some(count) = self.opened_by.get_mut(&room.opener)
@@ -59,6 +70,8 @@ impl Rooms {
 struct Participant {
     name: String,
     outbox: Outbox,
+    /// The address its room id and name count against.
+    ip: IpAddr,
 }
 
 /// One connection: its participant id and the rooms it is in.
@@ -88,9 +101,9 @@ impl Meet {
             let Some(room) = rooms.map.get_mut(room_id) else {
                 return;
             };
-            if room.participants.remove(participant).is_none() {
+            let Some(gone) = room.participants.remove(participant) else {
                 return;
-            }
+            };
             let others = room
                 .participants
                 .values()
@@ -99,6 +112,7 @@ impl Meet {
             if room.participants.is_empty() {
                 rooms.remove(room_id);
             }
+            rooms.count_names(gone.ip, 0, room_id.len() + gone.name.len());
             others
         };
         let mut notice = LeaveNotice::new(room_id.to_string());
@@ -137,12 +151,6 @@ impl Handler for Meet {
     }
 
     async fn on_join(&self, state: &mut State, message: meet::Join, conn: &Conn) -> Reply {
-        let most = self.limits.max_name_bytes;
-        if message.room_id.len() > most || message.participant_name.len() > most {
-            return refused(format!(
-                "Cannot join room: room ids and names are at most {most} bytes"
-            ));
-        }
         let me = join_notice(&message.room_id, &state.id, &message.participant_name);
         let again = state.rooms.contains(&message.room_id);
         if !again && state.rooms.len() >= self.limits.max_rooms_per_connection {
@@ -166,10 +174,23 @@ impl Handler for Meet {
                 }
                 None => None,
             };
+            // Room ids and names are kept: an address may hold so many bytes of them.
+            let before = rooms
+                .map
+                .get(&message.room_id)
+                .and_then(|room| room.participants.get(&state.id))
+                .map_or(0, |p| message.room_id.len() + p.name.len());
+            let after = message.room_id.len() + message.participant_name.len();
+            let held = rooms.names_by.get(&ip).copied().unwrap_or(0);
+            let full = full.or_else(|| {
+                (held - before + after > self.limits.max_name_bytes_per_ip)
+                    .then_some("this address holds too many bytes of room ids and names")
+            });
             if let Some(why) = full {
                 drop(rooms);
                 return refused(format!("Cannot join room: {why}"));
             }
+            rooms.count_names(ip, after, before);
             if !rooms.map.contains_key(&message.room_id) {
                 *rooms.opened_by.entry(ip).or_default() += 1;
             }
@@ -197,6 +218,7 @@ impl Handler for Meet {
                 Participant {
                     name: message.participant_name.clone(),
                     outbox: conn.outbox(),
+                    ip,
                 },
             );
             (others, present)

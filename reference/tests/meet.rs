@@ -247,10 +247,10 @@ async fn rooms_and_their_participants_are_bounded() {
 }
 
 #[tokio::test]
-async fn rooms_opened_from_one_address_and_names_are_bounded() {
+async fn rooms_opened_from_one_address_and_the_names_it_holds_are_bounded() {
     let server = support::start_with(Protocol::Meet, |options| {
         options.state_limits.max_rooms_per_ip = 2;
-        options.state_limits.max_name_bytes = 16;
+        options.state_limits.max_name_bytes_per_ip = 40;
     })
     .await;
     let mut alice = server.client().await;
@@ -267,17 +267,17 @@ async fn rooms_opened_from_one_address_and_names_are_bounded() {
     // A room that closes gives its place back.
     alice.send(&json!({"type": "leave", "room_id": "r2"})).await;
     enter(&mut bob, "r4", "Bob", &[]).await;
-    // Names and room ids are at most 16 bytes here.
-    for (room, name) in [("r5", "x".repeat(17)), (&"r".repeat(17)[..], "Bob".into())] {
-        bob.send(&join(room, &name)).await;
-        let error = bob.recv("error_message").await;
-        assert_eq!(error["code"], "SUBSCRIPTION_FAILED");
-        assert!(
-            error["message"]
-                .as_str()
-                .unwrap()
-                .contains("at most 16 bytes"),
-            "{error}"
-        );
-    }
+    // This address now holds r1+Alice, r1+Bob, r4+Bob: 19 of its 40 bytes of ids and names.
+    bob.send(&join("r1", &"B".repeat(40))).await;
+    let error = bob.recv("error_message").await;
+    assert_eq!(error["code"], "SUBSCRIPTION_FAILED");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("too many bytes of room ids and names"),
+        "{error}"
+    );
+    // A longer name that fits replaces the one held.
+    enter(&mut bob, "r1", &"B".repeat(25), &[(&a, "Alice")]).await;
 }
