@@ -243,7 +243,8 @@ async fn too_many_messages_get_an_error_then_close_1008() {
 async fn a_token_that_expires_while_connected_closes_the_connection_with_1008() {
     let server = start_server(Protocol::Socializer).await;
     let soon = sign(
-        &json!({"sub": "ada", "exp": now() + 2}),
+        // At least 2 s from now (`exp` is in whole seconds): time to connect and chat.
+        &json!({"sub": "ada", "exp": now() + 3}),
         &server.running.jwt_secret,
     );
     let mut client = server.connect(&server.url_with_token(&soon)).await;
