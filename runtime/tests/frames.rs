@@ -335,7 +335,10 @@ async fn a_connection_the_budget_has_no_room_for_is_closed_with_1013_and_others_
             Err(_) => {}
         }
     }
-    assert_eq!(closed, 1, "the third did not fit in 1 MiB");
+    // 1.5 MB (charged as 512 KiB each once past 256 KiB) do not fit in 1 MiB: one or two are
+    // refused, depending on how their reads interleave (a refused one holds its bytes until it
+    // is gone), and at least one fits.
+    assert!((1..=2).contains(&closed), "{closed} of 3 closed");
     let held = server.stats.buffered_bytes();
     assert!(held <= 1 << 20, "{held} bytes held");
     // A client that behaves is still answered.
