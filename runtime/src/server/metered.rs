@@ -31,6 +31,11 @@ use super::budget::{Held, Meter};
 /// The longest frame the WebSocket layer is shown; a multiple of 4.
 pub(crate) const PIECE_BYTES: usize = 8 * 1024;
 
+/// Bytes a connection's task reads before it lets the others run: tokio's own budget (128
+/// reads) would let it take in a megabyte first, and a thousand clients sending large
+/// messages would keep one that sends small ones waiting for as many megabytes.
+const FAIR_SHARE_BYTES: usize = 16 * 1024;
+
 /// Why the socket refused what the client sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Refused {
@@ -111,6 +116,8 @@ pub(crate) struct Metered {
     /// Charges of messages passed on whole and not yet taken by the connection's task.
     complete: VecDeque<Held>,
     failed: Option<Refused>,
+    /// Bytes passed on since the task last waited.
+    since_yield: usize,
 }
 
 impl fmt::Debug for Metered {
@@ -142,6 +149,7 @@ impl Metered {
             charged: 0,
             complete: VecDeque::new(),
             failed: None,
+            since_yield: 0,
         }
     }
 
@@ -377,6 +385,12 @@ impl AsyncRead for Metered {
         if let Some(why) = this.failed {
             return Poll::Ready(Err(io::Error::other(why)));
         }
+        if this.since_yield >= FAIR_SHARE_BYTES {
+            // Its share taken: the other tasks run, then this one again.
+            this.since_yield = 0;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
         let before = buf.filled().len();
         loop {
             if this.pending_at < this.pending_len {
@@ -411,7 +425,10 @@ impl AsyncRead for Metered {
                 }
                 let mut limited = ReadBuf::new(&mut buf.initialize_unfilled()[..limit]);
                 match Pin::new(&mut this.inner).poll_read(cx, &mut limited) {
-                    Poll::Pending => return Poll::Pending,
+                    Poll::Pending => {
+                        this.since_yield = 0;
+                        return Poll::Pending;
+                    }
                     Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                     Poll::Ready(Ok(())) => {}
                 }
@@ -453,6 +470,7 @@ impl AsyncRead for Metered {
                 this.stash_at = 0;
             }
         }
+        this.since_yield += buf.filled().len() - before;
         Poll::Ready(Ok(()))
     }
 }
