@@ -656,7 +656,7 @@ async fn unfinished_frames(target: Target) -> Note {
     let sent: usize = done.iter().map(|(_, sent)| sent).sum();
     let whole = done.iter().filter(|(_, sent)| *sent >= 4_000_000).count();
     format!(
-        "{connected} connected, {} MB taken by the server; {whole} got their 4 MB in, the others were closed (1013)",
+        "{connected} connected, {} MB written by them; {whole} got their 4 MB in, the others were closed (1013)",
         sent / 1_000_000
     )
 }
@@ -836,7 +836,7 @@ async fn session_churn(target: Target) -> Note {
         .await
         .is_some_and(|t| t.contains("\"success\":true"));
     format!(
-        "{created} of 10,200 created; the other address's session {}",
+        "{created} of 10,200 created (100 an address, all in use); the other address's session {}",
         if resumed { "kept" } else { "LOST" }
     )
 }
