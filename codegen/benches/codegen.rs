@@ -7,12 +7,12 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use agentwire_codegen::Workspace;
 use agentwire_codegen::emit::rust::{CrateOptions, emit_crate};
 use agentwire_codegen::emit::{asyncapi, ts};
 use agentwire_codegen::generate;
 use agentwire_codegen::model::ProtocolModel;
-use agentwire_codegen::tree::SourceTree;
+use agentwire_spec::Workspace;
+use agentwire_spec::tree::SourceTree;
 use serde_json::json;
 
 fn main() {

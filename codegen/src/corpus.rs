@@ -7,13 +7,13 @@
 
 use std::collections::HashMap;
 
+use agentwire_spec::error::{Error, Result};
+use agentwire_spec::protocol::Direction;
 use serde_json::{Map, Value, json};
 
-use crate::error::{Error, Result};
 use crate::model::{
     Additional, Constrained, Format, NumberRules, ProtocolModel, StringRules, Ty, TypeKind,
 };
-use crate::protocol::Direction;
 
 /// One instance of the corpus.
 #[derive(Debug, Clone, PartialEq)]
@@ -210,7 +210,7 @@ impl<'m> Generator<'m> {
                     if !field.required && depth < MAX_DEPTH && self.rng.bool() {
                         continue;
                     }
-                    let p = crate::model::union::join(pointer, &field.wire);
+                    let p = agentwire_spec::union::join(pointer, &field.wire);
                     let v = self.valid(&field.ty, &p, sites, depth + 1)?;
                     sites.push(Site {
                         pointer: p,

@@ -10,12 +10,13 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use agentwire_spec::error::Result;
+use agentwire_spec::examples::ExampleIndex;
+use agentwire_spec::protocol::ProtocolDescription;
+use agentwire_spec::workspace::Workspace;
+
 use crate::emit::{asyncapi, rust, ts};
-use crate::error::Result;
-use crate::examples::ExampleIndex;
 use crate::model::ProtocolModel;
-use crate::protocol::ProtocolDescription;
-use crate::workspace::Workspace;
 
 /// Generated files, by path relative to the repository root.
 pub type Files = BTreeMap<String, Vec<u8>>;

@@ -6,11 +6,11 @@ mod common;
 
 use std::path::Path;
 
-use agentwire_codegen::Workspace;
 use agentwire_codegen::corpus;
 use agentwire_codegen::model::ProtocolModel;
-use agentwire_codegen::protocol::Direction;
-use agentwire_codegen::source::validator_in;
+use agentwire_spec::Workspace;
+use agentwire_spec::protocol::Direction;
+use agentwire_spec::source::validator_in;
 use common::decoder_for;
 
 /// Instances per protocol; the issue asks for at least 10,000.

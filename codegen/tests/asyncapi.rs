@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use agentwire_codegen::emit::asyncapi;
-use agentwire_codegen::protocol::{Direction, ReplyForm};
-use agentwire_codegen::{ProtocolSource, Workspace};
+use agentwire_spec::protocol::{Direction, ReplyForm};
+use agentwire_spec::{ProtocolSource, Workspace};
 use serde_json::{Value, json};
 
 fn workspace() -> Workspace {

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use agentwire_codegen::Workspace;
+use agentwire_spec::Workspace;
 
 mod common;
 

@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
-use agentwire_codegen::Workspace;
 use agentwire_codegen::model::{Constrained, Encoding, Format, ProtocolModel, Ty, TypeKind};
+use agentwire_spec::Workspace;
 
 fn models() -> Vec<ProtocolModel> {
     let workspace =
@@ -20,8 +20,8 @@ fn synthetic_with(
     file: &str,
     pointer: &str,
     value: serde_json::Value,
-) -> Result<ProtocolModel, agentwire_codegen::Error> {
-    use agentwire_codegen::tree::SourceTree;
+) -> Result<ProtocolModel, agentwire_spec::Error> {
+    use agentwire_spec::tree::SourceTree;
     let disk =
         SourceTree::Disk(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/synthetic/schema"));
     let mut files = Vec::new();

@@ -5,9 +5,9 @@
 use std::fs;
 use std::path::Path;
 
-use agentwire_codegen::Workspace;
 use agentwire_codegen::emit::rust::{CrateOptions, emit_crate};
 use agentwire_codegen::model::ProtocolModel;
+use agentwire_spec::Workspace;
 
 fn synthetic() -> ProtocolModel {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/synthetic/schema");

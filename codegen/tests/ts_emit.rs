@@ -4,9 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use agentwire_codegen::Workspace;
 use agentwire_codegen::emit::ts;
 use agentwire_codegen::model::ProtocolModel;
+use agentwire_spec::Workspace;
 
 fn models(schema: &Path) -> Vec<ProtocolModel> {
     let workspace = Workspace::load(schema).unwrap();
@@ -97,7 +97,33 @@ fn the_synthetic_protocol_emits() {
     }
     let models = models(&synthetic);
     let files = ts::emit(&models).unwrap();
-    assert!(files.keys().any(|p| p.ends_with("/guards.ts")));
+    // Every type gets a check of its own, written out as code; each union a decoder that
+    // switches on its discriminators (guards.test.mjs runs them on the synthetic corpus).
+    for model in &models {
+        let path = format!("{}/src/{}/guards.ts", ts::GENERATED_DIR, model.id);
+        let guards = String::from_utf8_lossy(&files[&path]);
+        for def in &model.types {
+            let signature = format!(
+                "export function check{}(value: unknown, pointer = \"\"): rt.Failure | undefined {{\n",
+                def.name
+            );
+            let body = guards
+                .split(&signature)
+                .nth(1)
+                .unwrap_or_else(|| panic!("{path} has no check of {}", def.name));
+            let body = &body[..body.find("\n}\n").unwrap()];
+            // It can fail, with a failure of its own making.
+            assert!(body.contains("return rt."), "check{}: {body}", def.name);
+        }
+        for union in [&model.client, &model.server] {
+            let decoder = guards
+                .split(&format!("export function decode{}(", union.name))
+                .nth(1)
+                .unwrap_or_else(|| panic!("{path} has no decoder of {}", union.name));
+            let decoder = &decoder[..decoder.find("\n}\n").unwrap()];
+            assert!(decoder.contains("switch ("), "{}: {decoder}", union.name);
+        }
+    }
     if let Some(out) = std::env::var_os("AGENTWIRE_TS_OUT") {
         let out = PathBuf::from(out);
         for (path, bytes) in &files {

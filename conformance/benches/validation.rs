@@ -8,9 +8,9 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use agentwire_codegen::protocol::Direction;
-use agentwire_codegen::source::validator_in;
 use agentwire_conformance::schemas::Schemas;
+use agentwire_spec::protocol::Direction;
+use agentwire_spec::source::validator_in;
 use serde_json::Value;
 
 /// How long each measurement runs.

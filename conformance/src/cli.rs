@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use agentwire_codegen::protocol::{AuthMethod, Direction};
+use agentwire_spec::protocol::{AuthMethod, Direction};
 use anyhow::{Context, Result, anyhow};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::{Value, json};

@@ -2,9 +2,9 @@
 //! patched with what a scenario needs: fresh correlation values, the session id, a credential, a
 //! room; or broken on purpose (unknown discriminator, missing field, oversized).
 
-use agentwire_codegen::ProtocolSource;
-use agentwire_codegen::model::union::TagValue;
-use agentwire_codegen::protocol::{AuthMethod, Correlation, Direction};
+use agentwire_spec::ProtocolSource;
+use agentwire_spec::protocol::{AuthMethod, Correlation, Direction};
+use agentwire_spec::union::TagValue;
 use base64::Engine as _;
 use serde_json::Value;
 
@@ -180,7 +180,7 @@ impl<'a> Requests<'a> {
                 })
                 .unwrap_or_default();
             for field in required {
-                let pointer = agentwire_codegen::model::union::join("", &field);
+                let pointer = agentwire_spec::union::join("", &field);
                 if tags.contains(&pointer.as_str()) {
                     continue;
                 }
@@ -238,11 +238,7 @@ fn string_leaves(value: &Value, pointer: String, out: &mut Vec<(String, usize)>)
         Value::String(text) => out.push((pointer, text.len())),
         Value::Object(map) => {
             for (key, item) in map {
-                string_leaves(
-                    item,
-                    agentwire_codegen::model::union::join(&pointer, key),
-                    out,
-                );
+                string_leaves(item, agentwire_spec::union::join(&pointer, key), out);
             }
         }
         _ => {}

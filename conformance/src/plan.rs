@@ -2,10 +2,8 @@
 //! unprompted message, exchange, stream form, session lifecycle, reaction, checkable limit and
 //! relay, plus a robustness check. The order is stable and is the order of every report.
 
-use agentwire_codegen::ProtocolSource;
-use agentwire_codegen::protocol::{
-    AuthMethod, Credential, ReplyForm, Rule, Trigger, UnpromptedWhen,
-};
+use agentwire_spec::ProtocolSource;
+use agentwire_spec::protocol::{AuthMethod, Credential, ReplyForm, Rule, Trigger, UnpromptedWhen};
 
 use crate::report::{Requirement, RuleLevel};
 
@@ -361,9 +359,9 @@ pub fn plan(protocol: &ProtocolSource) -> Vec<CheckSpec> {
                 "`{}` from one connection reaches {} as `{}`",
                 relay.request,
                 match relay.to {
-                    agentwire_codegen::protocol::Audience::Room =>
+                    agentwire_spec::protocol::Audience::Room =>
                         "the other participants of the room",
-                    agentwire_codegen::protocol::Audience::Target => "the participant it names",
+                    agentwire_spec::protocol::Audience::Target => "the participant it names",
                 },
                 relay.delivered_as
             ),

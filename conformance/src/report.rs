@@ -3,7 +3,7 @@
 //! These types are the JSON report (`--format json`); `conformance/report.schema.json` is generated
 //! from them with `schemars`, so that CI systems can rely on the shape.
 
-use agentwire_codegen::protocol::Level;
+use agentwire_spec::protocol::Level;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

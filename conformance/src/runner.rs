@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use agentwire_codegen::protocol::{Level, ReplyBudget};
+use agentwire_spec::protocol::{Level, ReplyBudget};
 use anyhow::{Result, anyhow};
 use futures_util::StreamExt;
 
@@ -263,7 +263,7 @@ fn budget(spec: &CheckSpec, options: &RunOptions, ctx: &Ctx<'_>) -> Duration {
         CheckKind::PingInterval => limits.ping_interval_seconds.as_ref().map(|l| l.value),
         CheckKind::Reaction { index }
             if ctx.protocol.description.reactions[*index].trigger
-                == agentwire_codegen::protocol::Trigger::Idle =>
+                == agentwire_spec::protocol::Trigger::Idle =>
         {
             Some(crate::plan::idle_seconds(ctx.protocol))
         }

@@ -1,12 +1,12 @@
 //! The protocol documents the suite checks against: the copy of `schema/` embedded at build time,
-//! or a folder given with `--schema-dir`, loaded and checked by `agentwire-codegen`.
+//! or a folder given with `--schema-dir`, loaded and checked by `agentwire-spec`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use agentwire_codegen::tree::SourceTree;
-use agentwire_codegen::{ProtocolSource, Workspace};
+use agentwire_spec::tree::SourceTree;
+use agentwire_spec::{ProtocolSource, Workspace};
 use anyhow::{Context, Result, anyhow};
 
 use crate::validate::ProtocolValidators;
@@ -18,7 +18,7 @@ mod embedded {
 /// Loaded protocols and their frame validators.
 #[derive(Debug)]
 pub struct Schemas {
-    /// Every protocol, checked by the codegen loader.
+    /// Every protocol, checked by the loader of `agentwire-spec`.
     pub workspace: Workspace,
     validators: BTreeMap<String, Arc<ProtocolValidators>>,
 }

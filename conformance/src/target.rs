@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use agentwire_codegen::ProtocolSource;
+use agentwire_spec::ProtocolSource;
 use anyhow::{Result, bail};
 
 use crate::util::percent_encode;

@@ -29,7 +29,7 @@ pub fn fresh_id() -> String {
 }
 
 /// The unescaped reference tokens of a JSON Pointer (RFC 6901): `/a~1b/c` gives `a/b`, `c`.
-/// The inverse of `agentwire_codegen::model::union::join`.
+/// The inverse of `agentwire_spec::union::join`.
 pub fn pointer_tokens(pointer: &str) -> impl Iterator<Item = String> + '_ {
     pointer.split('/').skip(1).map(unescape)
 }

@@ -9,13 +9,13 @@
 //! says "invalid", or no variant matches, is the whole entry point run for its detailed errors
 //! (JSON Pointer, keyword, absolute schema location).
 
-use agentwire_codegen::ProtocolSource;
+use agentwire_spec::ProtocolSource;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use agentwire_codegen::model::union::{TagValue, Union, join};
-use agentwire_codegen::protocol::{Direction, ProtocolDescription, Rule};
-use agentwire_codegen::source::{SchemaDocument, SchemaSet, validator_in};
+use agentwire_spec::protocol::{Direction, ProtocolDescription, Rule};
+use agentwire_spec::source::{SchemaDocument, SchemaSet, validator_in};
+use agentwire_spec::union::{TagValue, Union, join};
 use anyhow::{Context, Result, anyhow};
 use base64::Engine as _;
 use jsonschema::{Registry, Validator};

@@ -5,20 +5,21 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
 
-use agentwire_codegen::Workspace;
 use agentwire_codegen::corpus;
 use agentwire_codegen::model::ProtocolModel;
-use agentwire_codegen::protocol::Direction;
-use agentwire_codegen::source::validator_in;
+use agentwire_spec::Workspace;
+use agentwire_spec::protocol::Direction;
+use agentwire_spec::source::validator_in;
 use anyhow::{Context, Result};
 use serde_json::json;
 
 /// The seed every corpus is generated from, so that every language checks the same instances.
 pub const SEED: u64 = 0x5eed_a9e7;
 
-/// Writes `<out>/<id>.jsonl` for every protocol: `{"direction", "valid", "how", "instance"}`.
-pub fn write(root: &Path, out: &Path, count: usize) -> Result<()> {
-    let workspace = Workspace::load(&root.join("schema")).map_err(anyhow::Error::msg)?;
+/// Writes `<out>/<id>.jsonl` for every protocol of a schema folder: `{"direction", "valid",
+/// "how", "instance"}`.
+pub fn write(schema: &Path, out: &Path, count: usize) -> Result<()> {
+    let workspace = Workspace::load(schema).map_err(anyhow::Error::msg)?;
     let registry = workspace.schemas.registry().map_err(anyhow::Error::msg)?;
     fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     for protocol in &workspace.protocols {

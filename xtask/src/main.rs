@@ -48,6 +48,9 @@ enum Task {
         /// Instances per protocol.
         #[arg(long, default_value_t = 12_000)]
         count: usize,
+        /// The schema folder whose protocols to write (by default the repository's `schema/`).
+        #[arg(long)]
+        schema: Option<PathBuf>,
     },
 }
 
@@ -68,8 +71,9 @@ fn main() -> ExitCode {
                 skip_crates,
             },
         ),
-        Task::Corpus { out, count } => {
-            corpus::write(&workspace_root(), &out, count).map(|()| ExitCode::SUCCESS)
+        Task::Corpus { out, count, schema } => {
+            let schema = schema.unwrap_or_else(|| workspace_root().join("schema"));
+            corpus::write(&schema, &out, count).map(|()| ExitCode::SUCCESS)
         }
     };
     match result {

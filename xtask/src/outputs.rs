@@ -42,7 +42,7 @@ pub fn compare(root: &Path, files: &Files) -> Result<Plan> {
         if !owned.is_dir() {
             continue;
         }
-        for relative in agentwire_codegen::tree::SourceTree::Disk(owned.clone())
+        for relative in agentwire_spec::tree::SourceTree::Disk(owned.clone())
             .files_below("", &|_| true)
             .map_err(anyhow::Error::msg)?
         {

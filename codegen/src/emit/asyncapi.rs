@@ -27,13 +27,12 @@ mod schema;
 
 use std::collections::BTreeMap;
 
+use agentwire_spec::error::{Error, Result};
+use agentwire_spec::protocol::Direction;
+use agentwire_spec::union::Variant;
+use agentwire_spec::workspace::{ProtocolSource, Workspace};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
-
-use crate::error::{Error, Result};
-use crate::model::union::Variant;
-use crate::protocol::Direction;
-use crate::workspace::{ProtocolSource, Workspace};
 
 /// The AsyncAPI version the documents are written in.
 pub const ASYNCAPI_VERSION: &str = "3.0.0";
@@ -275,7 +274,7 @@ impl<'a> Context<'a> {
 
     /// A path relative to the protocol folder, as a path relative to the repository root.
     fn source_path(&self, relative: &str) -> String {
-        crate::tree::join_relative(&format!("{SCHEMA_DIR}/{}", self.protocol.id), relative)
+        agentwire_spec::tree::join_relative(&format!("{SCHEMA_DIR}/{}", self.protocol.id), relative)
     }
 }
 

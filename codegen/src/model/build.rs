@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use agentwire_spec::error::{Error, Result};
+use agentwire_spec::source::{SchemaDocument, SchemaSet};
 use serde_json::{Map, Value};
 
 use super::naming::{is_type_name, pascal_case};
@@ -12,8 +14,6 @@ use super::types::{
     Additional, ArrayRules, Constrained, Encoding, Field, Format, NumberRules, StringRules, Struct,
     Ty, TypeDef, TypeKind,
 };
-use crate::error::{Error, Result};
-use crate::source::{SchemaDocument, SchemaSet};
 
 /// Keywords that only annotate: they never change what a schema accepts.
 const ANNOTATIONS: &[&str] = &[
@@ -382,40 +382,7 @@ impl<'a> TypeReader<'a> {
 
     /// The JSON kinds a type accepts, to check that union members do not overlap.
     fn json_kinds(&self, ty: &Ty) -> Vec<&'static str> {
-        match ty {
-            Ty::Any => vec!["null", "boolean", "number", "string", "array", "object"],
-            Ty::Null => vec!["null"],
-            Ty::Bool => vec!["boolean"],
-            Ty::Integer => vec!["integer"],
-            Ty::Number => vec!["number"],
-            Ty::String => vec!["string"],
-            Ty::Object | Ty::Map(_) => vec!["object"],
-            Ty::Array(_) => vec!["array"],
-            Ty::Nullable(inner) => {
-                let mut kinds = self.json_kinds(inner);
-                kinds.push("null");
-                kinds
-            }
-            Ty::Named(name) => {
-                let Some(def) = self.by_name.get(name).map(|&i| &self.types[i]) else {
-                    return Vec::new();
-                };
-                match &def.kind {
-                    TypeKind::Struct(_) => vec!["object"],
-                    TypeKind::StringEnum(_) => vec!["string"],
-                    TypeKind::Const(value) => vec![kind_of(value)],
-                    TypeKind::Constrained(Constrained::String(_)) => vec!["string"],
-                    TypeKind::Constrained(Constrained::Number(r)) => {
-                        vec![if r.integer { "integer" } else { "number" }]
-                    }
-                    TypeKind::Constrained(Constrained::Array(_)) => vec!["array"],
-                    TypeKind::Alias(inner) => self.json_kinds(inner),
-                    TypeKind::OneOfKinds(members) => {
-                        members.iter().flat_map(|m| self.json_kinds(m)).collect()
-                    }
-                }
-            }
-        }
+        ty.json_kinds(&|name| self.by_name.get(name).map(|&i| &self.types[i]))
     }
 
     fn structure(&mut self, at: At<'_>, name: &str) -> Result<Struct> {
@@ -440,7 +407,7 @@ impl<'a> TypeReader<'a> {
         };
         let mut fields = Vec::new();
         for (wire, property) in properties {
-            let pointer = super::union::join("/properties", wire);
+            let pointer = agentwire_spec::union::join("/properties", wire);
             let ty = self.child(at, &pointer, &format!("{name}{}", pascal_case(wire)))?;
             fields.push(Field {
                 wire: wire.clone(),
@@ -793,23 +760,11 @@ fn const_type_agrees(object: &Map<String, Value>, applicator: &str) -> bool {
     };
     let kinds = type_list(&Value::Object(object.clone()));
     values.iter().all(|value| {
-        let kind = kind_of(value);
+        let kind = super::types::kind_of(value);
         kinds
             .iter()
             .any(|k| k == kind || (k == "number" && kind == "integer"))
     })
-}
-
-fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
 }
 
 fn description(schema: &Value) -> Option<String> {

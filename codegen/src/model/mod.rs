@@ -6,18 +6,18 @@ mod build;
 pub mod naming;
 pub mod pattern;
 pub mod types;
-pub mod union;
 
 use std::collections::HashMap;
 
+use agentwire_spec::error::{Error, Result};
+use agentwire_spec::examples::ValidExample;
+use agentwire_spec::protocol::{Direction, ProtocolDescription};
+use agentwire_spec::workspace::{ProtocolSource, Workspace};
 use serde_json::Value;
 
-use crate::error::{Error, Result};
-use crate::examples::ValidExample;
-use crate::protocol::{Direction, ProtocolDescription};
-use crate::workspace::{ProtocolSource, Workspace};
+/// How a message is told apart, as `agentwire-spec` reads it from the entry points.
+pub use agentwire_spec::union::{TagTest, TagValue};
 pub use types::*;
-pub use union::{TagTest, TagValue};
 
 /// One protocol, ready for the emitters.
 #[derive(Debug, Clone)]

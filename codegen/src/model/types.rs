@@ -190,4 +190,56 @@ impl Ty {
     pub fn accepts_null(&self) -> bool {
         matches!(self, Ty::Any | Ty::Null | Ty::Nullable(_))
     }
+
+    /// The JSON kinds this type accepts (`integer` told apart from `number`), the named types
+    /// found by `lookup`.
+    pub fn json_kinds<'a>(
+        &self,
+        lookup: &impl Fn(&str) -> Option<&'a TypeDef>,
+    ) -> Vec<&'static str> {
+        match self {
+            Ty::Any => vec!["null", "boolean", "number", "string", "array", "object"],
+            Ty::Null => vec!["null"],
+            Ty::Bool => vec!["boolean"],
+            Ty::Integer => vec!["integer"],
+            Ty::Number => vec!["number"],
+            Ty::String => vec!["string"],
+            Ty::Object | Ty::Map(_) => vec!["object"],
+            Ty::Array(_) => vec!["array"],
+            Ty::Nullable(inner) => {
+                let mut kinds = inner.json_kinds(lookup);
+                kinds.push("null");
+                kinds
+            }
+            Ty::Named(name) => match lookup(name).map(|def| &def.kind) {
+                None => Vec::new(),
+                Some(TypeKind::Struct(_)) => vec!["object"],
+                Some(TypeKind::StringEnum(_) | TypeKind::Constrained(Constrained::String(_))) => {
+                    vec!["string"]
+                }
+                Some(TypeKind::Const(value)) => vec![kind_of(value)],
+                Some(TypeKind::Constrained(Constrained::Number(rules))) => {
+                    vec![if rules.integer { "integer" } else { "number" }]
+                }
+                Some(TypeKind::Constrained(Constrained::Array(_))) => vec!["array"],
+                Some(TypeKind::Alias(inner)) => inner.json_kinds(lookup),
+                Some(TypeKind::OneOfKinds(members)) => {
+                    members.iter().flat_map(|m| m.json_kinds(lookup)).collect()
+                }
+            },
+        }
+    }
+}
+
+/// The JSON kind of a value (`integer` for a number without a fraction).
+pub fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
 }

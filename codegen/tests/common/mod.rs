@@ -1,6 +1,6 @@
 //! The generated unions of every protocol, behind one function type, for the tests.
 
-use agentwire_codegen::protocol::Direction;
+use agentwire_spec::protocol::Direction;
 use serde_json::Value;
 
 /// Decodes a frame with a protocol's generated union, returning the message name and the

@@ -58,9 +58,10 @@ step("compile with tsc --strict", () => {
 
 // Every construct the generator supports, in the synthetic protocol (when the checkout has it):
 // its package must compile as strictly as the real one.
-if (existsSync(join(paths.root, "codegen", "tests", "synthetic", "schema"))) {
+const syntheticSchema = join(paths.root, "codegen", "tests", "synthetic", "schema");
+if (existsSync(syntheticSchema)) {
   step("synthetic protocol compiles with tsc --strict", () => {
-    const out = join(paths.work, "synthetic");
+    const out = paths.synthetic;
     rmSync(out, { recursive: true, force: true });
     execFileSync(
       "cargo",
@@ -100,6 +101,12 @@ if (process.env.AGENTWIRE_SKIP_CORPUS === "1") {
     rmSync(paths.corpus, { recursive: true, force: true });
     run("cargo", ["xtask", "corpus", "--out", paths.corpus], paths.root, 900_000);
   });
+  if (existsSync(syntheticSchema)) {
+    step("synthetic protocol's agreement corpus", () => {
+      rmSync(paths.syntheticCorpus, { recursive: true, force: true });
+      run("cargo", ["xtask", "corpus", "--schema", syntheticSchema, "--out", paths.syntheticCorpus], paths.root, 900_000);
+    });
+  }
 }
 
 if (!existsSync(join(paths.installed, "dist", "index.js"))) {

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { pathToFileURL } from "node:url";
 
 import { parseJsonc } from "./lib/jsonc.mjs";
 import { importProtocol, protocolIds } from "./lib/package.mjs";
@@ -16,33 +17,55 @@ const ids = protocolIds();
 // The corpus is required: build.mjs writes it with `cargo xtask corpus`, unless told not to.
 const noCorpus = process.env.AGENTWIRE_SKIP_CORPUS === "1" ? "AGENTWIRE_SKIP_CORPUS=1: build.mjs wrote no corpus" : false;
 
+/** Decodes every instance of a corpus file with a protocol's bindings; asserts agreement. */
+function agree(id, bindings, file) {
+  assert.ok(existsSync(file), `no corpus for ${id} at ${file}: run \`node codegen/tests/ts/build.mjs\` (it runs \`cargo xtask corpus\`)`);
+  const decoders = { client: bindings.decodeClientMessage, server: bindings.decodeServerMessage };
+  let total = 0;
+  let agreed = 0;
+  const disagreements = [];
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    if (line.trim() === "") continue;
+    const { direction, valid, instance, how } = JSON.parse(line);
+    const decoded = decoders[direction](instance);
+    total++;
+    if (decoded.ok === valid) {
+      agreed++;
+    } else if (disagreements.length < 10) {
+      const said = decoded.ok ? `accepted as ${decoded.name}` : `rejected: ${decoded.error.message}`;
+      disagreements.push(`${direction} ${how ?? ""}: schema says ${valid ? "valid" : "invalid"}, guard ${said}\n    ${JSON.stringify(instance)}`);
+    }
+  }
+  const figure = ((100 * agreed) / total).toFixed(2);
+  console.log(`agreement ${id}: ${agreed}/${total} (${figure}%)`);
+  assert.ok(total >= 1000, `${id}: the corpus has only ${total} instances`);
+  assert.equal(agreed, total, `${id}: ${total - agreed} disagreements, e.g.\n  ${disagreements.join("\n  ")}`);
+}
+
 for (const id of ids) {
   test(`${id}: the guards agree with the schemas on the corpus`, { skip: noCorpus }, async () => {
-    const file = join(paths.corpus, `${id}.jsonl`);
-    assert.ok(existsSync(file), `no corpus for ${id} at ${file}: run \`node codegen/tests/ts/build.mjs\` (it runs \`cargo xtask corpus\`)`);
-    const bindings = await importProtocol(id);
-    const decoders = { client: bindings.decodeClientMessage, server: bindings.decodeServerMessage };
-    let total = 0;
-    let agreed = 0;
-    const disagreements = [];
-    for (const line of readFileSync(file, "utf8").split("\n")) {
-      if (line.trim() === "") continue;
-      const { direction, valid, instance, how } = JSON.parse(line);
-      const decoded = decoders[direction](instance);
-      total++;
-      if (decoded.ok === valid) {
-        agreed++;
-      } else if (disagreements.length < 10) {
-        const said = decoded.ok ? `accepted as ${decoded.name}` : `rejected: ${decoded.error.message}`;
-        disagreements.push(`${direction} ${how ?? ""}: schema says ${valid ? "valid" : "invalid"}, guard ${said}\n    ${JSON.stringify(instance)}`);
-      }
-    }
-    const figure = ((100 * agreed) / total).toFixed(2);
-    console.log(`agreement ${id}: ${agreed}/${total} (${figure}%)`);
-    assert.ok(total >= 1000, `${id}: the corpus has only ${total} instances`);
-    assert.equal(agreed, total, `${id}: ${total - agreed} disagreements, e.g.\n  ${disagreements.join("\n  ")}`);
+    agree(id, await importProtocol(id), join(paths.corpus, `${id}.jsonl`));
   });
 }
+
+// The synthetic protocol (codegen/tests/synthetic) uses every construct the generator supports,
+// some of which no real protocol has (unions of kinds, maps, closed and typed extra properties).
+const noSynthetic = existsSync(join(paths.root, "codegen", "tests", "synthetic", "schema")) ? noCorpus : "no codegen/tests/synthetic in this checkout";
+const importSynthetic = () => import(pathToFileURL(join(paths.synthetic, "dist", "synthetic", "index.js")).href);
+test("synthetic: the guards agree with the schemas on the corpus", { skip: noSynthetic }, async () => {
+  agree("synthetic", await importSynthetic(), join(paths.syntheticCorpus, "synthetic.jsonl"));
+});
+
+test("synthetic: a `__proto__` key (an own property once JSON.parse made it) is read as one", { skip: noSynthetic }, async () => {
+  const synthetic = await importSynthetic();
+  assert.ok(synthetic.parseServerMessage('{"kind": "stats", "total": 1, "__proto__": 2}').ok);
+  const text = synthetic.parseServerMessage('{"kind": "stats", "total": 1, "__proto__": "x"}');
+  assert.equal(text.ok, false);
+  assert.equal(text.error.pointer, "/__proto__");
+  const second = (lookup) => `{"kind": "nest", "body": {"variant": "second", "lookup": ${lookup}, "strict": {"a": "x"}}}`;
+  assert.ok(synthetic.parseClientMessage(second('{"__proto__": 3}')).ok);
+  assert.equal(synthetic.parseClientMessage(second('{"__proto__": null}')).error.pointer, "/body/lookup/__proto__");
+});
 
 for (const id of ids) {
   test(`${id}: every example decodes as its message; every invalid one fails at the documented place`, async () => {
@@ -61,12 +84,13 @@ for (const id of ids) {
       const decoded = decoders[example.direction](frame);
       assert.equal(decoded.ok, false, `${example.file} decodes as ${decoded.name}`);
       // The guard names the offending value: the documented one, or (for a missing property)
-      // the property below it.
+      // the property below it; and the documented keyword.
       const at = decoded.error.pointer;
       assert.ok(
         at === example.pointer || at.startsWith(`${example.pointer}/`),
         `${example.file}: the guard says ${at} (${decoded.error.reason}), the example ${example.pointer} (${example.keyword})`,
       );
+      assert.equal(decoded.error.keyword, example.keyword, `${example.file}: ${decoded.error.message}`);
     }
   });
 }
@@ -96,6 +120,23 @@ test("errors name the message and the JSON Pointer that failed", async () => {
   const notJson = datagram.parseServerMessage("{nope");
   assert.equal(notJson.ok, false);
   assert.match(notJson.error.message, /not JSON/);
+  assert.equal(notJson.error.keyword, "json");
+
+  // A rejected frame is data, not an Error with a stack: it serializes whole.
+  assert.ok(!(missing.error instanceof Error));
+  assert.equal(missing.error.name, "FrameError");
+  assert.deepEqual(JSON.parse(JSON.stringify(missing.error)), {
+    name: "FrameError",
+    union: "ServerMessage",
+    messageName: "session_response",
+    pointer: "/content/error",
+    keyword: "required",
+    reason: "the required property is missing",
+    message: "invalid ServerMessage session_response at /content/error: the required property is missing",
+  });
+  assert.equal(wrongType.error.keyword, "type");
+  assert.equal(unknown.error.keyword, "enum");
+  assert.equal(unknown.error.pointer, "/msg");
 });
 
 test("the JSON Schema semantics the guards must match", async () => {
@@ -140,9 +181,11 @@ test("per-message guards narrow and check", async () => {
   const generalbots = await importProtocol("generalbots");
   assert.ok(generalbots.isPong({ type: "pong", timestamp: "2024-01-01T10:00:00Z" }));
   assert.ok(!generalbots.isPong({ type: "pong" }));
-  assert.deepEqual(generalbots.checkPong({ type: "pong" }), {
-    pointer: "/timestamp",
-    reason: "the required property is missing",
-  });
+  const failure = generalbots.checkPong({ type: "pong" });
+  const expected = { pointer: "/timestamp", keyword: "required", reason: "the required property is missing" };
+  assert.deepEqual({ pointer: failure.pointer, keyword: failure.keyword, reason: failure.reason }, expected);
+  assert.deepEqual(JSON.parse(JSON.stringify(failure)), expected, "a failure serializes as plain data");
+  // A check called below the frame reports the full pointer.
+  assert.equal(generalbots.checkPong({ type: "pong", timestamp: 5 }, "/frames/3").pointer, "/frames/3/timestamp");
   assert.deepEqual(generalbots.errorCodeValues.slice(0, 2), ["AUTH_FAILED", "SESSION_NOT_FOUND"]);
 });

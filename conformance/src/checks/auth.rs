@@ -3,7 +3,7 @@
 //! one is refused the documented way (close code, error reply, or a refused handshake where no
 //! close code is documented).
 
-use agentwire_codegen::protocol::{AuthMethod, Outcome, Trigger};
+use agentwire_spec::protocol::{AuthMethod, Outcome, Trigger};
 
 use crate::checks::{Ctx, Presented, Stop};
 use crate::connection::{DialError, Recorder};
@@ -27,7 +27,7 @@ pub async fn run(
         AuthCase::Missing => None,
         AuthCase::Malformed => Some(
             match ctx.protocol.description.auth.as_ref().map(|a| a.credential) {
-                Some(agentwire_codegen::protocol::Credential::Jwt) => crate::jwt::malformed(),
+                Some(agentwire_spec::protocol::Credential::Jwt) => crate::jwt::malformed(),
                 _ => format!("conformance-invalid-{}", crate::util::fresh_id()),
             },
         ),

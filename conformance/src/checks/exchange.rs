@@ -3,7 +3,7 @@
 //! connection stays open; a streamed answer keeps one stream id and its chunks join to the end
 //! frame's text.
 
-use agentwire_codegen::protocol::ReplyForm;
+use agentwire_spec::protocol::ReplyForm;
 use serde_json::Value;
 
 use crate::checks::{Ctx, Stop};

@@ -19,8 +19,8 @@ pub mod unprompted;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use agentwire_codegen::ProtocolSource;
-use agentwire_codegen::protocol::{Correlation, Credential, ReplyBudget, ReplyForm};
+use agentwire_spec::ProtocolSource;
+use agentwire_spec::protocol::{Correlation, Credential, ReplyBudget, ReplyForm};
 
 use crate::connection::Recorder;
 use crate::conversation::Conversation;

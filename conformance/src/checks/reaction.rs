@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use agentwire_codegen::protocol::{Outcome, ReplyForm, Trigger};
+use agentwire_spec::protocol::{Outcome, ReplyForm, Trigger};
 use serde_json::{Value, json};
 
 use crate::checks::{Ctx, Stop};

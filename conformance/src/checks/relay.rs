@@ -7,7 +7,7 @@
 //! to B's id. Relays are readings (open) where the document shows no server frames, but a server
 //! that closes a connection in answer to a valid message fails whatever the level.
 
-use agentwire_codegen::protocol::{Audience, Relay};
+use agentwire_spec::protocol::{Audience, Relay};
 use serde_json::Value;
 
 use crate::checks::{Ctx, Stop};

@@ -3,7 +3,7 @@
 //! (`id_in_requests`) or needs it (`needed_by`) is then answered; for the datagram protocol that
 //! is create → chat → resume → status → destroy.
 
-use agentwire_codegen::protocol::SessionOrigin;
+use agentwire_spec::protocol::SessionOrigin;
 
 use crate::checks::exchange::{self, errors_received, refused_session};
 use crate::checks::{Ctx, Stop};

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use agentwire_codegen::protocol::{Exchange, Level, ReplyForm, StreamReply};
+use agentwire_spec::protocol::{Exchange, Level, ReplyForm, StreamReply};
 use serde_json::Value;
 
 use crate::connection::{Citation, Incoming};

@@ -14,7 +14,7 @@ pub mod session;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use agentwire_codegen::protocol::{AuthMethod, Outcome};
+use agentwire_spec::protocol::{AuthMethod, Outcome};
 use serde_json::Value;
 
 use crate::checks::{Ctx, Presented, Stop};

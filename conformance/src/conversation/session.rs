@@ -2,7 +2,7 @@
 //! not hold, the document's other ways (`sessions.alternatives`), so that a reading of ours is
 //! never a prerequisite. The evidence says which reading was used.
 
-use agentwire_codegen::protocol::{Level, SessionAlternative, SessionOrigin};
+use agentwire_spec::protocol::{Level, SessionAlternative, SessionOrigin};
 use serde_json::Value;
 
 use crate::checks::{Ctx, Stop};

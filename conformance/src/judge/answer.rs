@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use agentwire_codegen::protocol::{Exchange, ProtocolDescription, ReplyForm, StreamReply};
+use agentwire_spec::protocol::{Exchange, ProtocolDescription, ReplyForm, StreamReply};
 use serde_json::Value;
 
 use crate::conversation::{Answer, Chunk, Reply, StreamEnd};

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use agentwire_codegen::protocol::ProtocolDescription;
+use agentwire_spec::protocol::ProtocolDescription;
 
 use crate::connection::DialError;
 use crate::judge::Finding;

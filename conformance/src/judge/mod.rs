@@ -14,7 +14,7 @@ pub mod reply;
 
 use std::time::Duration;
 
-use agentwire_codegen::protocol::{Correlation, Expectation};
+use agentwire_spec::protocol::{Correlation, Expectation};
 use serde_json::Value;
 
 use crate::report::{Evidence, Severity};

@@ -1,7 +1,7 @@
 //! Reactions: whether what a server did (a reply, a close, a refused handshake) is one of the
 //! outcomes `protocol.json` documents for bad input, failed authentication or exceeded limits.
 
-use agentwire_codegen::protocol::Outcome;
+use agentwire_spec::protocol::Outcome;
 use serde_json::Value;
 
 use crate::connection::DialError;
@@ -127,7 +127,7 @@ pub fn documented_outcomes(outcomes: &[Outcome]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use agentwire_codegen::protocol::Expectation;
+    use agentwire_spec::protocol::Expectation;
     use serde_json::json;
 
     fn error_reply(code: &str) -> Outcome {

@@ -2,7 +2,7 @@
 //! correlated the documented way, of the kind the description names, and never of a kind the
 //! server also sends on its own (a greeting is no answer).
 
-use agentwire_codegen::protocol::{Exchange, ProtocolDescription, ReplyForm};
+use agentwire_spec::protocol::{Exchange, ProtocolDescription, ReplyForm};
 use serde_json::Value;
 
 use crate::judge::{correlate, expectation_failure};

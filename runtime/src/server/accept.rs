@@ -1,13 +1,12 @@
-//! The accept loop: handshakes and connections admitted within their limits, the handshake,
-//! and graceful shutdown.
+//! The accept loop: handshakes and connections admitted within their limits (`admission`), the
+//! handshake, and graceful shutdown.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
@@ -17,12 +16,14 @@ use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, 
 use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+use super::admission::{Gate, Pass};
 use super::app::{App, ConnectionInfo};
-use super::budget::{Budget, Meter};
+use super::budget::Meter;
 use super::config::ServerConfig;
 use super::connection;
 use super::endpoint::{PathTemplate, cookie_pairs, query_pairs};
 use super::metered::{Metered, PIECE_BYTES};
+use super::shared::{ServerStats, Shared};
 
 /// The read buffer of a connection. tungstenite's default, 128 KiB, is sized for bulk reads;
 /// chat connections are many and mostly quiet, and with it each one held about 135 KiB once
@@ -36,74 +37,6 @@ const WRITE_BUFFER_BYTES: usize = 8 * 1024;
 /// [`connection::OUT_FRAGMENT_BYTES`], and the pongs it queues by itself): beyond, writes fail
 /// and the connection ends, so that a client that sends pings and reads nothing cannot grow it.
 const MAX_WRITE_BUFFER_BYTES: usize = 64 * 1024;
-
-/// Live figures of a running server, readable from any task: what its memory budget holds, and
-/// its connections and handshakes under way. Cheap to clone.
-#[derive(Clone)]
-pub struct ServerStats(Arc<Figures>);
-
-struct Figures {
-    budget: Arc<Budget>,
-    connections: AtomicUsize,
-    handshakes: AtomicUsize,
-}
-
-impl ServerStats {
-    fn new(budget_bytes: usize) -> Self {
-        Self(Arc::new(Figures {
-            budget: Arc::new(Budget::new(budget_bytes)),
-            connections: AtomicUsize::new(0),
-            handshakes: AtomicUsize::new(0),
-        }))
-    }
-
-    /// Bytes held now in messages being received and output waiting to be sent, as charged
-    /// to the memory budget.
-    pub fn buffered_bytes(&self) -> usize {
-        self.0.budget.held()
-    }
-
-    /// The most [`ServerStats::buffered_bytes`] has been.
-    pub fn peak_buffered_bytes(&self) -> usize {
-        self.0.budget.peak()
-    }
-
-    /// The configured memory budget (`memory_budget_bytes`).
-    pub fn memory_budget_bytes(&self) -> usize {
-        self.0.budget.limit()
-    }
-
-    /// Connections open or being opened (their handshake under way and not refused).
-    pub fn connections(&self) -> usize {
-        self.0.connections.load(Ordering::Acquire)
-    }
-
-    /// Handshakes under way, refusals included.
-    pub fn handshakes(&self) -> usize {
-        self.0.handshakes.load(Ordering::Acquire)
-    }
-}
-
-impl fmt::Debug for ServerStats {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ServerStats")
-            .field("buffered_bytes", &self.buffered_bytes())
-            .field("peak_buffered_bytes", &self.peak_buffered_bytes())
-            .field("connections", &self.connections())
-            .field("handshakes", &self.handshakes())
-            .finish()
-    }
-}
-
-/// What every connection task shares.
-pub(crate) struct Shared<A> {
-    pub app: A,
-    pub config: ServerConfig,
-    template: PathTemplate,
-    gate: Arc<Gate>,
-    stats: ServerStats,
-    next_id: AtomicU64,
-}
 
 /// A server ready to run: [`Server::stats`] reads its figures while it does.
 pub struct Server<A> {
@@ -137,10 +70,7 @@ impl<A: App> Server<A> {
             )
         })?;
         let stats = ServerStats::new(config.memory_budget_bytes);
-        let gate = Arc::new(Gate {
-            stats: stats.clone(),
-            per_ip: Mutex::new(HashMap::new()),
-        });
+        let gate = Arc::new(Gate::new(stats.clone()));
         let shared = Arc::new(Shared {
             app,
             config,
@@ -233,111 +163,6 @@ fn listener_unusable(error: &io::Error) -> bool {
         || (cfg!(target_os = "linux") && matches!(error.raw_os_error(), Some(9 | 88)))
 }
 
-/// Who is admitted: handshakes and connections, in all and per address.
-struct Gate {
-    stats: ServerStats,
-    per_ip: Mutex<HashMap<IpAddr, PerIp>>,
-}
-
-/// What one address has under way.
-#[derive(Debug, Default)]
-struct PerIp {
-    handshakes: usize,
-    connections: usize,
-}
-
-/// A handshake or a connection admitted, given back when dropped.
-struct Pass {
-    gate: Arc<Gate>,
-    ip: IpAddr,
-    connection: bool,
-}
-
-impl Gate {
-    fn enter_handshake(self: &Arc<Self>, ip: IpAddr, config: &ServerConfig) -> Option<Pass> {
-        self.enter(
-            ip,
-            false,
-            config.max_handshakes,
-            Some(config.max_handshakes_per_ip),
-        )
-    }
-
-    fn enter_connection(
-        self: &Arc<Self>,
-        ip: IpAddr,
-        config: &ServerConfig,
-    ) -> Result<Pass, StatusCode> {
-        let max = config.max_connections.unwrap_or(usize::MAX);
-        if self.stats.connections() >= max {
-            return Err(StatusCode::SERVICE_UNAVAILABLE);
-        }
-        self.enter(ip, true, max, config.max_connections_per_ip)
-            .ok_or(StatusCode::TOO_MANY_REQUESTS)
-    }
-
-    fn enter(
-        self: &Arc<Self>,
-        ip: IpAddr,
-        connection: bool,
-        max: usize,
-        max_per_ip: Option<usize>,
-    ) -> Option<Pass> {
-        let mut per_ip = self.per_ip.lock().unwrap_or_else(|e| e.into_inner());
-        let total = self.total(connection);
-        if total.load(Ordering::Acquire) >= max {
-            return None;
-        }
-        let mine = per_ip.entry(ip).or_default();
-        let count = if connection {
-            &mut mine.connections
-        } else {
-            &mut mine.handshakes
-        };
-        if max_per_ip.is_some_and(|max| *count >= max) {
-            if mine.handshakes == 0 && mine.connections == 0 {
-                per_ip.remove(&ip);
-            }
-            return None;
-        }
-        *count += 1;
-        total.fetch_add(1, Ordering::AcqRel);
-        Some(Pass {
-            gate: Arc::clone(self),
-            ip,
-            connection,
-        })
-    }
-
-    fn total(&self, connection: bool) -> &AtomicUsize {
-        if connection {
-            &self.stats.0.connections
-        } else {
-            &self.stats.0.handshakes
-        }
-    }
-}
-
-impl Drop for Pass {
-    fn drop(&mut self) {
-        let mut per_ip = self.gate.per_ip.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(mine) = per_ip.get_mut(&self.ip) {
-            let count = if self.connection {
-                &mut mine.connections
-            } else {
-                &mut mine.handshakes
-            };
-            *count -= 1;
-            if mine.handshakes == 0 && mine.connections == 0 {
-                per_ip.remove(&self.ip);
-            }
-        }
-        self.gate
-            .total(self.connection)
-            .fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
 async fn handle<A: App>(
     stream: TcpStream,
     peer: SocketAddr,
@@ -395,7 +220,7 @@ async fn handle<A: App>(
         .max_message_size(Some(config.hard_max_message_bytes))
         // The socket shows tungstenite no longer frame (see `metered`).
         .max_frame_size(Some(PIECE_BYTES.max(config.hard_max_message_bytes)));
-    let meter = Meter::new(Arc::clone(&shared.stats.0.budget));
+    let meter = Meter::new(Arc::clone(shared.stats.budget()));
     let socket = Metered::new(stream, Arc::clone(&meter), config.hard_max_message_bytes);
     let handshaking =
         tokio_tungstenite::accept_hdr_async_with_config(socket, callback, Some(ws_config));

@@ -28,7 +28,6 @@ use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
 use tokio_tungstenite::tungstenite::{self, Bytes, Message};
 
-use super::accept::Shared;
 use super::app::{
     App, CloseWith, Connection, ConnectionInfo, Frames, Outbox, Outgoing, Problem, Queue, Reply,
 };
@@ -36,6 +35,7 @@ use super::budget::{Held, Meter};
 use super::close_code;
 use super::config::ServerConfig;
 use super::metered::{Metered, Refused};
+use super::shared::Shared;
 
 type Socket = WebSocketStream<Metered>;
 

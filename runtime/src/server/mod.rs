@@ -13,14 +13,16 @@
 //! limit is computed.
 
 mod accept;
+mod admission;
 mod app;
 mod budget;
 mod config;
 mod connection;
 pub mod endpoint;
 mod metered;
+mod shared;
 
-pub use accept::{Server, ServerStats, serve};
+pub use accept::{Server, serve};
 pub use app::{
     App, CloseWith, Connection, ConnectionInfo, Credential, CredentialSource, CredentialSpec,
     Detached, Gone, Invalid, Opened, Outbox, Problem, Refusal, Reply,
@@ -29,6 +31,7 @@ pub use budget::GUARANTEED_BYTES_PER_CONNECTION;
 pub use config::{ConfigError, RateLimit, ServerConfig};
 /// Re-exported so that generated skeletons need no dependency of their own.
 pub use futures_util::{Stream, stream};
+pub use shared::ServerStats;
 pub use tokio::net::TcpListener;
 
 /// WebSocket close codes the runtime and the protocols use.

@@ -1,11 +1,11 @@
 //! The connection: servers, the channel's address and path parameters, the `ws` channel binding
 //! (the handshake's query parameters and headers) and the security schemes.
 
+use agentwire_spec::error::{Error, Result};
+use agentwire_spec::protocol::{Auth, AuthMethod, Credential, Endpoint, Rule};
 use serde_json::{Map, Value, json};
 
 use super::{Context, component_key, to_json};
-use crate::error::{Error, Result};
-use crate::protocol::{Auth, AuthMethod, Credential, Endpoint, Rule};
 
 /// Version of the WebSockets bindings the `ws` binding follows.
 const WS_BINDING_VERSION: &str = "0.1.0";
@@ -348,8 +348,8 @@ pub(super) fn quote(rule: &Rule) -> String {
 
 fn level(rule: &Rule) -> &'static str {
     match rule.level {
-        crate::protocol::Level::Required => "required",
-        crate::protocol::Level::Open => "open",
+        agentwire_spec::protocol::Level::Required => "required",
+        agentwire_spec::protocol::Level::Open => "open",
     }
 }
 

@@ -7,10 +7,10 @@
 
 use std::collections::BTreeMap;
 
+use agentwire_spec::protocol::{Correlation, ReplyForm, SessionOrigin};
 use serde_json::{Map, Value, json};
 
 use super::{Context, component_key};
-use crate::protocol::{Correlation, ReplyForm, SessionOrigin};
 
 /// What ties messages together through one field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -1,14 +1,14 @@
 //! `components.messages`: one message per message schema, with its payload, its correlation id
 //! and the documents' examples of it.
 
+use agentwire_spec::error::Result;
+use agentwire_spec::examples::ValidExample;
+use agentwire_spec::union::TagValue;
 use serde_json::{Map, Value, json};
 
 use super::correlation::CorrelationIds;
 use super::schema::Bundle;
 use super::{Context, MessageEntry, first_sentence, to_json};
-use crate::error::Result;
-use crate::examples::ValidExample;
-use crate::model::union::TagValue;
 
 /// Every message of the protocol, by key, in the context's order.
 pub(super) fn messages(

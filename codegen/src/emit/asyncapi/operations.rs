@@ -6,13 +6,13 @@
 //! `x-agentwire-exchanges`, and relays, unprompted messages, sessions and first-message
 //! authentication are in extensions of the operation they concern.
 
+use agentwire_spec::protocol::{
+    Audience, AuthMethod, Direction, Exchange, ReplyForm, SessionOrigin, UnpromptedWhen,
+};
 use serde_json::{Map, Value, json};
 
 use super::connection::quote;
 use super::{Context, to_json};
-use crate::protocol::{
-    Audience, AuthMethod, Direction, Exchange, ReplyForm, SessionOrigin, UnpromptedWhen,
-};
 
 /// Every operation, by key: one per message, in the context's order.
 pub(super) fn operations(context: &Context<'_>) -> Map<String, Value> {

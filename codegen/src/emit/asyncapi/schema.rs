@@ -34,11 +34,10 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use agentwire_spec::error::{Error, Result};
+use agentwire_spec::source::{SCHEMA_BASE_URI, SchemaDocument, SchemaSet};
+use agentwire_spec::union::join;
 use serde_json::{Map, Value, json};
-
-use crate::error::{Error, Result};
-use crate::model::union::join;
-use crate::source::{SCHEMA_BASE_URI, SchemaDocument, SchemaSet};
 
 /// Keywords whose value is a map of schemas.
 const SCHEMA_MAPS: &[&str] = &["properties", "patternProperties"];
@@ -312,7 +311,7 @@ fn ref_without_siblings(mut object: Map<String, Value>) -> Map<String, Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tree::SourceTree;
+    use agentwire_spec::tree::SourceTree;
 
     fn set(files: &[(&str, Value)]) -> SchemaSet {
         let tree = SourceTree::embedded(

@@ -59,15 +59,15 @@ pub fn readme(model: &ProtocolModel) -> String {
     let lib = lib_name(&model.id);
     let d = &model.description;
     let client: Vec<String> = model
-        .messages_of(crate::protocol::Direction::Client)
+        .messages_of(agentwire_spec::protocol::Direction::Client)
         .map(|m| format!("`{}` ({})", m.type_name, m.name))
         .collect();
     let server: Vec<String> = model
-        .messages_of(crate::protocol::Direction::Server)
+        .messages_of(agentwire_spec::protocol::Direction::Server)
         .map(|m| format!("`{}` ({})", m.type_name, m.name))
         .collect();
     let example = model
-        .messages_of(crate::protocol::Direction::Client)
+        .messages_of(agentwire_spec::protocol::Direction::Client)
         .next()
         .map(|m| m.type_name.clone())
         .unwrap_or_default();

@@ -12,10 +12,10 @@ mod unions;
 
 use std::collections::BTreeMap;
 
+use agentwire_spec::error::{Error, Result};
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::error::{Error, Result};
 use crate::model::{ProtocolModel, Ty};
 use names::type_ident;
 

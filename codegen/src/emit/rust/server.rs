@@ -5,6 +5,7 @@
 //! a connection without them is refused (when the document gives a close code), the documented
 //! limits as the default configuration, and first-message authentication.
 
+use agentwire_spec::protocol::{AuthMethod, Direction, Outcome, Trigger};
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
@@ -12,7 +13,6 @@ use super::doc;
 use super::names::type_ident;
 use crate::model::naming::snake_case;
 use crate::model::{Message, ProtocolModel};
-use crate::protocol::{AuthMethod, Direction, Outcome, Trigger};
 
 /// The `server` module's items.
 pub fn server_module(model: &ProtocolModel) -> TokenStream {
@@ -86,8 +86,8 @@ pub fn server_module(model: &ProtocolModel) -> TokenStream {
         .iter()
         .map(|u| {
             let when = match u.when {
-                crate::protocol::UnpromptedWhen::OnConnect => "on connect",
-                crate::protocol::UnpromptedWhen::AnyTime => "at any time",
+                agentwire_spec::protocol::UnpromptedWhen::OnConnect => "on connect",
+                agentwire_spec::protocol::UnpromptedWhen::AnyTime => "at any time",
             };
             format!("`{}` ({when})", u.message)
         })

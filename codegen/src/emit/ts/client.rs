@@ -8,6 +8,11 @@
 
 use std::collections::BTreeSet;
 
+use agentwire_spec::error::{Error, Result};
+use agentwire_spec::protocol::{
+    AuthMethod, Credential, Direction, ErrorCodes, ReplyForm, SessionOrigin,
+};
+use agentwire_spec::union::join;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -15,9 +20,7 @@ use super::names::{
     camel_case, doc_comment, json_literal, paragraphs, property_key, string_literal,
 };
 use super::types::ts_type;
-use crate::error::{Error, Result};
-use crate::model::{Format, Message, ProtocolModel, Struct, Ty, TypeKind, union::join};
-use crate::protocol::{AuthMethod, Credential, Direction, ErrorCodes, ReplyForm, SessionOrigin};
+use crate::model::{Format, Message, ProtocolModel, Struct, Ty, TypeKind};
 
 /// Members of the runtime's `ClientCore` that generated methods must not shadow.
 const CORE_MEMBERS: &[&str] = &[
@@ -300,7 +303,7 @@ fn method(
                     "Resolves with the reply, correlated as the protocol says.".to_string(),
                 )
             } else {
-                let part = |pick: fn(&crate::protocol::StreamReply) -> &String| {
+                let part = |pick: fn(&agentwire_spec::protocol::StreamReply) -> &String| {
                     union_of(streams.iter().map(|s| reply_type(model, pick(s))).collect())
                 };
                 let args = format!(
@@ -753,7 +756,7 @@ fn failing_errors(model: &ProtocolModel) -> Option<&ErrorCodes> {
     (!a_reply).then_some(errors)
 }
 
-fn correlation(pairs: &[crate::protocol::Correlation]) -> Value {
+fn correlation(pairs: &[agentwire_spec::protocol::Correlation]) -> Value {
     pairs
         .iter()
         .map(|c| json!({"request": c.request, "reply": c.reply}))

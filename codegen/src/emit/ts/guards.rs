@@ -1,17 +1,14 @@
-//! Guards: a check function per named type, made of the runtime's checks, and the unions that
-//! select a message by its discriminators before checking it.
-//!
-//! Checks are emitted as code rather than interpreted from a schema at run time, so the package
-//! needs no validator: every keyword the model knows maps to one runtime helper call.
+//! Guards: the data of `guards.ts`. A check function per named type and a decoder per union,
+//! both generated as code from the model (see [`super::checks`] and [`super::decoders`]) rather
+//! than a description of the schema interpreted at run time; the `is` guard of each message; and
+//! each union's table of variants, which the client core reads.
 
 use serde::Serialize;
 
+use super::checks::{CheckWriter, declarations};
+use super::decoders::decoder;
 use super::names::{camel_case, string_literal};
-use super::types::ts_type;
-use crate::model::{
-    Additional, Constrained, Message, ProtocolModel, StringRules, TagValue, Ty, TypeDef, TypeKind,
-    UnionModel,
-};
+use crate::model::{Message, ProtocolModel, TagValue, TypeDef, TypeKind, UnionModel};
 
 /// The check of one named type.
 #[derive(Debug, Serialize)]
@@ -20,9 +17,9 @@ pub struct Guard {
     pub type_name: String,
     /// `check<Type>`.
     pub check: String,
-    /// Declarations the check uses (its field table, its rules), rendered.
+    /// Declarations the check uses (its values, its pattern, its members), rendered.
     pub prelude: String,
-    /// The expression the check returns, over `value` and `pointer`.
+    /// The statements of the check, over `value` and `pointer`.
     pub body: String,
 }
 
@@ -52,8 +49,12 @@ pub struct UnionGuard {
     pub names: String,
     /// Every discriminator pointer, as string literals.
     pub discriminators: String,
+    /// The module constant holding them: `CLIENT_DISCRIMINATORS`.
+    pub tags: String,
     /// The variants.
     pub variants: Vec<VariantGuard>,
+    /// The statements of `decode<Union>(value)`.
+    pub decode: String,
 }
 
 /// One variant of a union.
@@ -84,7 +85,7 @@ pub fn values_name(type_name: &str) -> String {
 
 /// The checks of every named type.
 pub fn guards(model: &ProtocolModel) -> Vec<Guard> {
-    model.types.iter().map(guard).collect()
+    model.types.iter().map(|def| guard(model, def)).collect()
 }
 
 /// The `is` guards of every message.
@@ -101,7 +102,7 @@ pub fn message_guards(model: &ProtocolModel) -> Vec<MessageGuard> {
         .collect()
 }
 
-/// The variant table of a union.
+/// The decoder and variant table of a union.
 pub fn union_guard(model: &ProtocolModel, union: &UnionModel, constant: &str) -> UnionGuard {
     let messages: Vec<&Message> = union
         .messages
@@ -138,6 +139,11 @@ pub fn union_guard(model: &ProtocolModel, union: &UnionModel, constant: &str) ->
             }
         })
         .collect();
+    // `clientUnion` → `CLIENT_DISCRIMINATORS`.
+    let tags = format!(
+        "{}_DISCRIMINATORS",
+        constant.trim_end_matches("Union").to_uppercase()
+    );
     UnionGuard {
         name: union.name.clone(),
         constant: constant.to_string(),
@@ -152,196 +158,31 @@ pub fn union_guard(model: &ProtocolModel, union: &UnionModel, constant: &str) ->
                 .join(", ")
         ),
         variants,
+        decode: decoder(model, union, &tags),
+        tags,
     }
 }
 
-fn guard(def: &TypeDef) -> Guard {
-    let check = check_name(&def.name);
-    let upper = constant_case(&def.name);
-    let (prelude, body) = match &def.kind {
-        TypeKind::Struct(s) => {
-            let table = format!("{upper}_FIELDS");
-            let rows: Vec<String> = s
-                .fields
-                .iter()
-                .map(|f| {
-                    format!(
-                        "  [{}, {}, {}],\n",
-                        string_literal(&f.wire),
-                        f.required,
-                        check_fn(&f.ty)
-                    )
-                })
-                .collect();
-            let extra = match &s.additional {
-                Additional::Any => "\"any\"".to_string(),
-                Additional::Denied => "\"denied\"".to_string(),
-                Additional::Typed(ty) => check_fn(ty),
-            };
-            (
-                format!(
-                    "const {table}: readonly rt.FieldCheck[] = [\n{}];\n",
-                    rows.concat()
-                ),
-                format!("rt.checkStruct(value, pointer, {table}, {extra})"),
-            )
-        }
-        TypeKind::StringEnum(values) => {
-            let list = values_name(&def.name);
-            let literals: Vec<String> = values.iter().map(|v| string_literal(v)).collect();
-            (
-                format!(
-                    "/** Every value of {{@link t.{}}}, in the schema's order. */\nexport const {list}: readonly t.{}[] = [{}];\n",
-                    def.name,
-                    def.name,
-                    literals.join(", ")
-                ),
-                format!("rt.checkEnum(value, pointer, {list})"),
-            )
-        }
-        TypeKind::Const(value) => (
-            String::new(),
-            format!("rt.checkConst(value, pointer, {value})"),
-        ),
-        TypeKind::Constrained(Constrained::String(rules)) => {
-            let name = format!("{upper}_RULES");
-            (
-                format!("const {name}: rt.StringRules = {};\n", string_rules(rules)),
-                format!("rt.checkStringRules(value, pointer, {name})"),
-            )
-        }
-        TypeKind::Constrained(Constrained::Number(rules)) => {
-            let mut parts = vec![format!("integer: {}", rules.integer)];
-            let bounds = [
-                ("minimum", rules.minimum),
-                ("maximum", rules.maximum),
-                ("exclusiveMinimum", rules.exclusive_minimum),
-                ("exclusiveMaximum", rules.exclusive_maximum),
-                ("multipleOf", rules.multiple_of),
-            ];
-            for (key, bound) in bounds {
-                if let Some(value) = bound {
-                    parts.push(format!("{key}: {}", number(value)));
-                }
-            }
-            let name = format!("{upper}_RULES");
-            (
-                format!(
-                    "const {name}: rt.NumberRules = {{ {} }};\n",
-                    parts.join(", ")
-                ),
-                format!("rt.checkNumberRules(value, pointer, {name})"),
-            )
-        }
-        TypeKind::Constrained(Constrained::Array(rules)) => (
-            String::new(),
-            format!(
-                "rt.checkItems(value, pointer, {}, {}, {})",
-                check_fn(&rules.items),
-                optional_count(rules.min_items),
-                optional_count(rules.max_items)
-            ),
-        ),
-        TypeKind::Alias(ty) => (String::new(), check_call(ty)),
-        TypeKind::OneOfKinds(members) => {
-            let checks: Vec<String> = members.iter().map(check_fn).collect();
-            let what: Vec<String> = members.iter().map(|m| ts_type(m, "")).collect();
-            (
-                String::new(),
-                format!(
-                    "rt.checkOneOf(value, pointer, [{}], {})",
-                    checks.join(", "),
-                    string_literal(&what.join(" or "))
-                ),
-            )
-        }
-    };
-    let mut prelude = prelude;
+fn guard(model: &ProtocolModel, def: &TypeDef) -> Guard {
+    let mut prelude = String::new();
+    if let TypeKind::StringEnum(values) = &def.kind {
+        let literals: Vec<String> = values.iter().map(|v| string_literal(v)).collect();
+        prelude.push_str(&format!(
+            "/** Every value of {{@link t.{}}}, in the schema's order. */\nexport const {}: readonly t.{}[] = [{}];\n",
+            def.name,
+            values_name(&def.name),
+            def.name,
+            literals.join(", ")
+        ));
+    }
+    prelude.push_str(&declarations(def));
     if !prelude.is_empty() {
         prelude.push('\n');
     }
     Guard {
         type_name: def.name.clone(),
-        check,
+        check: check_name(&def.name),
         prelude,
-        body,
+        body: CheckWriter::new(model).function_body(def),
     }
-}
-
-/// A check function for a type, as an expression of type `rt.Check`.
-fn check_fn(ty: &Ty) -> String {
-    match ty {
-        Ty::Any => "rt.checkAny".into(),
-        Ty::Null => "rt.checkNull".into(),
-        Ty::Bool => "rt.checkBoolean".into(),
-        Ty::Integer => "rt.checkInteger".into(),
-        Ty::Number => "rt.checkNumber".into(),
-        Ty::String => "rt.checkString".into(),
-        Ty::Object => "rt.checkObject".into(),
-        Ty::Named(name) => check_name(name),
-        Ty::Array(_) | Ty::Map(_) | Ty::Nullable(_) => {
-            format!("(v: unknown, p: string) => {}", call(ty, "v", "p"))
-        }
-    }
-}
-
-/// A call of a type's check on `value` at `pointer`.
-fn check_call(ty: &Ty) -> String {
-    call(ty, "value", "pointer")
-}
-
-fn call(ty: &Ty, value: &str, pointer: &str) -> String {
-    match ty {
-        Ty::Array(item) => format!("rt.checkArray({value}, {pointer}, {})", check_fn(item)),
-        Ty::Map(item) => format!("rt.checkMap({value}, {pointer}, {})", check_fn(item)),
-        Ty::Nullable(inner) => {
-            format!("rt.checkNullable({value}, {pointer}, {})", check_fn(inner))
-        }
-        other => format!("{}({value}, {pointer})", check_fn(other)),
-    }
-}
-
-fn string_rules(rules: &StringRules) -> String {
-    let mut parts = Vec::new();
-    if let Some(min) = rules.min_length {
-        parts.push(format!("minLength: {min}"));
-    }
-    if let Some(max) = rules.max_length {
-        parts.push(format!("maxLength: {max}"));
-    }
-    if let Some(pattern) = &rules.pattern {
-        // JSON Schema patterns are ECMA-262 expressions; `u` makes them count code points.
-        parts.push(format!(
-            "pattern: new RegExp({}, \"u\")",
-            string_literal(pattern)
-        ));
-    }
-    match rules.format {
-        Some(crate::model::Format::DateTime) => parts.push("format: \"date-time\"".into()),
-        Some(crate::model::Format::Uuid) => parts.push("format: \"uuid\"".into()),
-        None => {}
-    }
-    if parts.is_empty() {
-        "{}".into()
-    } else {
-        format!("{{ {} }}", parts.join(", "))
-    }
-}
-
-fn optional_count(value: Option<u64>) -> String {
-    value.map_or_else(|| "undefined".into(), |v| v.to_string())
-}
-
-/// A number as a TypeScript literal.
-fn number(value: f64) -> String {
-    if value.fract() == 0.0 && value.abs() < 1e15 {
-        format!("{}", value as i64)
-    } else {
-        format!("{value:?}")
-    }
-}
-
-/// `ChatRequestContent` → `CHAT_REQUEST_CONTENT`.
-fn constant_case(name: &str) -> String {
-    crate::model::naming::snake_case(name).to_uppercase()
 }

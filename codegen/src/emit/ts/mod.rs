@@ -9,19 +9,22 @@
 //! The sources are emitted as TypeScript and compiled when the package is packed, so that
 //! `cargo xtask codegen` needs no Node.
 
+mod checks;
 mod client;
+mod code;
+mod decoders;
 mod guards;
 mod names;
 mod types;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use agentwire_spec::error::{Error, Result};
+use agentwire_spec::protocol::ReplyForm;
 use handlebars::Handlebars;
 use serde::Serialize;
 
-use crate::error::{Error, Result};
 use crate::model::ProtocolModel;
-use crate::protocol::ReplyForm;
 use names::{doc_comment, paragraphs, property_key, string_literal};
 
 /// Where the package sits, relative to the repository root.
@@ -51,6 +54,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "index.ts",
         include_str!("../../../templates/ts/index.ts.hbs"),
+    ),
+    (
+        "runtime/json.ts",
+        include_str!("../../../templates/ts/runtime/json.ts.hbs"),
+    ),
+    (
+        "runtime/failure.ts",
+        include_str!("../../../templates/ts/runtime/failure.ts.hbs"),
     ),
     (
         "runtime/check.ts",
@@ -138,6 +149,8 @@ pub fn emit_shared(
         (".npmrc", "npmrc"),
         ("README.md", "README.md"),
         ("src/index.ts", "index.ts"),
+        ("src/runtime/json.ts", "runtime/json.ts"),
+        ("src/runtime/failure.ts", "runtime/failure.ts"),
         ("src/runtime/check.ts", "runtime/check.ts"),
         ("src/runtime/decode.ts", "runtime/decode.ts"),
         ("src/runtime/client.ts", "runtime/client.ts"),

@@ -29,4 +29,7 @@ export const paths = {
   tarballRecord: join(work, "tarball.txt"),
   /** The agreement corpus: `<id>.jsonl`. */
   corpus: join(work, "corpus"),
+  /** The synthetic protocol's package (codegen/tests/synthetic), compiled, and its corpus. */
+  synthetic: join(work, "synthetic"),
+  syntheticCorpus: join(work, "synthetic-corpus"),
 };

@@ -2,8 +2,9 @@
 
 /**
  * Guards for the Protocol datagram messages: each accepts exactly what its JSON Schema accepts and, when
- * it does not, says which value failed (as a JSON Pointer) and why. The unions select a message
- * by its discriminators, then check that one message.
+ * it does not, says which value failed (as a JSON Pointer), the keyword and why. The unions'
+ * decoders select a message by its discriminators, then check that one message. Generated as
+ * code: a valid frame is checked without allocating, and a failure is plain data.
  *
  * @module
  */
@@ -11,248 +12,342 @@
 import * as rt from "../runtime/index.js";
 import type * as t from "./types.js";
 
-const PING_FIELDS: readonly rt.FieldCheck[] = [
-  ["msg", true, checkPingMsg],
-  ["cid", true, checkCid],
-  ["content", true, rt.checkNull],
-];
-
 /** Checks a value against {@link t.Ping}: `undefined` when it matches, else where and why not. */
 export function checkPing(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, PING_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.msg;
+  if (v1 === undefined) return rt.missing(pointer + "/msg");
+  if (v1 !== "ping") return rt.mismatch(pointer + "/msg", "const", "\"ping\"", v1);
+  const v2 = value.cid;
+  if (v2 === undefined) return rt.missing(pointer + "/cid");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/cid", "type", "a string", v2);
+  const v3 = value.content;
+  if (v3 === undefined) return rt.missing(pointer + "/content");
+  if (v3 !== null) return rt.mismatch(pointer + "/content", "type", "null", v3);
+  return undefined;
 }
 
 /** Checks a value against {@link t.PingMsg}: `undefined` when it matches, else where and why not. */
 export function checkPingMsg(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "ping");
+  if (value !== "ping") return rt.mismatch(pointer, "const", "\"ping\"", value);
+  return undefined;
 }
 
 /** Checks a value against {@link t.Cid}: `undefined` when it matches, else where and why not. */
 export function checkCid(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkString(value, pointer);
+  if (typeof value !== "string") return rt.mismatch(pointer, "type", "a string", value);
+  return undefined;
 }
-
-const SESSION_CREATE_FIELDS: readonly rt.FieldCheck[] = [
-  ["msg", true, checkSessionCreateMsg],
-  ["cid", true, checkCid],
-  ["content", true, checkSessionCreateContent],
-];
 
 /** Checks a value against {@link t.SessionCreate}: `undefined` when it matches, else where and why not. */
 export function checkSessionCreate(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, SESSION_CREATE_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.msg;
+  if (v1 === undefined) return rt.missing(pointer + "/msg");
+  if (v1 !== "session") return rt.mismatch(pointer + "/msg", "const", "\"session\"", v1);
+  const v2 = value.cid;
+  if (v2 === undefined) return rt.missing(pointer + "/cid");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/cid", "type", "a string", v2);
+  const v3 = value.content;
+  if (v3 === undefined) return rt.missing(pointer + "/content");
+  const f4 = checkSessionCreateContent(v3);
+  if (f4) return rt.under(f4, pointer + "/content");
+  return undefined;
 }
 
 /** Checks a value against {@link t.SessionCreateMsg}: `undefined` when it matches, else where and why not. */
 export function checkSessionCreateMsg(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "session");
+  if (value !== "session") return rt.mismatch(pointer, "const", "\"session\"", value);
+  return undefined;
 }
-
-const SESSION_CREATE_CONTENT_FIELDS: readonly rt.FieldCheck[] = [
-  ["request", true, checkSessionCreateContentRequest],
-  ["settings", true, checkSettings],
-];
 
 /** Checks a value against {@link t.SessionCreateContent}: `undefined` when it matches, else where and why not. */
 export function checkSessionCreateContent(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, SESSION_CREATE_CONTENT_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.request;
+  if (v1 === undefined) return rt.missing(pointer + "/request");
+  if (v1 !== "create") return rt.mismatch(pointer + "/request", "const", "\"create\"", v1);
+  const v2 = value.settings;
+  if (v2 === undefined) return rt.missing(pointer + "/settings");
+  const f3 = checkSettings(v2);
+  if (f3) return rt.under(f3, pointer + "/settings");
+  return undefined;
 }
 
 /** Checks a value against {@link t.SessionCreateContentRequest}: `undefined` when it matches, else where and why not. */
 export function checkSessionCreateContentRequest(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "create");
+  if (value !== "create") return rt.mismatch(pointer, "const", "\"create\"", value);
+  return undefined;
 }
-
-const SETTINGS_FIELDS: readonly rt.FieldCheck[] = [
-  ["model", true, rt.checkString],
-  ["temperature", true, rt.checkNumber],
-  ["seed", true, rt.checkInteger],
-];
 
 /** Checks a value against {@link t.Settings}: `undefined` when it matches, else where and why not. */
 export function checkSettings(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, SETTINGS_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.model;
+  if (v1 === undefined) return rt.missing(pointer + "/model");
+  if (typeof v1 !== "string") return rt.mismatch(pointer + "/model", "type", "a string", v1);
+  const v2 = value.temperature;
+  if (v2 === undefined) return rt.missing(pointer + "/temperature");
+  if (typeof v2 !== "number" || !Number.isFinite(v2)) return rt.mismatch(pointer + "/temperature", "type", "a number", v2);
+  const v3 = value.seed;
+  if (v3 === undefined) return rt.missing(pointer + "/seed");
+  if (typeof v3 !== "number" || !Number.isInteger(v3)) return rt.mismatch(pointer + "/seed", "type", "an integer", v3);
+  return undefined;
 }
-
-const SESSION_RESUME_FIELDS: readonly rt.FieldCheck[] = [
-  ["msg", true, checkSessionResumeMsg],
-  ["cid", true, checkCid],
-  ["content", true, checkSessionResumeContent],
-];
 
 /** Checks a value against {@link t.SessionResume}: `undefined` when it matches, else where and why not. */
 export function checkSessionResume(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, SESSION_RESUME_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.msg;
+  if (v1 === undefined) return rt.missing(pointer + "/msg");
+  if (v1 !== "session") return rt.mismatch(pointer + "/msg", "const", "\"session\"", v1);
+  const v2 = value.cid;
+  if (v2 === undefined) return rt.missing(pointer + "/cid");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/cid", "type", "a string", v2);
+  const v3 = value.content;
+  if (v3 === undefined) return rt.missing(pointer + "/content");
+  const f4 = checkSessionResumeContent(v3);
+  if (f4) return rt.under(f4, pointer + "/content");
+  return undefined;
 }
 
 /** Checks a value against {@link t.SessionResumeMsg}: `undefined` when it matches, else where and why not. */
 export function checkSessionResumeMsg(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "session");
+  if (value !== "session") return rt.mismatch(pointer, "const", "\"session\"", value);
+  return undefined;
 }
-
-const SESSION_RESUME_CONTENT_FIELDS: readonly rt.FieldCheck[] = [
-  ["request", true, checkSessionResumeContentRequest],
-  ["session_id", true, checkSessionId],
-];
 
 /** Checks a value against {@link t.SessionResumeContent}: `undefined` when it matches, else where and why not. */
 export function checkSessionResumeContent(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, SESSION_RESUME_CONTENT_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.request;
+  if (v1 === undefined) return rt.missing(pointer + "/request");
+  if (v1 !== "resume") return rt.mismatch(pointer + "/request", "const", "\"resume\"", v1);
+  const v2 = value.session_id;
+  if (v2 === undefined) return rt.missing(pointer + "/session_id");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/session_id", "type", "a string", v2);
+  return undefined;
 }
 
 /** Checks a value against {@link t.SessionResumeContentRequest}: `undefined` when it matches, else where and why not. */
 export function checkSessionResumeContentRequest(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "resume");
+  if (value !== "resume") return rt.mismatch(pointer, "const", "\"resume\"", value);
+  return undefined;
 }
 
 /** Checks a value against {@link t.SessionId}: `undefined` when it matches, else where and why not. */
 export function checkSessionId(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkString(value, pointer);
+  if (typeof value !== "string") return rt.mismatch(pointer, "type", "a string", value);
+  return undefined;
 }
-
-const SESSION_STATUS_FIELDS: readonly rt.FieldCheck[] = [
-  ["msg", true, checkSessionStatusMsg],
-  ["cid", true, checkCid],
-  ["content", true, checkSessionStatusContent],
-];
 
 /** Checks a value against {@link t.SessionStatus}: `undefined` when it matches, else where and why not. */
 export function checkSessionStatus(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, SESSION_STATUS_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.msg;
+  if (v1 === undefined) return rt.missing(pointer + "/msg");
+  if (v1 !== "session") return rt.mismatch(pointer + "/msg", "const", "\"session\"", v1);
+  const v2 = value.cid;
+  if (v2 === undefined) return rt.missing(pointer + "/cid");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/cid", "type", "a string", v2);
+  const v3 = value.content;
+  if (v3 === undefined) return rt.missing(pointer + "/content");
+  const f4 = checkSessionStatusContent(v3);
+  if (f4) return rt.under(f4, pointer + "/content");
+  return undefined;
 }
 
 /** Checks a value against {@link t.SessionStatusMsg}: `undefined` when it matches, else where and why not. */
 export function checkSessionStatusMsg(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "session");
+  if (value !== "session") return rt.mismatch(pointer, "const", "\"session\"", value);
+  return undefined;
 }
-
-const SESSION_STATUS_CONTENT_FIELDS: readonly rt.FieldCheck[] = [
-  ["request", true, checkSessionStatusContentRequest],
-  ["session_id", true, checkSessionId],
-];
 
 /** Checks a value against {@link t.SessionStatusContent}: `undefined` when it matches, else where and why not. */
 export function checkSessionStatusContent(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, SESSION_STATUS_CONTENT_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.request;
+  if (v1 === undefined) return rt.missing(pointer + "/request");
+  if (v1 !== "status") return rt.mismatch(pointer + "/request", "const", "\"status\"", v1);
+  const v2 = value.session_id;
+  if (v2 === undefined) return rt.missing(pointer + "/session_id");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/session_id", "type", "a string", v2);
+  return undefined;
 }
 
 /** Checks a value against {@link t.SessionStatusContentRequest}: `undefined` when it matches, else where and why not. */
 export function checkSessionStatusContentRequest(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "status");
+  if (value !== "status") return rt.mismatch(pointer, "const", "\"status\"", value);
+  return undefined;
 }
-
-const SESSION_DESTROY_FIELDS: readonly rt.FieldCheck[] = [
-  ["msg", true, checkSessionDestroyMsg],
-  ["cid", true, checkCid],
-  ["content", true, checkSessionDestroyContent],
-];
 
 /** Checks a value against {@link t.SessionDestroy}: `undefined` when it matches, else where and why not. */
 export function checkSessionDestroy(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, SESSION_DESTROY_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.msg;
+  if (v1 === undefined) return rt.missing(pointer + "/msg");
+  if (v1 !== "session") return rt.mismatch(pointer + "/msg", "const", "\"session\"", v1);
+  const v2 = value.cid;
+  if (v2 === undefined) return rt.missing(pointer + "/cid");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/cid", "type", "a string", v2);
+  const v3 = value.content;
+  if (v3 === undefined) return rt.missing(pointer + "/content");
+  const f4 = checkSessionDestroyContent(v3);
+  if (f4) return rt.under(f4, pointer + "/content");
+  return undefined;
 }
 
 /** Checks a value against {@link t.SessionDestroyMsg}: `undefined` when it matches, else where and why not. */
 export function checkSessionDestroyMsg(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "session");
+  if (value !== "session") return rt.mismatch(pointer, "const", "\"session\"", value);
+  return undefined;
 }
-
-const SESSION_DESTROY_CONTENT_FIELDS: readonly rt.FieldCheck[] = [
-  ["request", true, checkSessionDestroyContentRequest],
-  ["session_id", true, checkSessionId],
-];
 
 /** Checks a value against {@link t.SessionDestroyContent}: `undefined` when it matches, else where and why not. */
 export function checkSessionDestroyContent(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, SESSION_DESTROY_CONTENT_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.request;
+  if (v1 === undefined) return rt.missing(pointer + "/request");
+  if (v1 !== "destroy") return rt.mismatch(pointer + "/request", "const", "\"destroy\"", v1);
+  const v2 = value.session_id;
+  if (v2 === undefined) return rt.missing(pointer + "/session_id");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/session_id", "type", "a string", v2);
+  return undefined;
 }
 
 /** Checks a value against {@link t.SessionDestroyContentRequest}: `undefined` when it matches, else where and why not. */
 export function checkSessionDestroyContentRequest(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "destroy");
+  if (value !== "destroy") return rt.mismatch(pointer, "const", "\"destroy\"", value);
+  return undefined;
 }
-
-const CHAT_REQUEST_FIELDS: readonly rt.FieldCheck[] = [
-  ["msg", true, checkChatRequestMsg],
-  ["cid", true, checkCid],
-  ["content", true, checkChatRequestContent],
-];
 
 /** Checks a value against {@link t.ChatRequest}: `undefined` when it matches, else where and why not. */
 export function checkChatRequest(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, CHAT_REQUEST_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.msg;
+  if (v1 === undefined) return rt.missing(pointer + "/msg");
+  if (v1 !== "chat") return rt.mismatch(pointer + "/msg", "const", "\"chat\"", v1);
+  const v2 = value.cid;
+  if (v2 === undefined) return rt.missing(pointer + "/cid");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/cid", "type", "a string", v2);
+  const v3 = value.content;
+  if (v3 === undefined) return rt.missing(pointer + "/content");
+  const f4 = checkChatRequestContent(v3);
+  if (f4) return rt.under(f4, pointer + "/content");
+  return undefined;
 }
 
 /** Checks a value against {@link t.ChatRequestMsg}: `undefined` when it matches, else where and why not. */
 export function checkChatRequestMsg(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "chat");
+  if (value !== "chat") return rt.mismatch(pointer, "const", "\"chat\"", value);
+  return undefined;
 }
-
-const CHAT_REQUEST_CONTENT_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, rt.checkString],
-  ["data", true, checkBase64Text],
-];
 
 /** Checks a value against {@link t.ChatRequestContent}: `undefined` when it matches, else where and why not. */
 export function checkChatRequestContent(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, CHAT_REQUEST_CONTENT_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (typeof v1 !== "string") return rt.mismatch(pointer + "/type", "type", "a string", v1);
+  const v2 = value.data;
+  if (v2 === undefined) return rt.missing(pointer + "/data");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/data", "type", "a string", v2);
+  return undefined;
 }
-
-const BASE64_TEXT_RULES: rt.StringRules = {};
 
 /** Checks a value against {@link t.Base64Text}: `undefined` when it matches, else where and why not. */
 export function checkBase64Text(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStringRules(value, pointer, BASE64_TEXT_RULES);
+  if (typeof value !== "string") return rt.mismatch(pointer, "type", "a string", value);
+  return undefined;
 }
-
-const PONG_FIELDS: readonly rt.FieldCheck[] = [
-  ["msg", true, checkPongMsg],
-  ["cid", true, checkCid],
-  ["content", true, rt.checkNull],
-];
 
 /** Checks a value against {@link t.Pong}: `undefined` when it matches, else where and why not. */
 export function checkPong(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, PONG_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.msg;
+  if (v1 === undefined) return rt.missing(pointer + "/msg");
+  if (v1 !== "ping") return rt.mismatch(pointer + "/msg", "const", "\"ping\"", v1);
+  const v2 = value.cid;
+  if (v2 === undefined) return rt.missing(pointer + "/cid");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/cid", "type", "a string", v2);
+  const v3 = value.content;
+  if (v3 === undefined) return rt.missing(pointer + "/content");
+  if (v3 !== null) return rt.mismatch(pointer + "/content", "type", "null", v3);
+  return undefined;
 }
 
 /** Checks a value against {@link t.PongMsg}: `undefined` when it matches, else where and why not. */
 export function checkPongMsg(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "ping");
+  if (value !== "ping") return rt.mismatch(pointer, "const", "\"ping\"", value);
+  return undefined;
 }
-
-const SESSION_RESPONSE_FIELDS: readonly rt.FieldCheck[] = [
-  ["msg", true, checkSessionResponseMsg],
-  ["cid", true, checkCid],
-  ["content", true, checkSessionResponseContent],
-];
 
 /** Checks a value against {@link t.SessionResponse}: `undefined` when it matches, else where and why not. */
 export function checkSessionResponse(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, SESSION_RESPONSE_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.msg;
+  if (v1 === undefined) return rt.missing(pointer + "/msg");
+  if (v1 !== "session") return rt.mismatch(pointer + "/msg", "const", "\"session\"", v1);
+  const v2 = value.cid;
+  if (v2 === undefined) return rt.missing(pointer + "/cid");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/cid", "type", "a string", v2);
+  const v3 = value.content;
+  if (v3 === undefined) return rt.missing(pointer + "/content");
+  const f4 = checkSessionResponseContent(v3);
+  if (f4) return rt.under(f4, pointer + "/content");
+  return undefined;
 }
 
 /** Checks a value against {@link t.SessionResponseMsg}: `undefined` when it matches, else where and why not. */
 export function checkSessionResponseMsg(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "session");
+  if (value !== "session") return rt.mismatch(pointer, "const", "\"session\"", value);
+  return undefined;
 }
-
-const SESSION_RESPONSE_CONTENT_FIELDS: readonly rt.FieldCheck[] = [
-  ["success", true, rt.checkBoolean],
-  ["error", true, checkErrorField],
-  ["session_id", false, checkSessionId],
-  ["status", false, checkSessionState],
-  ["settings", false, checkSettings],
-];
 
 /** Checks a value against {@link t.SessionResponseContent}: `undefined` when it matches, else where and why not. */
 export function checkSessionResponseContent(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, SESSION_RESPONSE_CONTENT_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.success;
+  if (v1 === undefined) return rt.missing(pointer + "/success");
+  if (typeof v1 !== "boolean") return rt.mismatch(pointer + "/success", "type", "a boolean", v1);
+  const v2 = value.error;
+  if (v2 === undefined) return rt.missing(pointer + "/error");
+  const f3 = checkErrorField(v2);
+  if (f3) return rt.under(f3, pointer + "/error");
+  const v4 = value.session_id;
+  if (v4 !== undefined) {
+    if (typeof v4 !== "string") return rt.mismatch(pointer + "/session_id", "type", "a string", v4);
+  }
+  const v5 = value.status;
+  if (v5 !== undefined) {
+    switch (v5) {
+      case "initializing": case "idle": case "processing": break;
+      default: return rt.notOneOf(pointer + "/status", sessionStateValues, v5);
+    }
+  }
+  const v6 = value.settings;
+  if (v6 !== undefined) {
+    const f7 = checkSettings(v6);
+    if (f7) return rt.under(f7, pointer + "/settings");
+  }
+  return undefined;
 }
 
 /** Checks a value against {@link t.ErrorField}: `undefined` when it matches, else where and why not. */
 export function checkErrorField(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkOneOf(value, pointer, [rt.checkBoolean, rt.checkString, rt.checkNull], "boolean or string or null");
+  if (typeof value === "boolean") {
+    if (typeof value !== "boolean") return rt.mismatch(pointer, "type", "a boolean", value);
+    return undefined;
+  }
+  if (typeof value === "string") {
+    if (typeof value !== "string") return rt.mismatch(pointer, "type", "a string", value);
+    return undefined;
+  }
+  if (value === null) {
+    if (value !== null) return rt.mismatch(pointer, "type", "null", value);
+    return undefined;
+  }
+  return rt.mismatch(pointer, "type", "boolean or string or null", value);
 }
 
 /** Every value of {@link t.SessionState}, in the schema's order. */
@@ -260,63 +355,92 @@ export const sessionStateValues: readonly t.SessionState[] = ["initializing", "i
 
 /** Checks a value against {@link t.SessionState}: `undefined` when it matches, else where and why not. */
 export function checkSessionState(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkEnum(value, pointer, sessionStateValues);
+  switch (value) {
+    case "initializing": case "idle": case "processing": break;
+    default: return rt.notOneOf(pointer, sessionStateValues, value);
+  }
+  return undefined;
 }
-
-const CHAT_RESPONSE_FIELDS: readonly rt.FieldCheck[] = [
-  ["msg", true, checkChatResponseMsg],
-  ["cid", true, checkCid],
-  ["content", true, checkChatResponseContent],
-];
 
 /** Checks a value against {@link t.ChatResponse}: `undefined` when it matches, else where and why not. */
 export function checkChatResponse(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, CHAT_RESPONSE_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.msg;
+  if (v1 === undefined) return rt.missing(pointer + "/msg");
+  if (v1 !== "chat") return rt.mismatch(pointer + "/msg", "const", "\"chat\"", v1);
+  const v2 = value.cid;
+  if (v2 === undefined) return rt.missing(pointer + "/cid");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/cid", "type", "a string", v2);
+  const v3 = value.content;
+  if (v3 === undefined) return rt.missing(pointer + "/content");
+  const f4 = checkChatResponseContent(v3);
+  if (f4) return rt.under(f4, pointer + "/content");
+  return undefined;
 }
 
 /** Checks a value against {@link t.ChatResponseMsg}: `undefined` when it matches, else where and why not. */
 export function checkChatResponseMsg(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "chat");
+  if (value !== "chat") return rt.mismatch(pointer, "const", "\"chat\"", value);
+  return undefined;
 }
-
-const CHAT_RESPONSE_CONTENT_FIELDS: readonly rt.FieldCheck[] = [
-  ["success", true, rt.checkBoolean],
-  ["error", true, checkErrorField],
-  ["sender", true, rt.checkString],
-  ["bot", true, rt.checkBoolean],
-  ["type", true, rt.checkString],
-  ["data", true, checkBase64Text],
-];
 
 /** Checks a value against {@link t.ChatResponseContent}: `undefined` when it matches, else where and why not. */
 export function checkChatResponseContent(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, CHAT_RESPONSE_CONTENT_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.success;
+  if (v1 === undefined) return rt.missing(pointer + "/success");
+  if (typeof v1 !== "boolean") return rt.mismatch(pointer + "/success", "type", "a boolean", v1);
+  const v2 = value.error;
+  if (v2 === undefined) return rt.missing(pointer + "/error");
+  const f3 = checkErrorField(v2);
+  if (f3) return rt.under(f3, pointer + "/error");
+  const v4 = value.sender;
+  if (v4 === undefined) return rt.missing(pointer + "/sender");
+  if (typeof v4 !== "string") return rt.mismatch(pointer + "/sender", "type", "a string", v4);
+  const v5 = value.bot;
+  if (v5 === undefined) return rt.missing(pointer + "/bot");
+  if (typeof v5 !== "boolean") return rt.mismatch(pointer + "/bot", "type", "a boolean", v5);
+  const v6 = value.type;
+  if (v6 === undefined) return rt.missing(pointer + "/type");
+  if (typeof v6 !== "string") return rt.mismatch(pointer + "/type", "type", "a string", v6);
+  const v7 = value.data;
+  if (v7 === undefined) return rt.missing(pointer + "/data");
+  if (typeof v7 !== "string") return rt.mismatch(pointer + "/data", "type", "a string", v7);
+  return undefined;
 }
-
-const SYSTEM_MESSAGE_FIELDS: readonly rt.FieldCheck[] = [
-  ["msg", true, checkSystemMessageMsg],
-  ["cid", true, checkCid],
-  ["content", true, checkSystemMessageContent],
-];
 
 /** Checks a value against {@link t.SystemMessage}: `undefined` when it matches, else where and why not. */
 export function checkSystemMessage(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, SYSTEM_MESSAGE_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.msg;
+  if (v1 === undefined) return rt.missing(pointer + "/msg");
+  if (v1 !== "system") return rt.mismatch(pointer + "/msg", "const", "\"system\"", v1);
+  const v2 = value.cid;
+  if (v2 === undefined) return rt.missing(pointer + "/cid");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/cid", "type", "a string", v2);
+  const v3 = value.content;
+  if (v3 === undefined) return rt.missing(pointer + "/content");
+  const f4 = checkSystemMessageContent(v3);
+  if (f4) return rt.under(f4, pointer + "/content");
+  return undefined;
 }
 
 /** Checks a value against {@link t.SystemMessageMsg}: `undefined` when it matches, else where and why not. */
 export function checkSystemMessageMsg(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "system");
+  if (value !== "system") return rt.mismatch(pointer, "const", "\"system\"", value);
+  return undefined;
 }
-
-const SYSTEM_MESSAGE_CONTENT_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, rt.checkString],
-  ["data", true, checkBase64Text],
-];
 
 /** Checks a value against {@link t.SystemMessageContent}: `undefined` when it matches, else where and why not. */
 export function checkSystemMessageContent(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, SYSTEM_MESSAGE_CONTENT_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (typeof v1 !== "string") return rt.mismatch(pointer + "/type", "type", "a string", v1);
+  const v2 = value.data;
+  if (v2 === undefined) return rt.missing(pointer + "/data");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/data", "type", "a string", v2);
+  return undefined;
 }
 
 /** Whether a value is a valid `ping` message. */
@@ -369,10 +493,12 @@ export function isSystemMessage(value: unknown): value is t.SystemMessage {
   return checkSystemMessage(value) === undefined;
 }
 
-/** How a frame is recognised as a message of {@link t.ClientMessage}. */
+const CLIENT_DISCRIMINATORS: readonly string[] = ["/msg", "/content/request"];
+
+/** How a frame is recognised as a message of {@link t.ClientMessage}, and its decoder. */
 export const clientUnion: rt.Union<t.ClientMessageName> = {
   name: "ClientMessage",
-  discriminators: ["/msg", "/content/request"],
+  discriminators: CLIENT_DISCRIMINATORS,
   variants: [
     { name: "ping", when: [{ pointer: "/msg", equals: "ping" }], check: checkPing },
     { name: "session_create", when: [{ pointer: "/msg", equals: "session" }, { pointer: "/content/request", equals: "create" }], check: checkSessionCreate },
@@ -381,14 +507,40 @@ export const clientUnion: rt.Union<t.ClientMessageName> = {
     { name: "session_destroy", when: [{ pointer: "/msg", equals: "session" }, { pointer: "/content/request", equals: "destroy" }], check: checkSessionDestroy },
     { name: "chat_request", when: [{ pointer: "/msg", equals: "chat" }], check: checkChatRequest },
   ],
+  decode: decodeClientMessage,
 };
 
-/** Decodes a JSON value as a {@link t.ClientMessage}: the message and its name, or a {@link rt.FrameError}. */
+/** Decodes a JSON value as a {@link t.ClientMessage}: the message and its name, or why not as a {@link rt.FrameFailure}. */
 export function decodeClientMessage(value: unknown): rt.Decoded<t.ClientMessages> {
-  return rt.decode<t.ClientMessages>(clientUnion, value);
+  if (!rt.isObject(value)) return rt.undecided("ClientMessage", rt.mismatch("", "type", "an object", value));
+  const d1 = value.msg;
+  switch (d1) {
+    case "ping":
+      return rt.decided<t.ClientMessages>("ClientMessage", "ping", value, checkPing(value));
+    case "session": {
+      const p2 = value.content;
+      const d3 = rt.isObject(p2) ? p2.request : undefined;
+      switch (d3) {
+        case "create":
+          return rt.decided<t.ClientMessages>("ClientMessage", "session_create", value, checkSessionCreate(value));
+        case "resume":
+          return rt.decided<t.ClientMessages>("ClientMessage", "session_resume", value, checkSessionResume(value));
+        case "status":
+          return rt.decided<t.ClientMessages>("ClientMessage", "session_status", value, checkSessionStatus(value));
+        case "destroy":
+          return rt.decided<t.ClientMessages>("ClientMessage", "session_destroy", value, checkSessionDestroy(value));
+        default:
+          return rt.undecided("ClientMessage", rt.noMessage("/content/request", d3, value, CLIENT_DISCRIMINATORS));
+      }
+    }
+    case "chat":
+      return rt.decided<t.ClientMessages>("ClientMessage", "chat_request", value, checkChatRequest(value));
+    default:
+      return rt.undecided("ClientMessage", rt.noMessage("/msg", d1, value, CLIENT_DISCRIMINATORS));
+  }
 }
 
-/** Parses a text frame as a {@link t.ClientMessage}: the message and its name, or a {@link rt.FrameError}. */
+/** Parses a text frame as a {@link t.ClientMessage}: the message and its name, or why not as a {@link rt.FrameFailure}. */
 export function parseClientMessage(text: string): rt.Decoded<t.ClientMessages> {
   return rt.parse<t.ClientMessages>(clientUnion, text);
 }
@@ -398,24 +550,40 @@ export function isClientMessage(value: unknown): value is t.ClientMessage {
   return decodeClientMessage(value).ok;
 }
 
-/** How a frame is recognised as a message of {@link t.ServerMessage}. */
+const SERVER_DISCRIMINATORS: readonly string[] = ["/msg"];
+
+/** How a frame is recognised as a message of {@link t.ServerMessage}, and its decoder. */
 export const serverUnion: rt.Union<t.ServerMessageName> = {
   name: "ServerMessage",
-  discriminators: ["/msg"],
+  discriminators: SERVER_DISCRIMINATORS,
   variants: [
     { name: "pong", when: [{ pointer: "/msg", equals: "ping" }], check: checkPong },
     { name: "session_response", when: [{ pointer: "/msg", equals: "session" }], check: checkSessionResponse },
     { name: "chat_response", when: [{ pointer: "/msg", equals: "chat" }], check: checkChatResponse },
     { name: "system_message", when: [{ pointer: "/msg", equals: "system" }], check: checkSystemMessage },
   ],
+  decode: decodeServerMessage,
 };
 
-/** Decodes a JSON value as a {@link t.ServerMessage}: the message and its name, or a {@link rt.FrameError}. */
+/** Decodes a JSON value as a {@link t.ServerMessage}: the message and its name, or why not as a {@link rt.FrameFailure}. */
 export function decodeServerMessage(value: unknown): rt.Decoded<t.ServerMessages> {
-  return rt.decode<t.ServerMessages>(serverUnion, value);
+  if (!rt.isObject(value)) return rt.undecided("ServerMessage", rt.mismatch("", "type", "an object", value));
+  const d1 = value.msg;
+  switch (d1) {
+    case "ping":
+      return rt.decided<t.ServerMessages>("ServerMessage", "pong", value, checkPong(value));
+    case "session":
+      return rt.decided<t.ServerMessages>("ServerMessage", "session_response", value, checkSessionResponse(value));
+    case "chat":
+      return rt.decided<t.ServerMessages>("ServerMessage", "chat_response", value, checkChatResponse(value));
+    case "system":
+      return rt.decided<t.ServerMessages>("ServerMessage", "system_message", value, checkSystemMessage(value));
+    default:
+      return rt.undecided("ServerMessage", rt.noMessage("/msg", d1, value, SERVER_DISCRIMINATORS));
+  }
 }
 
-/** Parses a text frame as a {@link t.ServerMessage}: the message and its name, or a {@link rt.FrameError}. */
+/** Parses a text frame as a {@link t.ServerMessage}: the message and its name, or why not as a {@link rt.FrameFailure}. */
 export function parseServerMessage(text: string): rt.Decoded<t.ServerMessages> {
   return rt.parse<t.ServerMessages>(serverUnion, text);
 }

@@ -2,8 +2,9 @@
 
 /**
  * Guards for the General Bots Meet WebSocket messages: each accepts exactly what its JSON Schema accepts and, when
- * it does not, says which value failed (as a JSON Pointer) and why. The unions select a message
- * by its discriminators, then check that one message.
+ * it does not, says which value failed (as a JSON Pointer), the keyword and why. The unions'
+ * decoders select a message by its discriminators, then check that one message. Generated as
+ * code: a valid frame is checked without allocating, and a failure is plain data.
  *
  * @module
  */
@@ -11,119 +12,168 @@
 import * as rt from "../runtime/index.js";
 import type * as t from "./types.js";
 
-const JOIN_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkJoinType],
-  ["room_id", true, rt.checkString],
-  ["participant_name", true, rt.checkString],
-];
-
 /** Checks a value against {@link t.Join}: `undefined` when it matches, else where and why not. */
 export function checkJoin(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, JOIN_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "join") return rt.mismatch(pointer + "/type", "const", "\"join\"", v1);
+  const v2 = value.room_id;
+  if (v2 === undefined) return rt.missing(pointer + "/room_id");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/room_id", "type", "a string", v2);
+  const v3 = value.participant_name;
+  if (v3 === undefined) return rt.missing(pointer + "/participant_name");
+  if (typeof v3 !== "string") return rt.mismatch(pointer + "/participant_name", "type", "a string", v3);
+  return undefined;
 }
 
 /** Checks a value against {@link t.JoinType}: `undefined` when it matches, else where and why not. */
 export function checkJoinType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "join");
+  if (value !== "join") return rt.mismatch(pointer, "const", "\"join\"", value);
+  return undefined;
 }
-
-const LEAVE_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkLeaveType],
-  ["room_id", true, rt.checkString],
-];
 
 /** Checks a value against {@link t.Leave}: `undefined` when it matches, else where and why not. */
 export function checkLeave(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, LEAVE_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "leave") return rt.mismatch(pointer + "/type", "const", "\"leave\"", v1);
+  const v2 = value.room_id;
+  if (v2 === undefined) return rt.missing(pointer + "/room_id");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/room_id", "type", "a string", v2);
+  return undefined;
 }
 
 /** Checks a value against {@link t.LeaveType}: `undefined` when it matches, else where and why not. */
 export function checkLeaveType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "leave");
+  if (value !== "leave") return rt.mismatch(pointer, "const", "\"leave\"", value);
+  return undefined;
 }
-
-const SIGNAL_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkSignalType],
-  ["room_id", true, rt.checkString],
-  ["target_id", true, rt.checkString],
-  ["signal", true, rt.checkObject],
-];
 
 /** Checks a value against {@link t.Signal}: `undefined` when it matches, else where and why not. */
 export function checkSignal(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, SIGNAL_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "signal") return rt.mismatch(pointer + "/type", "const", "\"signal\"", v1);
+  const v2 = value.room_id;
+  if (v2 === undefined) return rt.missing(pointer + "/room_id");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/room_id", "type", "a string", v2);
+  const v3 = value.target_id;
+  if (v3 === undefined) return rt.missing(pointer + "/target_id");
+  if (typeof v3 !== "string") return rt.mismatch(pointer + "/target_id", "type", "a string", v3);
+  const v4 = value.signal;
+  if (v4 === undefined) return rt.missing(pointer + "/signal");
+  const f5 = rt.checkObject(v4);
+  if (f5) return rt.under(f5, pointer + "/signal");
+  return undefined;
 }
 
 /** Checks a value against {@link t.SignalType}: `undefined` when it matches, else where and why not. */
 export function checkSignalType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "signal");
+  if (value !== "signal") return rt.mismatch(pointer, "const", "\"signal\"", value);
+  return undefined;
 }
-
-const JOIN_NOTICE_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkJoinNoticeType],
-  ["room_id", true, rt.checkString],
-  ["participant_name", true, rt.checkString],
-  ["participant_id", false, rt.checkString],
-];
 
 /** Checks a value against {@link t.JoinNotice}: `undefined` when it matches, else where and why not. */
 export function checkJoinNotice(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, JOIN_NOTICE_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "join") return rt.mismatch(pointer + "/type", "const", "\"join\"", v1);
+  const v2 = value.room_id;
+  if (v2 === undefined) return rt.missing(pointer + "/room_id");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/room_id", "type", "a string", v2);
+  const v3 = value.participant_name;
+  if (v3 === undefined) return rt.missing(pointer + "/participant_name");
+  if (typeof v3 !== "string") return rt.mismatch(pointer + "/participant_name", "type", "a string", v3);
+  const v4 = value.participant_id;
+  if (v4 !== undefined) {
+    if (typeof v4 !== "string") return rt.mismatch(pointer + "/participant_id", "type", "a string", v4);
+  }
+  return undefined;
 }
 
 /** Checks a value against {@link t.JoinNoticeType}: `undefined` when it matches, else where and why not. */
 export function checkJoinNoticeType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "join");
+  if (value !== "join") return rt.mismatch(pointer, "const", "\"join\"", value);
+  return undefined;
 }
-
-const LEAVE_NOTICE_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkLeaveNoticeType],
-  ["room_id", true, rt.checkString],
-  ["participant_id", false, rt.checkString],
-];
 
 /** Checks a value against {@link t.LeaveNotice}: `undefined` when it matches, else where and why not. */
 export function checkLeaveNotice(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, LEAVE_NOTICE_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "leave") return rt.mismatch(pointer + "/type", "const", "\"leave\"", v1);
+  const v2 = value.room_id;
+  if (v2 === undefined) return rt.missing(pointer + "/room_id");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/room_id", "type", "a string", v2);
+  const v3 = value.participant_id;
+  if (v3 !== undefined) {
+    if (typeof v3 !== "string") return rt.mismatch(pointer + "/participant_id", "type", "a string", v3);
+  }
+  return undefined;
 }
 
 /** Checks a value against {@link t.LeaveNoticeType}: `undefined` when it matches, else where and why not. */
 export function checkLeaveNoticeType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "leave");
+  if (value !== "leave") return rt.mismatch(pointer, "const", "\"leave\"", value);
+  return undefined;
 }
-
-const SIGNAL_RELAY_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkSignalRelayType],
-  ["room_id", true, rt.checkString],
-  ["target_id", true, rt.checkString],
-  ["signal", true, rt.checkObject],
-  ["sender_id", false, rt.checkString],
-];
 
 /** Checks a value against {@link t.SignalRelay}: `undefined` when it matches, else where and why not. */
 export function checkSignalRelay(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, SIGNAL_RELAY_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "signal") return rt.mismatch(pointer + "/type", "const", "\"signal\"", v1);
+  const v2 = value.room_id;
+  if (v2 === undefined) return rt.missing(pointer + "/room_id");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/room_id", "type", "a string", v2);
+  const v3 = value.target_id;
+  if (v3 === undefined) return rt.missing(pointer + "/target_id");
+  if (typeof v3 !== "string") return rt.mismatch(pointer + "/target_id", "type", "a string", v3);
+  const v4 = value.signal;
+  if (v4 === undefined) return rt.missing(pointer + "/signal");
+  const f5 = rt.checkObject(v4);
+  if (f5) return rt.under(f5, pointer + "/signal");
+  const v6 = value.sender_id;
+  if (v6 !== undefined) {
+    if (typeof v6 !== "string") return rt.mismatch(pointer + "/sender_id", "type", "a string", v6);
+  }
+  return undefined;
 }
 
 /** Checks a value against {@link t.SignalRelayType}: `undefined` when it matches, else where and why not. */
 export function checkSignalRelayType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "signal");
+  if (value !== "signal") return rt.mismatch(pointer, "const", "\"signal\"", value);
+  return undefined;
 }
-
-const ERROR_MESSAGE_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkErrorMessageType],
-  ["code", true, checkErrorCode],
-  ["message", true, rt.checkString],
-];
 
 /** Checks a value against {@link t.ErrorMessage}: `undefined` when it matches, else where and why not. */
 export function checkErrorMessage(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, ERROR_MESSAGE_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "error") return rt.mismatch(pointer + "/type", "const", "\"error\"", v1);
+  const v2 = value.code;
+  if (v2 === undefined) return rt.missing(pointer + "/code");
+  switch (v2) {
+    case "AUTH_FAILED": case "SESSION_NOT_FOUND": case "RATE_LIMITED": case "MESSAGE_TOO_LARGE": case "INVALID_FORMAT": case "SUBSCRIPTION_FAILED": break;
+    default: return rt.notOneOf(pointer + "/code", errorCodeValues, v2);
+  }
+  const v3 = value.message;
+  if (v3 === undefined) return rt.missing(pointer + "/message");
+  if (typeof v3 !== "string") return rt.mismatch(pointer + "/message", "type", "a string", v3);
+  return undefined;
 }
 
 /** Checks a value against {@link t.ErrorMessageType}: `undefined` when it matches, else where and why not. */
 export function checkErrorMessageType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "error");
+  if (value !== "error") return rt.mismatch(pointer, "const", "\"error\"", value);
+  return undefined;
 }
 
 /** Every value of {@link t.ErrorCode}, in the schema's order. */
@@ -131,7 +181,11 @@ export const errorCodeValues: readonly t.ErrorCode[] = ["AUTH_FAILED", "SESSION_
 
 /** Checks a value against {@link t.ErrorCode}: `undefined` when it matches, else where and why not. */
 export function checkErrorCode(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkEnum(value, pointer, errorCodeValues);
+  switch (value) {
+    case "AUTH_FAILED": case "SESSION_NOT_FOUND": case "RATE_LIMITED": case "MESSAGE_TOO_LARGE": case "INVALID_FORMAT": case "SUBSCRIPTION_FAILED": break;
+    default: return rt.notOneOf(pointer, errorCodeValues, value);
+  }
+  return undefined;
 }
 
 /** Whether a value is a valid `join` message. */
@@ -169,23 +223,37 @@ export function isErrorMessage(value: unknown): value is t.ErrorMessage {
   return checkErrorMessage(value) === undefined;
 }
 
-/** How a frame is recognised as a message of {@link t.ClientMessage}. */
+const CLIENT_DISCRIMINATORS: readonly string[] = ["/type"];
+
+/** How a frame is recognised as a message of {@link t.ClientMessage}, and its decoder. */
 export const clientUnion: rt.Union<t.ClientMessageName> = {
   name: "ClientMessage",
-  discriminators: ["/type"],
+  discriminators: CLIENT_DISCRIMINATORS,
   variants: [
     { name: "join", when: [{ pointer: "/type", equals: "join" }], check: checkJoin },
     { name: "leave", when: [{ pointer: "/type", equals: "leave" }], check: checkLeave },
     { name: "signal", when: [{ pointer: "/type", equals: "signal" }], check: checkSignal },
   ],
+  decode: decodeClientMessage,
 };
 
-/** Decodes a JSON value as a {@link t.ClientMessage}: the message and its name, or a {@link rt.FrameError}. */
+/** Decodes a JSON value as a {@link t.ClientMessage}: the message and its name, or why not as a {@link rt.FrameFailure}. */
 export function decodeClientMessage(value: unknown): rt.Decoded<t.ClientMessages> {
-  return rt.decode<t.ClientMessages>(clientUnion, value);
+  if (!rt.isObject(value)) return rt.undecided("ClientMessage", rt.mismatch("", "type", "an object", value));
+  const d1 = value.type;
+  switch (d1) {
+    case "join":
+      return rt.decided<t.ClientMessages>("ClientMessage", "join", value, checkJoin(value));
+    case "leave":
+      return rt.decided<t.ClientMessages>("ClientMessage", "leave", value, checkLeave(value));
+    case "signal":
+      return rt.decided<t.ClientMessages>("ClientMessage", "signal", value, checkSignal(value));
+    default:
+      return rt.undecided("ClientMessage", rt.noMessage("/type", d1, value, CLIENT_DISCRIMINATORS));
+  }
 }
 
-/** Parses a text frame as a {@link t.ClientMessage}: the message and its name, or a {@link rt.FrameError}. */
+/** Parses a text frame as a {@link t.ClientMessage}: the message and its name, or why not as a {@link rt.FrameFailure}. */
 export function parseClientMessage(text: string): rt.Decoded<t.ClientMessages> {
   return rt.parse<t.ClientMessages>(clientUnion, text);
 }
@@ -195,24 +263,40 @@ export function isClientMessage(value: unknown): value is t.ClientMessage {
   return decodeClientMessage(value).ok;
 }
 
-/** How a frame is recognised as a message of {@link t.ServerMessage}. */
+const SERVER_DISCRIMINATORS: readonly string[] = ["/type"];
+
+/** How a frame is recognised as a message of {@link t.ServerMessage}, and its decoder. */
 export const serverUnion: rt.Union<t.ServerMessageName> = {
   name: "ServerMessage",
-  discriminators: ["/type"],
+  discriminators: SERVER_DISCRIMINATORS,
   variants: [
     { name: "join_notice", when: [{ pointer: "/type", equals: "join" }], check: checkJoinNotice },
     { name: "leave_notice", when: [{ pointer: "/type", equals: "leave" }], check: checkLeaveNotice },
     { name: "signal_relay", when: [{ pointer: "/type", equals: "signal" }], check: checkSignalRelay },
     { name: "error_message", when: [{ pointer: "/type", equals: "error" }], check: checkErrorMessage },
   ],
+  decode: decodeServerMessage,
 };
 
-/** Decodes a JSON value as a {@link t.ServerMessage}: the message and its name, or a {@link rt.FrameError}. */
+/** Decodes a JSON value as a {@link t.ServerMessage}: the message and its name, or why not as a {@link rt.FrameFailure}. */
 export function decodeServerMessage(value: unknown): rt.Decoded<t.ServerMessages> {
-  return rt.decode<t.ServerMessages>(serverUnion, value);
+  if (!rt.isObject(value)) return rt.undecided("ServerMessage", rt.mismatch("", "type", "an object", value));
+  const d1 = value.type;
+  switch (d1) {
+    case "join":
+      return rt.decided<t.ServerMessages>("ServerMessage", "join_notice", value, checkJoinNotice(value));
+    case "leave":
+      return rt.decided<t.ServerMessages>("ServerMessage", "leave_notice", value, checkLeaveNotice(value));
+    case "signal":
+      return rt.decided<t.ServerMessages>("ServerMessage", "signal_relay", value, checkSignalRelay(value));
+    case "error":
+      return rt.decided<t.ServerMessages>("ServerMessage", "error_message", value, checkErrorMessage(value));
+    default:
+      return rt.undecided("ServerMessage", rt.noMessage("/type", d1, value, SERVER_DISCRIMINATORS));
+  }
 }
 
-/** Parses a text frame as a {@link t.ServerMessage}: the message and its name, or a {@link rt.FrameError}. */
+/** Parses a text frame as a {@link t.ServerMessage}: the message and its name, or why not as a {@link rt.FrameFailure}. */
 export function parseServerMessage(text: string): rt.Decoded<t.ServerMessages> {
   return rt.parse<t.ServerMessages>(serverUnion, text);
 }

@@ -2,8 +2,9 @@
 
 /**
  * Guards for the General Bots WebSocket API messages: each accepts exactly what its JSON Schema accepts and, when
- * it does not, says which value failed (as a JSON Pointer) and why. The unions select a message
- * by its discriminators, then check that one message.
+ * it does not, says which value failed (as a JSON Pointer), the keyword and why. The unions'
+ * decoders select a message by its discriminators, then check that one message. Generated as
+ * code: a valid frame is checked without allocating, and a failure is plain data.
  *
  * @module
  */
@@ -11,259 +12,338 @@
 import * as rt from "../runtime/index.js";
 import type * as t from "./types.js";
 
-const AUTH_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkAuthType],
-  ["token", true, rt.checkString],
-];
-
 /** Checks a value against {@link t.Auth}: `undefined` when it matches, else where and why not. */
 export function checkAuth(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, AUTH_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "auth") return rt.mismatch(pointer + "/type", "const", "\"auth\"", v1);
+  const v2 = value.token;
+  if (v2 === undefined) return rt.missing(pointer + "/token");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/token", "type", "a string", v2);
+  return undefined;
 }
 
 /** Checks a value against {@link t.AuthType}: `undefined` when it matches, else where and why not. */
 export function checkAuthType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "auth");
+  if (value !== "auth") return rt.mismatch(pointer, "const", "\"auth\"", value);
+  return undefined;
 }
-
-const CHAT_MESSAGE_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkChatMessageType],
-  ["session_id", true, checkSessionId],
-  ["content", true, rt.checkString],
-];
 
 /** Checks a value against {@link t.ChatMessage}: `undefined` when it matches, else where and why not. */
 export function checkChatMessage(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, CHAT_MESSAGE_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "message") return rt.mismatch(pointer + "/type", "const", "\"message\"", v1);
+  const v2 = value.session_id;
+  if (v2 === undefined) return rt.missing(pointer + "/session_id");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/session_id", "type", "a string", v2);
+  const v3 = value.content;
+  if (v3 === undefined) return rt.missing(pointer + "/content");
+  if (typeof v3 !== "string") return rt.mismatch(pointer + "/content", "type", "a string", v3);
+  return undefined;
 }
 
 /** Checks a value against {@link t.ChatMessageType}: `undefined` when it matches, else where and why not. */
 export function checkChatMessageType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "message");
+  if (value !== "message") return rt.mismatch(pointer, "const", "\"message\"", value);
+  return undefined;
 }
 
 /** Checks a value against {@link t.SessionId}: `undefined` when it matches, else where and why not. */
 export function checkSessionId(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkString(value, pointer);
+  if (typeof value !== "string") return rt.mismatch(pointer, "type", "a string", value);
+  return undefined;
 }
-
-const TYPING_START_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkTypingStartType],
-  ["session_id", true, checkSessionId],
-];
 
 /** Checks a value against {@link t.TypingStart}: `undefined` when it matches, else where and why not. */
 export function checkTypingStart(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, TYPING_START_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "typing_start") return rt.mismatch(pointer + "/type", "const", "\"typing_start\"", v1);
+  const v2 = value.session_id;
+  if (v2 === undefined) return rt.missing(pointer + "/session_id");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/session_id", "type", "a string", v2);
+  return undefined;
 }
 
 /** Checks a value against {@link t.TypingStartType}: `undefined` when it matches, else where and why not. */
 export function checkTypingStartType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "typing_start");
+  if (value !== "typing_start") return rt.mismatch(pointer, "const", "\"typing_start\"", value);
+  return undefined;
 }
-
-const TYPING_STOP_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkTypingStopType],
-  ["session_id", true, checkSessionId],
-];
 
 /** Checks a value against {@link t.TypingStop}: `undefined` when it matches, else where and why not. */
 export function checkTypingStop(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, TYPING_STOP_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "typing_stop") return rt.mismatch(pointer + "/type", "const", "\"typing_stop\"", v1);
+  const v2 = value.session_id;
+  if (v2 === undefined) return rt.missing(pointer + "/session_id");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/session_id", "type", "a string", v2);
+  return undefined;
 }
 
 /** Checks a value against {@link t.TypingStopType}: `undefined` when it matches, else where and why not. */
 export function checkTypingStopType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "typing_stop");
+  if (value !== "typing_stop") return rt.mismatch(pointer, "const", "\"typing_stop\"", value);
+  return undefined;
 }
-
-const SUBSCRIBE_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkSubscribeType],
-  ["session_id", true, checkSessionId],
-];
 
 /** Checks a value against {@link t.Subscribe}: `undefined` when it matches, else where and why not. */
 export function checkSubscribe(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, SUBSCRIBE_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "subscribe") return rt.mismatch(pointer + "/type", "const", "\"subscribe\"", v1);
+  const v2 = value.session_id;
+  if (v2 === undefined) return rt.missing(pointer + "/session_id");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/session_id", "type", "a string", v2);
+  return undefined;
 }
 
 /** Checks a value against {@link t.SubscribeType}: `undefined` when it matches, else where and why not. */
 export function checkSubscribeType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "subscribe");
+  if (value !== "subscribe") return rt.mismatch(pointer, "const", "\"subscribe\"", value);
+  return undefined;
 }
-
-const UNSUBSCRIBE_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkUnsubscribeType],
-  ["session_id", true, checkSessionId],
-];
 
 /** Checks a value against {@link t.Unsubscribe}: `undefined` when it matches, else where and why not. */
 export function checkUnsubscribe(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, UNSUBSCRIBE_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "unsubscribe") return rt.mismatch(pointer + "/type", "const", "\"unsubscribe\"", v1);
+  const v2 = value.session_id;
+  if (v2 === undefined) return rt.missing(pointer + "/session_id");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/session_id", "type", "a string", v2);
+  return undefined;
 }
 
 /** Checks a value against {@link t.UnsubscribeType}: `undefined` when it matches, else where and why not. */
 export function checkUnsubscribeType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "unsubscribe");
+  if (value !== "unsubscribe") return rt.mismatch(pointer, "const", "\"unsubscribe\"", value);
+  return undefined;
 }
-
-const PING_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkPingType],
-];
 
 /** Checks a value against {@link t.Ping}: `undefined` when it matches, else where and why not. */
 export function checkPing(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, PING_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "ping") return rt.mismatch(pointer + "/type", "const", "\"ping\"", v1);
+  return undefined;
 }
 
 /** Checks a value against {@link t.PingType}: `undefined` when it matches, else where and why not. */
 export function checkPingType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "ping");
+  if (value !== "ping") return rt.mismatch(pointer, "const", "\"ping\"", value);
+  return undefined;
 }
-
-const CHAT_RESPONSE_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkChatResponseType],
-  ["session_id", true, checkSessionId],
-  ["message_id", true, checkMessageId],
-  ["role", true, rt.checkString],
-  ["content", true, rt.checkString],
-  ["timestamp", true, checkTimestamp],
-];
 
 /** Checks a value against {@link t.ChatResponse}: `undefined` when it matches, else where and why not. */
 export function checkChatResponse(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, CHAT_RESPONSE_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "message") return rt.mismatch(pointer + "/type", "const", "\"message\"", v1);
+  const v2 = value.session_id;
+  if (v2 === undefined) return rt.missing(pointer + "/session_id");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/session_id", "type", "a string", v2);
+  const v3 = value.message_id;
+  if (v3 === undefined) return rt.missing(pointer + "/message_id");
+  if (typeof v3 !== "string") return rt.mismatch(pointer + "/message_id", "type", "a string", v3);
+  const v4 = value.role;
+  if (v4 === undefined) return rt.missing(pointer + "/role");
+  if (typeof v4 !== "string") return rt.mismatch(pointer + "/role", "type", "a string", v4);
+  const v5 = value.content;
+  if (v5 === undefined) return rt.missing(pointer + "/content");
+  if (typeof v5 !== "string") return rt.mismatch(pointer + "/content", "type", "a string", v5);
+  const v6 = value.timestamp;
+  if (v6 === undefined) return rt.missing(pointer + "/timestamp");
+  if (typeof v6 !== "string") return rt.mismatch(pointer + "/timestamp", "type", "a string", v6);
+  if (!rt.isDateTime(v6)) return rt.mismatch(pointer + "/timestamp", "format", "an RFC 3339 date-time", v6);
+  return undefined;
 }
 
 /** Checks a value against {@link t.ChatResponseType}: `undefined` when it matches, else where and why not. */
 export function checkChatResponseType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "message");
+  if (value !== "message") return rt.mismatch(pointer, "const", "\"message\"", value);
+  return undefined;
 }
 
 /** Checks a value against {@link t.MessageId}: `undefined` when it matches, else where and why not. */
 export function checkMessageId(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkString(value, pointer);
+  if (typeof value !== "string") return rt.mismatch(pointer, "type", "a string", value);
+  return undefined;
 }
-
-const TIMESTAMP_RULES: rt.StringRules = { format: "date-time" };
 
 /** Checks a value against {@link t.Timestamp}: `undefined` when it matches, else where and why not. */
 export function checkTimestamp(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStringRules(value, pointer, TIMESTAMP_RULES);
+  if (typeof value !== "string") return rt.mismatch(pointer, "type", "a string", value);
+  if (!rt.isDateTime(value)) return rt.mismatch(pointer, "format", "an RFC 3339 date-time", value);
+  return undefined;
 }
-
-const STREAM_START_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkStreamStartType],
-  ["session_id", true, checkSessionId],
-  ["message_id", true, checkMessageId],
-];
 
 /** Checks a value against {@link t.StreamStart}: `undefined` when it matches, else where and why not. */
 export function checkStreamStart(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, STREAM_START_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "stream_start") return rt.mismatch(pointer + "/type", "const", "\"stream_start\"", v1);
+  const v2 = value.session_id;
+  if (v2 === undefined) return rt.missing(pointer + "/session_id");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/session_id", "type", "a string", v2);
+  const v3 = value.message_id;
+  if (v3 === undefined) return rt.missing(pointer + "/message_id");
+  if (typeof v3 !== "string") return rt.mismatch(pointer + "/message_id", "type", "a string", v3);
+  return undefined;
 }
 
 /** Checks a value against {@link t.StreamStartType}: `undefined` when it matches, else where and why not. */
 export function checkStreamStartType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "stream_start");
+  if (value !== "stream_start") return rt.mismatch(pointer, "const", "\"stream_start\"", value);
+  return undefined;
 }
-
-const STREAM_CHUNK_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkStreamChunkType],
-  ["message_id", true, checkMessageId],
-  ["content", true, rt.checkString],
-];
 
 /** Checks a value against {@link t.StreamChunk}: `undefined` when it matches, else where and why not. */
 export function checkStreamChunk(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, STREAM_CHUNK_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "stream_chunk") return rt.mismatch(pointer + "/type", "const", "\"stream_chunk\"", v1);
+  const v2 = value.message_id;
+  if (v2 === undefined) return rt.missing(pointer + "/message_id");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/message_id", "type", "a string", v2);
+  const v3 = value.content;
+  if (v3 === undefined) return rt.missing(pointer + "/content");
+  if (typeof v3 !== "string") return rt.mismatch(pointer + "/content", "type", "a string", v3);
+  return undefined;
 }
 
 /** Checks a value against {@link t.StreamChunkType}: `undefined` when it matches, else where and why not. */
 export function checkStreamChunkType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "stream_chunk");
+  if (value !== "stream_chunk") return rt.mismatch(pointer, "const", "\"stream_chunk\"", value);
+  return undefined;
 }
-
-const STREAM_END_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkStreamEndType],
-  ["message_id", true, checkMessageId],
-  ["content", true, rt.checkString],
-];
 
 /** Checks a value against {@link t.StreamEnd}: `undefined` when it matches, else where and why not. */
 export function checkStreamEnd(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, STREAM_END_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "stream_end") return rt.mismatch(pointer + "/type", "const", "\"stream_end\"", v1);
+  const v2 = value.message_id;
+  if (v2 === undefined) return rt.missing(pointer + "/message_id");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/message_id", "type", "a string", v2);
+  const v3 = value.content;
+  if (v3 === undefined) return rt.missing(pointer + "/content");
+  if (typeof v3 !== "string") return rt.mismatch(pointer + "/content", "type", "a string", v3);
+  return undefined;
 }
 
 /** Checks a value against {@link t.StreamEndType}: `undefined` when it matches, else where and why not. */
 export function checkStreamEndType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "stream_end");
+  if (value !== "stream_end") return rt.mismatch(pointer, "const", "\"stream_end\"", value);
+  return undefined;
 }
-
-const BOT_TYPING_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkBotTypingType],
-  ["session_id", true, checkSessionId],
-  ["is_typing", true, rt.checkBoolean],
-];
 
 /** Checks a value against {@link t.BotTyping}: `undefined` when it matches, else where and why not. */
 export function checkBotTyping(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, BOT_TYPING_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "bot_typing") return rt.mismatch(pointer + "/type", "const", "\"bot_typing\"", v1);
+  const v2 = value.session_id;
+  if (v2 === undefined) return rt.missing(pointer + "/session_id");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/session_id", "type", "a string", v2);
+  const v3 = value.is_typing;
+  if (v3 === undefined) return rt.missing(pointer + "/is_typing");
+  if (typeof v3 !== "boolean") return rt.mismatch(pointer + "/is_typing", "type", "a boolean", v3);
+  return undefined;
 }
 
 /** Checks a value against {@link t.BotTypingType}: `undefined` when it matches, else where and why not. */
 export function checkBotTypingType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "bot_typing");
+  if (value !== "bot_typing") return rt.mismatch(pointer, "const", "\"bot_typing\"", value);
+  return undefined;
 }
-
-const TOOL_CALL_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkToolCallType],
-  ["session_id", true, checkSessionId],
-  ["tool", true, rt.checkString],
-  ["arguments", true, rt.checkObject],
-];
 
 /** Checks a value against {@link t.ToolCall}: `undefined` when it matches, else where and why not. */
 export function checkToolCall(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, TOOL_CALL_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "tool_call") return rt.mismatch(pointer + "/type", "const", "\"tool_call\"", v1);
+  const v2 = value.session_id;
+  if (v2 === undefined) return rt.missing(pointer + "/session_id");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/session_id", "type", "a string", v2);
+  const v3 = value.tool;
+  if (v3 === undefined) return rt.missing(pointer + "/tool");
+  if (typeof v3 !== "string") return rt.mismatch(pointer + "/tool", "type", "a string", v3);
+  const v4 = value.arguments;
+  if (v4 === undefined) return rt.missing(pointer + "/arguments");
+  const f5 = rt.checkObject(v4);
+  if (f5) return rt.under(f5, pointer + "/arguments");
+  return undefined;
 }
 
 /** Checks a value against {@link t.ToolCallType}: `undefined` when it matches, else where and why not. */
 export function checkToolCallType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "tool_call");
+  if (value !== "tool_call") return rt.mismatch(pointer, "const", "\"tool_call\"", value);
+  return undefined;
 }
-
-const TOOL_RESULT_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkToolResultType],
-  ["session_id", true, checkSessionId],
-  ["tool", true, rt.checkString],
-  ["result", true, rt.checkAny],
-];
 
 /** Checks a value against {@link t.ToolResult}: `undefined` when it matches, else where and why not. */
 export function checkToolResult(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, TOOL_RESULT_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "tool_result") return rt.mismatch(pointer + "/type", "const", "\"tool_result\"", v1);
+  const v2 = value.session_id;
+  if (v2 === undefined) return rt.missing(pointer + "/session_id");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/session_id", "type", "a string", v2);
+  const v3 = value.tool;
+  if (v3 === undefined) return rt.missing(pointer + "/tool");
+  if (typeof v3 !== "string") return rt.mismatch(pointer + "/tool", "type", "a string", v3);
+  const v4 = value.result;
+  if (v4 === undefined) return rt.missing(pointer + "/result");
+  const f5 = rt.checkAny(v4);
+  if (f5) return rt.under(f5, pointer + "/result");
+  return undefined;
 }
 
 /** Checks a value against {@link t.ToolResultType}: `undefined` when it matches, else where and why not. */
 export function checkToolResultType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "tool_result");
+  if (value !== "tool_result") return rt.mismatch(pointer, "const", "\"tool_result\"", value);
+  return undefined;
 }
-
-const ERROR_MESSAGE_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkErrorMessageType],
-  ["code", true, checkErrorCode],
-  ["message", true, rt.checkString],
-];
 
 /** Checks a value against {@link t.ErrorMessage}: `undefined` when it matches, else where and why not. */
 export function checkErrorMessage(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, ERROR_MESSAGE_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "error") return rt.mismatch(pointer + "/type", "const", "\"error\"", v1);
+  const v2 = value.code;
+  if (v2 === undefined) return rt.missing(pointer + "/code");
+  switch (v2) {
+    case "AUTH_FAILED": case "SESSION_NOT_FOUND": case "RATE_LIMITED": case "MESSAGE_TOO_LARGE": case "INVALID_FORMAT": case "SUBSCRIPTION_FAILED": break;
+    default: return rt.notOneOf(pointer + "/code", errorCodeValues, v2);
+  }
+  const v3 = value.message;
+  if (v3 === undefined) return rt.missing(pointer + "/message");
+  if (typeof v3 !== "string") return rt.mismatch(pointer + "/message", "type", "a string", v3);
+  return undefined;
 }
 
 /** Checks a value against {@link t.ErrorMessageType}: `undefined` when it matches, else where and why not. */
 export function checkErrorMessageType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "error");
+  if (value !== "error") return rt.mismatch(pointer, "const", "\"error\"", value);
+  return undefined;
 }
 
 /** Every value of {@link t.ErrorCode}, in the schema's order. */
@@ -271,53 +351,69 @@ export const errorCodeValues: readonly t.ErrorCode[] = ["AUTH_FAILED", "SESSION_
 
 /** Checks a value against {@link t.ErrorCode}: `undefined` when it matches, else where and why not. */
 export function checkErrorCode(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkEnum(value, pointer, errorCodeValues);
+  switch (value) {
+    case "AUTH_FAILED": case "SESSION_NOT_FOUND": case "RATE_LIMITED": case "MESSAGE_TOO_LARGE": case "INVALID_FORMAT": case "SUBSCRIPTION_FAILED": break;
+    default: return rt.notOneOf(pointer, errorCodeValues, value);
+  }
+  return undefined;
 }
-
-const PONG_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkPongType],
-  ["timestamp", true, checkTimestamp],
-];
 
 /** Checks a value against {@link t.Pong}: `undefined` when it matches, else where and why not. */
 export function checkPong(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, PONG_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "pong") return rt.mismatch(pointer + "/type", "const", "\"pong\"", v1);
+  const v2 = value.timestamp;
+  if (v2 === undefined) return rt.missing(pointer + "/timestamp");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/timestamp", "type", "a string", v2);
+  if (!rt.isDateTime(v2)) return rt.mismatch(pointer + "/timestamp", "format", "an RFC 3339 date-time", v2);
+  return undefined;
 }
 
 /** Checks a value against {@link t.PongType}: `undefined` when it matches, else where and why not. */
 export function checkPongType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "pong");
+  if (value !== "pong") return rt.mismatch(pointer, "const", "\"pong\"", value);
+  return undefined;
 }
-
-const SESSION_CREATED_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkSessionCreatedType],
-  ["session_id", true, checkSessionId],
-];
 
 /** Checks a value against {@link t.SessionCreated}: `undefined` when it matches, else where and why not. */
 export function checkSessionCreated(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, SESSION_CREATED_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "session_created") return rt.mismatch(pointer + "/type", "const", "\"session_created\"", v1);
+  const v2 = value.session_id;
+  if (v2 === undefined) return rt.missing(pointer + "/session_id");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/session_id", "type", "a string", v2);
+  return undefined;
 }
 
 /** Checks a value against {@link t.SessionCreatedType}: `undefined` when it matches, else where and why not. */
 export function checkSessionCreatedType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "session_created");
+  if (value !== "session_created") return rt.mismatch(pointer, "const", "\"session_created\"", value);
+  return undefined;
 }
-
-const SESSION_CLOSED_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkSessionClosedType],
-  ["session_id", true, checkSessionId],
-  ["reason", true, rt.checkString],
-];
 
 /** Checks a value against {@link t.SessionClosed}: `undefined` when it matches, else where and why not. */
 export function checkSessionClosed(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, SESSION_CLOSED_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "session_closed") return rt.mismatch(pointer + "/type", "const", "\"session_closed\"", v1);
+  const v2 = value.session_id;
+  if (v2 === undefined) return rt.missing(pointer + "/session_id");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/session_id", "type", "a string", v2);
+  const v3 = value.reason;
+  if (v3 === undefined) return rt.missing(pointer + "/reason");
+  if (typeof v3 !== "string") return rt.mismatch(pointer + "/reason", "type", "a string", v3);
+  return undefined;
 }
 
 /** Checks a value against {@link t.SessionClosedType}: `undefined` when it matches, else where and why not. */
 export function checkSessionClosedType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "session_closed");
+  if (value !== "session_closed") return rt.mismatch(pointer, "const", "\"session_closed\"", value);
+  return undefined;
 }
 
 /** Whether a value is a valid `auth` message. */
@@ -410,10 +506,12 @@ export function isSessionClosed(value: unknown): value is t.SessionClosed {
   return checkSessionClosed(value) === undefined;
 }
 
-/** How a frame is recognised as a message of {@link t.ClientMessage}. */
+const CLIENT_DISCRIMINATORS: readonly string[] = ["/type"];
+
+/** How a frame is recognised as a message of {@link t.ClientMessage}, and its decoder. */
 export const clientUnion: rt.Union<t.ClientMessageName> = {
   name: "ClientMessage",
-  discriminators: ["/type"],
+  discriminators: CLIENT_DISCRIMINATORS,
   variants: [
     { name: "auth", when: [{ pointer: "/type", equals: "auth" }], check: checkAuth },
     { name: "chat_message", when: [{ pointer: "/type", equals: "message" }], check: checkChatMessage },
@@ -423,14 +521,34 @@ export const clientUnion: rt.Union<t.ClientMessageName> = {
     { name: "unsubscribe", when: [{ pointer: "/type", equals: "unsubscribe" }], check: checkUnsubscribe },
     { name: "ping", when: [{ pointer: "/type", equals: "ping" }], check: checkPing },
   ],
+  decode: decodeClientMessage,
 };
 
-/** Decodes a JSON value as a {@link t.ClientMessage}: the message and its name, or a {@link rt.FrameError}. */
+/** Decodes a JSON value as a {@link t.ClientMessage}: the message and its name, or why not as a {@link rt.FrameFailure}. */
 export function decodeClientMessage(value: unknown): rt.Decoded<t.ClientMessages> {
-  return rt.decode<t.ClientMessages>(clientUnion, value);
+  if (!rt.isObject(value)) return rt.undecided("ClientMessage", rt.mismatch("", "type", "an object", value));
+  const d1 = value.type;
+  switch (d1) {
+    case "auth":
+      return rt.decided<t.ClientMessages>("ClientMessage", "auth", value, checkAuth(value));
+    case "message":
+      return rt.decided<t.ClientMessages>("ClientMessage", "chat_message", value, checkChatMessage(value));
+    case "typing_start":
+      return rt.decided<t.ClientMessages>("ClientMessage", "typing_start", value, checkTypingStart(value));
+    case "typing_stop":
+      return rt.decided<t.ClientMessages>("ClientMessage", "typing_stop", value, checkTypingStop(value));
+    case "subscribe":
+      return rt.decided<t.ClientMessages>("ClientMessage", "subscribe", value, checkSubscribe(value));
+    case "unsubscribe":
+      return rt.decided<t.ClientMessages>("ClientMessage", "unsubscribe", value, checkUnsubscribe(value));
+    case "ping":
+      return rt.decided<t.ClientMessages>("ClientMessage", "ping", value, checkPing(value));
+    default:
+      return rt.undecided("ClientMessage", rt.noMessage("/type", d1, value, CLIENT_DISCRIMINATORS));
+  }
 }
 
-/** Parses a text frame as a {@link t.ClientMessage}: the message and its name, or a {@link rt.FrameError}. */
+/** Parses a text frame as a {@link t.ClientMessage}: the message and its name, or why not as a {@link rt.FrameFailure}. */
 export function parseClientMessage(text: string): rt.Decoded<t.ClientMessages> {
   return rt.parse<t.ClientMessages>(clientUnion, text);
 }
@@ -440,10 +558,12 @@ export function isClientMessage(value: unknown): value is t.ClientMessage {
   return decodeClientMessage(value).ok;
 }
 
-/** How a frame is recognised as a message of {@link t.ServerMessage}. */
+const SERVER_DISCRIMINATORS: readonly string[] = ["/type"];
+
+/** How a frame is recognised as a message of {@link t.ServerMessage}, and its decoder. */
 export const serverUnion: rt.Union<t.ServerMessageName> = {
   name: "ServerMessage",
-  discriminators: ["/type"],
+  discriminators: SERVER_DISCRIMINATORS,
   variants: [
     { name: "chat_response", when: [{ pointer: "/type", equals: "message" }], check: checkChatResponse },
     { name: "stream_start", when: [{ pointer: "/type", equals: "stream_start" }], check: checkStreamStart },
@@ -457,14 +577,42 @@ export const serverUnion: rt.Union<t.ServerMessageName> = {
     { name: "session_created", when: [{ pointer: "/type", equals: "session_created" }], check: checkSessionCreated },
     { name: "session_closed", when: [{ pointer: "/type", equals: "session_closed" }], check: checkSessionClosed },
   ],
+  decode: decodeServerMessage,
 };
 
-/** Decodes a JSON value as a {@link t.ServerMessage}: the message and its name, or a {@link rt.FrameError}. */
+/** Decodes a JSON value as a {@link t.ServerMessage}: the message and its name, or why not as a {@link rt.FrameFailure}. */
 export function decodeServerMessage(value: unknown): rt.Decoded<t.ServerMessages> {
-  return rt.decode<t.ServerMessages>(serverUnion, value);
+  if (!rt.isObject(value)) return rt.undecided("ServerMessage", rt.mismatch("", "type", "an object", value));
+  const d1 = value.type;
+  switch (d1) {
+    case "message":
+      return rt.decided<t.ServerMessages>("ServerMessage", "chat_response", value, checkChatResponse(value));
+    case "stream_start":
+      return rt.decided<t.ServerMessages>("ServerMessage", "stream_start", value, checkStreamStart(value));
+    case "stream_chunk":
+      return rt.decided<t.ServerMessages>("ServerMessage", "stream_chunk", value, checkStreamChunk(value));
+    case "stream_end":
+      return rt.decided<t.ServerMessages>("ServerMessage", "stream_end", value, checkStreamEnd(value));
+    case "bot_typing":
+      return rt.decided<t.ServerMessages>("ServerMessage", "bot_typing", value, checkBotTyping(value));
+    case "tool_call":
+      return rt.decided<t.ServerMessages>("ServerMessage", "tool_call", value, checkToolCall(value));
+    case "tool_result":
+      return rt.decided<t.ServerMessages>("ServerMessage", "tool_result", value, checkToolResult(value));
+    case "error":
+      return rt.decided<t.ServerMessages>("ServerMessage", "error_message", value, checkErrorMessage(value));
+    case "pong":
+      return rt.decided<t.ServerMessages>("ServerMessage", "pong", value, checkPong(value));
+    case "session_created":
+      return rt.decided<t.ServerMessages>("ServerMessage", "session_created", value, checkSessionCreated(value));
+    case "session_closed":
+      return rt.decided<t.ServerMessages>("ServerMessage", "session_closed", value, checkSessionClosed(value));
+    default:
+      return rt.undecided("ServerMessage", rt.noMessage("/type", d1, value, SERVER_DISCRIMINATORS));
+  }
 }
 
-/** Parses a text frame as a {@link t.ServerMessage}: the message and its name, or a {@link rt.FrameError}. */
+/** Parses a text frame as a {@link t.ServerMessage}: the message and its name, or why not as a {@link rt.FrameFailure}. */
 export function parseServerMessage(text: string): rt.Decoded<t.ServerMessages> {
   return rt.parse<t.ServerMessages>(serverUnion, text);
 }

@@ -2,8 +2,9 @@
 
 /**
  * Guards for the RIXA WebSocket Communication messages: each accepts exactly what its JSON Schema accepts and, when
- * it does not, says which value failed (as a JSON Pointer) and why. The unions select a message
- * by its discriminators, then check that one message.
+ * it does not, says which value failed (as a JSON Pointer), the keyword and why. The unions'
+ * decoders select a message by its discriminators, then check that one message. Generated as
+ * code: a valid frame is checked without allocating, and a failure is plain data.
  *
  * @module
  */
@@ -11,74 +12,107 @@
 import * as rt from "../runtime/index.js";
 import type * as t from "./types.js";
 
-const EXECUTE_PLUGIN_CODE_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkExecutePluginCodeType],
-  ["content", true, checkExecutePluginCodeContent],
-];
-
 /** Checks a value against {@link t.ExecutePluginCode}: `undefined` when it matches, else where and why not. */
 export function checkExecutePluginCode(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, EXECUTE_PLUGIN_CODE_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "execute_plugin_code") return rt.mismatch(pointer + "/type", "const", "\"execute_plugin_code\"", v1);
+  const v2 = value.content;
+  if (v2 === undefined) return rt.missing(pointer + "/content");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/content", "type", "a string", v2);
+  if (!EXECUTE_PLUGIN_CODE_CONTENT_PATTERN.test(v2)) return rt.noMatch(pointer + "/content", v2, EXECUTE_PLUGIN_CODE_CONTENT_PATTERN);
+  return undefined;
 }
 
 /** Checks a value against {@link t.ExecutePluginCodeType}: `undefined` when it matches, else where and why not. */
 export function checkExecutePluginCodeType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "execute_plugin_code");
+  if (value !== "execute_plugin_code") return rt.mismatch(pointer, "const", "\"execute_plugin_code\"", value);
+  return undefined;
 }
 
-const EXECUTE_PLUGIN_CODE_CONTENT_RULES: rt.StringRules = { pattern: new RegExp("^#[\\s\\S]*#$", "u") };
+const EXECUTE_PLUGIN_CODE_CONTENT_PATTERN = new RegExp("^#[\\s\\S]*#$", "u");
 
 /** Checks a value against {@link t.ExecutePluginCodeContent}: `undefined` when it matches, else where and why not. */
 export function checkExecutePluginCodeContent(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStringRules(value, pointer, EXECUTE_PLUGIN_CODE_CONTENT_RULES);
+  if (typeof value !== "string") return rt.mismatch(pointer, "type", "a string", value);
+  if (!EXECUTE_PLUGIN_CODE_CONTENT_PATTERN.test(value)) return rt.noMatch(pointer, value, EXECUTE_PLUGIN_CODE_CONTENT_PATTERN);
+  return undefined;
 }
-
-const CALL_PLUGIN_FUNCTION_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkCallPluginFunctionType],
-  ["function_name", true, rt.checkString],
-  ["args", false, (v: unknown, p: string) => rt.checkArray(v, p, rt.checkAny)],
-  ["kwargs", false, rt.checkObject],
-];
 
 /** Checks a value against {@link t.CallPluginFunction}: `undefined` when it matches, else where and why not. */
 export function checkCallPluginFunction(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, CALL_PLUGIN_FUNCTION_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "call_plugin_function") return rt.mismatch(pointer + "/type", "const", "\"call_plugin_function\"", v1);
+  const v2 = value.function_name;
+  if (v2 === undefined) return rt.missing(pointer + "/function_name");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/function_name", "type", "a string", v2);
+  const v3 = value.args;
+  if (v3 !== undefined) {
+    if (!Array.isArray(v3)) return rt.mismatch(pointer + "/args", "type", "an array", v3);
+    for (let i4 = 0; i4 < v3.length; i4++) {
+      const v5: unknown = v3[i4];
+      const f6 = rt.checkAny(v5);
+      if (f6) return rt.under(f6, pointer + "/args/" + i4);
+    }
+  }
+  const v7 = value.kwargs;
+  if (v7 !== undefined) {
+    const f8 = rt.checkObject(v7);
+    if (f8) return rt.under(f8, pointer + "/kwargs");
+  }
+  return undefined;
 }
 
 /** Checks a value against {@link t.CallPluginFunctionType}: `undefined` when it matches, else where and why not. */
 export function checkCallPluginFunctionType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "call_plugin_function");
+  if (value !== "call_plugin_function") return rt.mismatch(pointer, "const", "\"call_plugin_function\"", value);
+  return undefined;
 }
-
-const USR_MSG_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkUsrMsgType],
-  ["content", true, rt.checkString],
-];
 
 /** Checks a value against {@link t.UsrMsg}: `undefined` when it matches, else where and why not. */
 export function checkUsrMsg(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, USR_MSG_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "usr_msg") return rt.mismatch(pointer + "/type", "const", "\"usr_msg\"", v1);
+  const v2 = value.content;
+  if (v2 === undefined) return rt.missing(pointer + "/content");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/content", "type", "a string", v2);
+  return undefined;
 }
 
 /** Checks a value against {@link t.UsrMsgType}: `undefined` when it matches, else where and why not. */
 export function checkUsrMsgType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "usr_msg");
+  if (value !== "usr_msg") return rt.mismatch(pointer, "const", "\"usr_msg\"", value);
+  return undefined;
 }
-
-const CHANGE_SETTING_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkChangeSettingType],
-  ["setting", true, checkSettingName],
-  ["value", true, rt.checkAny],
-];
 
 /** Checks a value against {@link t.ChangeSetting}: `undefined` when it matches, else where and why not. */
 export function checkChangeSetting(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, CHANGE_SETTING_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "change_setting") return rt.mismatch(pointer + "/type", "const", "\"change_setting\"", v1);
+  const v2 = value.setting;
+  if (v2 === undefined) return rt.missing(pointer + "/setting");
+  switch (v2) {
+    case "enable_function_calls": case "enable_knowledge_retrieval": case "selected_chat_mode": break;
+    default: return rt.notOneOf(pointer + "/setting", settingNameValues, v2);
+  }
+  const v3 = value.value;
+  if (v3 === undefined) return rt.missing(pointer + "/value");
+  const f4 = rt.checkAny(v3);
+  if (f4) return rt.under(f4, pointer + "/value");
+  return undefined;
 }
 
 /** Checks a value against {@link t.ChangeSettingType}: `undefined` when it matches, else where and why not. */
 export function checkChangeSettingType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "change_setting");
+  if (value !== "change_setting") return rt.mismatch(pointer, "const", "\"change_setting\"", value);
+  return undefined;
 }
 
 /** Every value of {@link t.SettingName}, in the schema's order. */
@@ -86,165 +120,202 @@ export const settingNameValues: readonly t.SettingName[] = ["enable_function_cal
 
 /** Checks a value against {@link t.SettingName}: `undefined` when it matches, else where and why not. */
 export function checkSettingName(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkEnum(value, pointer, settingNameValues);
+  switch (value) {
+    case "enable_function_calls": case "enable_knowledge_retrieval": case "selected_chat_mode": break;
+    default: return rt.notOneOf(pointer, settingNameValues, value);
+  }
+  return undefined;
 }
-
-const UPDATE_PLUGIN_SETTING_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkUpdatePluginSettingType],
-  ["plugin_id", true, rt.checkString],
-  ["setting_id", true, rt.checkString],
-  ["value", true, rt.checkAny],
-];
 
 /** Checks a value against {@link t.UpdatePluginSetting}: `undefined` when it matches, else where and why not. */
 export function checkUpdatePluginSetting(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, UPDATE_PLUGIN_SETTING_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "update_plugin_setting") return rt.mismatch(pointer + "/type", "const", "\"update_plugin_setting\"", v1);
+  const v2 = value.plugin_id;
+  if (v2 === undefined) return rt.missing(pointer + "/plugin_id");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/plugin_id", "type", "a string", v2);
+  const v3 = value.setting_id;
+  if (v3 === undefined) return rt.missing(pointer + "/setting_id");
+  if (typeof v3 !== "string") return rt.mismatch(pointer + "/setting_id", "type", "a string", v3);
+  const v4 = value.value;
+  if (v4 === undefined) return rt.missing(pointer + "/value");
+  const f5 = rt.checkAny(v4);
+  if (f5) return rt.under(f5, pointer + "/value");
+  return undefined;
 }
 
 /** Checks a value against {@link t.UpdatePluginSettingType}: `undefined` when it matches, else where and why not. */
 export function checkUpdatePluginSettingType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "update_plugin_setting");
+  if (value !== "update_plugin_setting") return rt.mismatch(pointer, "const", "\"update_plugin_setting\"", value);
+  return undefined;
 }
-
-const BUG_REPORT_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkBugReportType],
-  ["report", true, rt.checkString],
-  ["image", false, rt.checkString],
-];
 
 /** Checks a value against {@link t.BugReport}: `undefined` when it matches, else where and why not. */
 export function checkBugReport(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, BUG_REPORT_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "bug_report") return rt.mismatch(pointer + "/type", "const", "\"bug_report\"", v1);
+  const v2 = value.report;
+  if (v2 === undefined) return rt.missing(pointer + "/report");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/report", "type", "a string", v2);
+  const v3 = value.image;
+  if (v3 !== undefined) {
+    if (typeof v3 !== "string") return rt.mismatch(pointer + "/image", "type", "a string", v3);
+  }
+  return undefined;
 }
 
 /** Checks a value against {@link t.BugReportType}: `undefined` when it matches, else where and why not. */
 export function checkBugReportType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "bug_report");
+  if (value !== "bug_report") return rt.mismatch(pointer, "const", "\"bug_report\"", value);
+  return undefined;
 }
-
-const DELETE_CURRENT_TRACKER_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkDeleteCurrentTrackerType],
-];
 
 /** Checks a value against {@link t.DeleteCurrentTracker}: `undefined` when it matches, else where and why not. */
 export function checkDeleteCurrentTracker(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, DELETE_CURRENT_TRACKER_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "delete_current_tracker") return rt.mismatch(pointer + "/type", "const", "\"delete_current_tracker\"", v1);
+  return undefined;
 }
 
 /** Checks a value against {@link t.DeleteCurrentTrackerType}: `undefined` when it matches, else where and why not. */
 export function checkDeleteCurrentTrackerType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "delete_current_tracker");
+  if (value !== "delete_current_tracker") return rt.mismatch(pointer, "const", "\"delete_current_tracker\"", value);
+  return undefined;
 }
-
-const GET_CHAT_MODES_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkGetChatModesType],
-];
 
 /** Checks a value against {@link t.GetChatModes}: `undefined` when it matches, else where and why not. */
 export function checkGetChatModes(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, GET_CHAT_MODES_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "get_chat_modes") return rt.mismatch(pointer + "/type", "const", "\"get_chat_modes\"", v1);
+  return undefined;
 }
 
 /** Checks a value against {@link t.GetChatModesType}: `undefined` when it matches, else where and why not. */
 export function checkGetChatModesType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "get_chat_modes");
+  if (value !== "get_chat_modes") return rt.mismatch(pointer, "const", "\"get_chat_modes\"", value);
+  return undefined;
 }
-
-const GET_PLUGIN_SETTINGS_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkGetPluginSettingsType],
-];
 
 /** Checks a value against {@link t.GetPluginSettings}: `undefined` when it matches, else where and why not. */
 export function checkGetPluginSettings(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, GET_PLUGIN_SETTINGS_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "get_plugin_settings") return rt.mismatch(pointer + "/type", "const", "\"get_plugin_settings\"", v1);
+  return undefined;
 }
 
 /** Checks a value against {@link t.GetPluginSettingsType}: `undefined` when it matches, else where and why not. */
 export function checkGetPluginSettingsType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "get_plugin_settings");
+  if (value !== "get_plugin_settings") return rt.mismatch(pointer, "const", "\"get_plugin_settings\"", value);
+  return undefined;
 }
-
-const USER_SETTINGS_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkUserSettingsType],
-];
 
 /** Checks a value against {@link t.UserSettings}: `undefined` when it matches, else where and why not. */
 export function checkUserSettings(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, USER_SETTINGS_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "user_settings") return rt.mismatch(pointer + "/type", "const", "\"user_settings\"", v1);
+  return undefined;
 }
 
 /** Checks a value against {@link t.UserSettingsType}: `undefined` when it matches, else where and why not. */
 export function checkUserSettingsType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "user_settings");
+  if (value !== "user_settings") return rt.mismatch(pointer, "const", "\"user_settings\"", value);
+  return undefined;
 }
-
-const GET_UTILIZATION_INFO_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkGetUtilizationInfoType],
-];
 
 /** Checks a value against {@link t.GetUtilizationInfo}: `undefined` when it matches, else where and why not. */
 export function checkGetUtilizationInfo(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, GET_UTILIZATION_INFO_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "get_utilization_info") return rt.mismatch(pointer + "/type", "const", "\"get_utilization_info\"", v1);
+  return undefined;
 }
 
 /** Checks a value against {@link t.GetUtilizationInfoType}: `undefined` when it matches, else where and why not. */
 export function checkGetUtilizationInfoType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "get_utilization_info");
+  if (value !== "get_utilization_info") return rt.mismatch(pointer, "const", "\"get_utilization_info\"", value);
+  return undefined;
 }
-
-const GET_GLOBAL_SETTINGS_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkGetGlobalSettingsType],
-];
 
 /** Checks a value against {@link t.GetGlobalSettings}: `undefined` when it matches, else where and why not. */
 export function checkGetGlobalSettings(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, GET_GLOBAL_SETTINGS_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "get_global_settings") return rt.mismatch(pointer + "/type", "const", "\"get_global_settings\"", v1);
+  return undefined;
 }
 
 /** Checks a value against {@link t.GetGlobalSettingsType}: `undefined` when it matches, else where and why not. */
 export function checkGetGlobalSettingsType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "get_global_settings");
+  if (value !== "get_global_settings") return rt.mismatch(pointer, "const", "\"get_global_settings\"", value);
+  return undefined;
 }
-
-const GET_CHAT_START_INFO_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkGetChatStartInfoType],
-  ["selected_chat_mode", true, rt.checkString],
-];
 
 /** Checks a value against {@link t.GetChatStartInfo}: `undefined` when it matches, else where and why not. */
 export function checkGetChatStartInfo(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, GET_CHAT_START_INFO_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "get_chat_start_info") return rt.mismatch(pointer + "/type", "const", "\"get_chat_start_info\"", v1);
+  const v2 = value.selected_chat_mode;
+  if (v2 === undefined) return rt.missing(pointer + "/selected_chat_mode");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/selected_chat_mode", "type", "a string", v2);
+  return undefined;
 }
 
 /** Checks a value against {@link t.GetChatStartInfoType}: `undefined` when it matches, else where and why not. */
 export function checkGetChatStartInfoType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "get_chat_start_info");
+  if (value !== "get_chat_start_info") return rt.mismatch(pointer, "const", "\"get_chat_start_info\"", value);
+  return undefined;
 }
-
-const STATUS_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkStatusType],
-  ["level", true, rt.checkString],
-  ["content", true, rt.checkString],
-];
 
 /** Checks a value against {@link t.Status}: `undefined` when it matches, else where and why not. */
 export function checkStatus(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, STATUS_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "status") return rt.mismatch(pointer + "/type", "const", "\"status\"", v1);
+  const v2 = value.level;
+  if (v2 === undefined) return rt.missing(pointer + "/level");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/level", "type", "a string", v2);
+  const v3 = value.content;
+  if (v3 === undefined) return rt.missing(pointer + "/content");
+  if (typeof v3 !== "string") return rt.mismatch(pointer + "/content", "type", "a string", v3);
+  return undefined;
 }
 
 /** Checks a value against {@link t.StatusType}: `undefined` when it matches, else where and why not. */
 export function checkStatusType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "status");
+  if (value !== "status") return rt.mismatch(pointer, "const", "\"status\"", value);
+  return undefined;
 }
-
-const RESPONSE_FIELDS: readonly rt.FieldCheck[] = [
-  ["role", false, rt.checkString],
-  ["content", false, rt.checkAny],
-];
 
 /** Checks a value against {@link t.Response}: `undefined` when it matches, else where and why not. */
 export function checkResponse(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, RESPONSE_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.role;
+  if (v1 !== undefined) {
+    if (typeof v1 !== "string") return rt.mismatch(pointer + "/role", "type", "a string", v1);
+  }
+  const v2 = value.content;
+  if (v2 !== undefined) {
+    const f3 = rt.checkAny(v2);
+    if (f3) return rt.under(f3, pointer + "/content");
+  }
+  return undefined;
 }
 
 /** Whether a value is a valid `execute_plugin_code` message. */
@@ -322,10 +393,12 @@ export function isResponse(value: unknown): value is t.Response {
   return checkResponse(value) === undefined;
 }
 
-/** How a frame is recognised as a message of {@link t.ClientMessage}. */
+const CLIENT_DISCRIMINATORS: readonly string[] = ["/type"];
+
+/** How a frame is recognised as a message of {@link t.ClientMessage}, and its decoder. */
 export const clientUnion: rt.Union<t.ClientMessageName> = {
   name: "ClientMessage",
-  discriminators: ["/type"],
+  discriminators: CLIENT_DISCRIMINATORS,
   variants: [
     { name: "execute_plugin_code", when: [{ pointer: "/type", equals: "execute_plugin_code" }], check: checkExecutePluginCode },
     { name: "call_plugin_function", when: [{ pointer: "/type", equals: "call_plugin_function" }], check: checkCallPluginFunction },
@@ -341,14 +414,46 @@ export const clientUnion: rt.Union<t.ClientMessageName> = {
     { name: "get_global_settings", when: [{ pointer: "/type", equals: "get_global_settings" }], check: checkGetGlobalSettings },
     { name: "get_chat_start_info", when: [{ pointer: "/type", equals: "get_chat_start_info" }], check: checkGetChatStartInfo },
   ],
+  decode: decodeClientMessage,
 };
 
-/** Decodes a JSON value as a {@link t.ClientMessage}: the message and its name, or a {@link rt.FrameError}. */
+/** Decodes a JSON value as a {@link t.ClientMessage}: the message and its name, or why not as a {@link rt.FrameFailure}. */
 export function decodeClientMessage(value: unknown): rt.Decoded<t.ClientMessages> {
-  return rt.decode<t.ClientMessages>(clientUnion, value);
+  if (!rt.isObject(value)) return rt.undecided("ClientMessage", rt.mismatch("", "type", "an object", value));
+  const d1 = value.type;
+  switch (d1) {
+    case "execute_plugin_code":
+      return rt.decided<t.ClientMessages>("ClientMessage", "execute_plugin_code", value, checkExecutePluginCode(value));
+    case "call_plugin_function":
+      return rt.decided<t.ClientMessages>("ClientMessage", "call_plugin_function", value, checkCallPluginFunction(value));
+    case "usr_msg":
+      return rt.decided<t.ClientMessages>("ClientMessage", "usr_msg", value, checkUsrMsg(value));
+    case "change_setting":
+      return rt.decided<t.ClientMessages>("ClientMessage", "change_setting", value, checkChangeSetting(value));
+    case "update_plugin_setting":
+      return rt.decided<t.ClientMessages>("ClientMessage", "update_plugin_setting", value, checkUpdatePluginSetting(value));
+    case "bug_report":
+      return rt.decided<t.ClientMessages>("ClientMessage", "bug_report", value, checkBugReport(value));
+    case "delete_current_tracker":
+      return rt.decided<t.ClientMessages>("ClientMessage", "delete_current_tracker", value, checkDeleteCurrentTracker(value));
+    case "get_chat_modes":
+      return rt.decided<t.ClientMessages>("ClientMessage", "get_chat_modes", value, checkGetChatModes(value));
+    case "get_plugin_settings":
+      return rt.decided<t.ClientMessages>("ClientMessage", "get_plugin_settings", value, checkGetPluginSettings(value));
+    case "user_settings":
+      return rt.decided<t.ClientMessages>("ClientMessage", "user_settings", value, checkUserSettings(value));
+    case "get_utilization_info":
+      return rt.decided<t.ClientMessages>("ClientMessage", "get_utilization_info", value, checkGetUtilizationInfo(value));
+    case "get_global_settings":
+      return rt.decided<t.ClientMessages>("ClientMessage", "get_global_settings", value, checkGetGlobalSettings(value));
+    case "get_chat_start_info":
+      return rt.decided<t.ClientMessages>("ClientMessage", "get_chat_start_info", value, checkGetChatStartInfo(value));
+    default:
+      return rt.undecided("ClientMessage", rt.noMessage("/type", d1, value, CLIENT_DISCRIMINATORS));
+  }
 }
 
-/** Parses a text frame as a {@link t.ClientMessage}: the message and its name, or a {@link rt.FrameError}. */
+/** Parses a text frame as a {@link t.ClientMessage}: the message and its name, or why not as a {@link rt.FrameFailure}. */
 export function parseClientMessage(text: string): rt.Decoded<t.ClientMessages> {
   return rt.parse<t.ClientMessages>(clientUnion, text);
 }
@@ -358,22 +463,34 @@ export function isClientMessage(value: unknown): value is t.ClientMessage {
   return decodeClientMessage(value).ok;
 }
 
-/** How a frame is recognised as a message of {@link t.ServerMessage}. */
+const SERVER_DISCRIMINATORS: readonly string[] = ["/type"];
+
+/** How a frame is recognised as a message of {@link t.ServerMessage}, and its decoder. */
 export const serverUnion: rt.Union<t.ServerMessageName> = {
   name: "ServerMessage",
-  discriminators: ["/type"],
+  discriminators: SERVER_DISCRIMINATORS,
   variants: [
     { name: "status", when: [{ pointer: "/type", equals: "status" }], check: checkStatus },
     { name: "response", when: [{ pointer: "/type" }], check: checkResponse },
   ],
+  decode: decodeServerMessage,
 };
 
-/** Decodes a JSON value as a {@link t.ServerMessage}: the message and its name, or a {@link rt.FrameError}. */
+/** Decodes a JSON value as a {@link t.ServerMessage}: the message and its name, or why not as a {@link rt.FrameFailure}. */
 export function decodeServerMessage(value: unknown): rt.Decoded<t.ServerMessages> {
-  return rt.decode<t.ServerMessages>(serverUnion, value);
+  if (!rt.isObject(value)) return rt.undecided("ServerMessage", rt.mismatch("", "type", "an object", value));
+  const d1 = value.type;
+  switch (d1) {
+    case "status":
+      return rt.decided<t.ServerMessages>("ServerMessage", "status", value, checkStatus(value));
+    case undefined:
+      return rt.decided<t.ServerMessages>("ServerMessage", "response", value, checkResponse(value));
+    default:
+      return rt.undecided("ServerMessage", rt.noMessage("/type", d1, value, SERVER_DISCRIMINATORS));
+  }
 }
 
-/** Parses a text frame as a {@link t.ServerMessage}: the message and its name, or a {@link rt.FrameError}. */
+/** Parses a text frame as a {@link t.ServerMessage}: the message and its name, or why not as a {@link rt.FrameFailure}. */
 export function parseServerMessage(text: string): rt.Decoded<t.ServerMessages> {
   return rt.parse<t.ServerMessages>(serverUnion, text);
 }

@@ -12,8 +12,9 @@
  * @module
  */
 
-import { type JsonObject, type JsonValue, isObject, jsonEqual, lookup } from "./check.js";
-import { FrameError, type Union, parse } from "./decode.js";
+import { type Union, parse } from "./decode.js";
+import { FrameError } from "./failure.js";
+import { type JsonObject, type JsonValue, isObject, jsonEqual, lookup } from "./json.js";
 
 /** The part of a WebSocket the client uses: the browser's, Node's own, or the `ws` package's. */
 export interface SocketLike {
@@ -631,11 +632,11 @@ export class ClientCore<S> {
     const outgoing = this.spec.outgoing[name];
     const variant = this.spec.client.variants.find((v) => v.name === name);
     if (outgoing === undefined || variant === undefined) {
-      throw new FrameError(this.spec.client.name, name, { pointer: "", reason: "no such message" });
+      throw new FrameError(this.spec.client.name, name, { pointer: "", keyword: "enum", reason: "no such message" });
     }
     const frame = copy(input);
     if (!isObject(frame)) {
-      throw new FrameError(this.spec.client.name, name, { pointer: "", reason: "a message is an object" });
+      throw new FrameError(this.spec.client.name, name, { pointer: "", keyword: "type", reason: "a message is an object" });
     }
     const message = frame as JsonObject;
     for (const { pointer, value } of outgoing.fixed) place(message, pointer, value);
@@ -930,12 +931,15 @@ export class ClientCore<S> {
   /** A frame arrived: decode, check, answer requests, track the session, notify subscribers. */
   #receive(data: unknown): void {
     if (typeof data !== "string") {
-      this.#report(new FrameError(this.spec.server.name, undefined, { pointer: "", reason: "a binary frame (the protocol sends JSON text)" }));
+      this.#report(
+        new FrameError(this.spec.server.name, undefined, { pointer: "", keyword: "json", reason: "a binary frame (the protocol sends JSON text)" }),
+      );
       return;
     }
     const decoded = parse<{ [name: string]: unknown }>(this.spec.server, data);
     if (!decoded.ok) {
-      const error = decoded.error;
+      const { union, messageName } = decoded.error;
+      const error = new FrameError(union, messageName, decoded.error);
       const waiting = this.#pending.find((p) => error.messageName !== undefined && awaits(p, error.messageName));
       if (waiting !== undefined) {
         this.#settle(waiting);

@@ -2,8 +2,9 @@
 
 /**
  * Guards for the Socializer AI Chat WebSocket API messages: each accepts exactly what its JSON Schema accepts and, when
- * it does not, says which value failed (as a JSON Pointer) and why. The unions select a message
- * by its discriminators, then check that one message.
+ * it does not, says which value failed (as a JSON Pointer), the keyword and why. The unions'
+ * decoders select a message by its discriminators, then check that one message. Generated as
+ * code: a valid frame is checked without allocating, and a failure is plain data.
  *
  * @module
  */
@@ -11,68 +12,88 @@
 import * as rt from "../runtime/index.js";
 import type * as t from "./types.js";
 
-const CHAT_MESSAGE_FIELDS: readonly rt.FieldCheck[] = [
-  ["content", true, rt.checkString],
-];
-
 /** Checks a value against {@link t.ChatMessage}: `undefined` when it matches, else where and why not. */
 export function checkChatMessage(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, CHAT_MESSAGE_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.content;
+  if (v1 === undefined) return rt.missing(pointer + "/content");
+  if (typeof v1 !== "string") return rt.mismatch(pointer + "/content", "type", "a string", v1);
+  return undefined;
 }
-
-const SYSTEM_MESSAGE_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkSystemMessageType],
-  ["message", true, rt.checkString],
-  ["timestamp", true, checkTimestamp],
-];
 
 /** Checks a value against {@link t.SystemMessage}: `undefined` when it matches, else where and why not. */
 export function checkSystemMessage(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, SYSTEM_MESSAGE_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "system") return rt.mismatch(pointer + "/type", "const", "\"system\"", v1);
+  const v2 = value.message;
+  if (v2 === undefined) return rt.missing(pointer + "/message");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/message", "type", "a string", v2);
+  const v3 = value.timestamp;
+  if (v3 === undefined) return rt.missing(pointer + "/timestamp");
+  if (typeof v3 !== "string") return rt.mismatch(pointer + "/timestamp", "type", "a string", v3);
+  if (!TIMESTAMP_PATTERN.test(v3)) return rt.noMatch(pointer + "/timestamp", v3, TIMESTAMP_PATTERN);
+  return undefined;
 }
 
 /** Checks a value against {@link t.SystemMessageType}: `undefined` when it matches, else where and why not. */
 export function checkSystemMessageType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "system");
+  if (value !== "system") return rt.mismatch(pointer, "const", "\"system\"", value);
+  return undefined;
 }
 
-const TIMESTAMP_RULES: rt.StringRules = { pattern: new RegExp("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})?$", "u") };
+const TIMESTAMP_PATTERN = new RegExp("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})?$", "u");
 
 /** Checks a value against {@link t.Timestamp}: `undefined` when it matches, else where and why not. */
 export function checkTimestamp(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStringRules(value, pointer, TIMESTAMP_RULES);
+  if (typeof value !== "string") return rt.mismatch(pointer, "type", "a string", value);
+  if (!TIMESTAMP_PATTERN.test(value)) return rt.noMatch(pointer, value, TIMESTAMP_PATTERN);
+  return undefined;
 }
-
-const AI_RESPONSE_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkAiResponseType],
-  ["message", true, rt.checkString],
-  ["timestamp", true, checkTimestamp],
-];
 
 /** Checks a value against {@link t.AiResponse}: `undefined` when it matches, else where and why not. */
 export function checkAiResponse(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, AI_RESPONSE_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "ai_response") return rt.mismatch(pointer + "/type", "const", "\"ai_response\"", v1);
+  const v2 = value.message;
+  if (v2 === undefined) return rt.missing(pointer + "/message");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/message", "type", "a string", v2);
+  const v3 = value.timestamp;
+  if (v3 === undefined) return rt.missing(pointer + "/timestamp");
+  if (typeof v3 !== "string") return rt.mismatch(pointer + "/timestamp", "type", "a string", v3);
+  if (!TIMESTAMP_PATTERN.test(v3)) return rt.noMatch(pointer + "/timestamp", v3, TIMESTAMP_PATTERN);
+  return undefined;
 }
 
 /** Checks a value against {@link t.AiResponseType}: `undefined` when it matches, else where and why not. */
 export function checkAiResponseType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "ai_response");
+  if (value !== "ai_response") return rt.mismatch(pointer, "const", "\"ai_response\"", value);
+  return undefined;
 }
-
-const ERROR_MESSAGE_FIELDS: readonly rt.FieldCheck[] = [
-  ["type", true, checkErrorMessageType],
-  ["message", true, rt.checkString],
-  ["timestamp", true, checkTimestamp],
-];
 
 /** Checks a value against {@link t.ErrorMessage}: `undefined` when it matches, else where and why not. */
 export function checkErrorMessage(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkStruct(value, pointer, ERROR_MESSAGE_FIELDS, "any");
+  if (!rt.isObject(value)) return rt.mismatch(pointer, "type", "an object", value);
+  const v1 = value.type;
+  if (v1 === undefined) return rt.missing(pointer + "/type");
+  if (v1 !== "error") return rt.mismatch(pointer + "/type", "const", "\"error\"", v1);
+  const v2 = value.message;
+  if (v2 === undefined) return rt.missing(pointer + "/message");
+  if (typeof v2 !== "string") return rt.mismatch(pointer + "/message", "type", "a string", v2);
+  const v3 = value.timestamp;
+  if (v3 === undefined) return rt.missing(pointer + "/timestamp");
+  if (typeof v3 !== "string") return rt.mismatch(pointer + "/timestamp", "type", "a string", v3);
+  if (!TIMESTAMP_PATTERN.test(v3)) return rt.noMatch(pointer + "/timestamp", v3, TIMESTAMP_PATTERN);
+  return undefined;
 }
 
 /** Checks a value against {@link t.ErrorMessageType}: `undefined` when it matches, else where and why not. */
 export function checkErrorMessageType(value: unknown, pointer = ""): rt.Failure | undefined {
-  return rt.checkConst(value, pointer, "error");
+  if (value !== "error") return rt.mismatch(pointer, "const", "\"error\"", value);
+  return undefined;
 }
 
 /** Whether a value is a valid `chat_message` message. */
@@ -95,21 +116,24 @@ export function isErrorMessage(value: unknown): value is t.ErrorMessage {
   return checkErrorMessage(value) === undefined;
 }
 
-/** How a frame is recognised as a message of {@link t.ClientMessage}. */
+const CLIENT_DISCRIMINATORS: readonly string[] = [];
+
+/** How a frame is recognised as a message of {@link t.ClientMessage}, and its decoder. */
 export const clientUnion: rt.Union<t.ClientMessageName> = {
   name: "ClientMessage",
-  discriminators: [],
+  discriminators: CLIENT_DISCRIMINATORS,
   variants: [
     { name: "chat_message", when: [], check: checkChatMessage },
   ],
+  decode: decodeClientMessage,
 };
 
-/** Decodes a JSON value as a {@link t.ClientMessage}: the message and its name, or a {@link rt.FrameError}. */
+/** Decodes a JSON value as a {@link t.ClientMessage}: the message and its name, or why not as a {@link rt.FrameFailure}. */
 export function decodeClientMessage(value: unknown): rt.Decoded<t.ClientMessages> {
-  return rt.decode<t.ClientMessages>(clientUnion, value);
+  return rt.decided<t.ClientMessages>("ClientMessage", "chat_message", value, checkChatMessage(value));
 }
 
-/** Parses a text frame as a {@link t.ClientMessage}: the message and its name, or a {@link rt.FrameError}. */
+/** Parses a text frame as a {@link t.ClientMessage}: the message and its name, or why not as a {@link rt.FrameFailure}. */
 export function parseClientMessage(text: string): rt.Decoded<t.ClientMessages> {
   return rt.parse<t.ClientMessages>(clientUnion, text);
 }
@@ -119,23 +143,37 @@ export function isClientMessage(value: unknown): value is t.ClientMessage {
   return decodeClientMessage(value).ok;
 }
 
-/** How a frame is recognised as a message of {@link t.ServerMessage}. */
+const SERVER_DISCRIMINATORS: readonly string[] = ["/type"];
+
+/** How a frame is recognised as a message of {@link t.ServerMessage}, and its decoder. */
 export const serverUnion: rt.Union<t.ServerMessageName> = {
   name: "ServerMessage",
-  discriminators: ["/type"],
+  discriminators: SERVER_DISCRIMINATORS,
   variants: [
     { name: "system_message", when: [{ pointer: "/type", equals: "system" }], check: checkSystemMessage },
     { name: "ai_response", when: [{ pointer: "/type", equals: "ai_response" }], check: checkAiResponse },
     { name: "error_message", when: [{ pointer: "/type", equals: "error" }], check: checkErrorMessage },
   ],
+  decode: decodeServerMessage,
 };
 
-/** Decodes a JSON value as a {@link t.ServerMessage}: the message and its name, or a {@link rt.FrameError}. */
+/** Decodes a JSON value as a {@link t.ServerMessage}: the message and its name, or why not as a {@link rt.FrameFailure}. */
 export function decodeServerMessage(value: unknown): rt.Decoded<t.ServerMessages> {
-  return rt.decode<t.ServerMessages>(serverUnion, value);
+  if (!rt.isObject(value)) return rt.undecided("ServerMessage", rt.mismatch("", "type", "an object", value));
+  const d1 = value.type;
+  switch (d1) {
+    case "system":
+      return rt.decided<t.ServerMessages>("ServerMessage", "system_message", value, checkSystemMessage(value));
+    case "ai_response":
+      return rt.decided<t.ServerMessages>("ServerMessage", "ai_response", value, checkAiResponse(value));
+    case "error":
+      return rt.decided<t.ServerMessages>("ServerMessage", "error_message", value, checkErrorMessage(value));
+    default:
+      return rt.undecided("ServerMessage", rt.noMessage("/type", d1, value, SERVER_DISCRIMINATORS));
+  }
 }
 
-/** Parses a text frame as a {@link t.ServerMessage}: the message and its name, or a {@link rt.FrameError}. */
+/** Parses a text frame as a {@link t.ServerMessage}: the message and its name, or why not as a {@link rt.FrameFailure}. */
 export function parseServerMessage(text: string): rt.Decoded<t.ServerMessages> {
   return rt.parse<t.ServerMessages>(serverUnion, text);
 }

@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use agentwire_codegen::Workspace;
+use agentwire_spec::Workspace;
 use serde_json::Value;
 
 /// A copy of `schema/` to break.
@@ -36,11 +36,11 @@ fn edit_json(path: &Path, edit: impl FnOnce(&mut Value)) {
     fs::write(path, serde_json::to_string_pretty(&value).unwrap()).unwrap();
 }
 
-fn load_error(root: &Path) -> agentwire_codegen::Error {
+fn load_error(root: &Path) -> agentwire_spec::Error {
     Workspace::load(root).expect_err("the broken folder must be refused")
 }
 
-fn file_name(error: &agentwire_codegen::Error) -> PathBuf {
+fn file_name(error: &agentwire_spec::Error) -> PathBuf {
     error.file.clone().expect("the error names a file")
 }
 
@@ -139,7 +139,7 @@ fn a_file_that_is_not_json_or_too_large_is_named() {
     assert_eq!(file_name(&error), file);
     assert!(error.message.contains("not valid JSON"), "{error}");
 
-    let big = " ".repeat(agentwire_codegen::tree::MAX_FILE_BYTES as usize + 1);
+    let big = " ".repeat(agentwire_spec::tree::MAX_FILE_BYTES as usize + 1);
     fs::write(&file, big).unwrap();
     let error = load_error(dir.path());
     assert!(error.message.contains("limit"), "{error}");
@@ -162,7 +162,7 @@ fn a_message_in_the_wrong_direction_is_named() {
 
 #[test]
 fn an_embedded_copy_loads_like_the_folder() {
-    use agentwire_codegen::tree::SourceTree;
+    use agentwire_spec::tree::SourceTree;
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema");
     let disk = SourceTree::Disk(root.clone());
     let files = disk.files_below("", &|_| true).unwrap();

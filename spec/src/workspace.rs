@@ -8,12 +8,12 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::examples::{ExampleIndex, InvalidExample, ValidExample, parse_example};
-use crate::model::union::Union;
 use crate::protocol::{
     AuthMethod, Direction, Outcome, ProtocolDescription, ReplyForm, SessionOrigin,
 };
 use crate::source::SchemaSet;
 use crate::tree::{SourceTree, join_relative};
+use crate::union::Union;
 
 /// Every protocol below a schema root.
 #[derive(Debug, Clone)]

@@ -5,10 +5,10 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use agentwire_codegen::protocol::{Direction, ProtocolDescription};
-use agentwire_codegen::source::validator_in;
-use agentwire_codegen::tree::read_json;
-use agentwire_codegen::{ProtocolSource, Workspace};
+use agentwire_spec::protocol::{Direction, ProtocolDescription};
+use agentwire_spec::source::validator_in;
+use agentwire_spec::tree::read_json;
+use agentwire_spec::{ProtocolSource, Workspace};
 use serde_json::{Value, json};
 
 fn schema_root() -> PathBuf {
@@ -384,7 +384,7 @@ fn every_protocol_description_validates_against_its_format() {
     let registry = workspace.schemas.registry().expect("registry");
     let validator = validator_in(
         &registry,
-        &format!("{}protocol.schema.json", agentwire_codegen::SCHEMA_BASE_URI),
+        &format!("{}protocol.schema.json", agentwire_spec::SCHEMA_BASE_URI),
     )
     .expect("validator");
     for protocol in &workspace.protocols {
@@ -420,7 +420,7 @@ fn the_checked_in_format_schemas_match_the_rust_types() {
     );
     assert!(
         read_json(&root.join("examples.schema.json")).unwrap()
-            == agentwire_codegen::examples::ExampleIndex::json_schema(),
+            == agentwire_spec::examples::ExampleIndex::json_schema(),
         "schema/examples.schema.json {stale}"
     );
 }
