@@ -14,8 +14,9 @@
 //! Settings (environment): `LOAD_CLIENTS` (1000), `LOAD_SECONDS` measured per round (10),
 //! `LOAD_WARMUP_SECONDS` (2), `LOAD_ROUNDS` (2, alternating the servers).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
@@ -24,6 +25,8 @@ use agentwire_datagram::ServerMessage;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::Semaphore;
 use tokio_tungstenite::tungstenite::Message;
+
+use common::{Memory, Server, mib};
 
 const WARMING: u8 = 0;
 const MEASURING: u8 = 1;
@@ -184,87 +187,6 @@ fn setting(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-fn mib(kib: u64) -> String {
-    format!("{:.1} MiB", kib as f64 / 1024.0)
-}
-
-/// A server process and its URL.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-/// Memory of a process, in KiB.
-#[derive(Debug, Clone, Copy, Default)]
-struct Memory {
-    rss: u64,
-    hwm: u64,
-}
-
-impl Server {
-    fn spawn(command: &[String]) -> Self {
-        let mut child = Command::new(&command[0])
-            .args(&command[1..])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the server starts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("the server's first line");
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_string();
-        Self { child, url }
-    }
-
-    fn status(&self) -> String {
-        std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default()
-    }
-
-    fn memory(&self) -> Memory {
-        let status = self.status();
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-                .unwrap_or(0)
-        };
-        Memory {
-            rss: field("VmRSS:"),
-            hwm: field("VmHWM:"),
-        }
-    }
-
-    /// CPU time used so far (user + system), in clock ticks.
-    fn cpu_ticks(&self) -> u64 {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
-        // The fields after the command name, which is in parentheses and may hold spaces.
-        let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let ticks = |i: usize| {
-            fields
-                .get(i)
-                .and_then(|f| f.parse::<u64>().ok())
-                .unwrap_or(0)
-        };
-        // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
-        ticks(11) + ticks(12)
-    }
-
-    fn stop(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Clock ticks per second of /proc/<pid>/stat.
 fn ticks_per_second() -> f64 {
     Command::new("getconf")
@@ -309,8 +231,9 @@ impl Outcome {
 }
 
 async fn run(server: &Server, clients: u64, warmup: Duration, window: Duration) -> Outcome {
-    // Connect everyone first, a few handshakes at a time.
-    let handshakes = Arc::new(Semaphore::new(64));
+    // Connect everyone first, a few handshakes at a time: fewer than the runtime allows under
+    // way from one address (32).
+    let handshakes = Arc::new(Semaphore::new(16));
     let mut connecting = Vec::new();
     for _ in 0..clients {
         let url = server.url.clone();

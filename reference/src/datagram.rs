@@ -1,7 +1,9 @@
 //! datagram: ping, and sessions with create/resume/status/destroy; chat echoes the decoded text
 //! back, base64 encoded. Every response carries its request's `cid`.
 
+use std::cmp::Reverse;
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use agentwire_datagram as datagram;
@@ -26,22 +28,35 @@ struct Shared {
     sessions: Mutex<Sessions>,
 }
 
-/// Every live session, by id. Sessions outlive their connections (a client may resume one
-/// later), so at the limit the one unused longest that no connection is using makes room.
+/// Every live session, by id, and how many each address created. Sessions outlive their
+/// connections (a client may resume one later), so at a limit one that no connection is using
+/// makes room: at an address's quota, that address's own unused longest; at the server's, the
+/// one unused longest of the address that holds the most. A client can only push out its own
+/// sessions, or those of whoever holds more than it.
 #[derive(Debug, Default)]
 struct Sessions {
     map: HashMap<String, Session>,
+    per_ip: HashMap<IpAddr, usize>,
     /// Counts uses, to find the one unused longest.
     clock: u64,
 }
 
 #[derive(Debug)]
 struct Session {
-    settings: Settings,
+    /// The settings as the client sent them, kept as compact JSON text.
+    settings: Box<str>,
+    /// The address that created it, whose quota it counts against.
+    owner: IpAddr,
     /// Connections whose session in use it is.
     users: usize,
     /// When it was last taken into use.
     used: u64,
+}
+
+/// Why a session cannot be created.
+enum NoRoom {
+    Address,
+    Server,
 }
 
 impl Sessions {
@@ -60,22 +75,64 @@ impl Sessions {
         }
     }
 
-    /// Room for one more session under `max`: drops the one unused longest that no connection
-    /// uses, if need be. `false` when every session is in use.
-    fn make_room(&mut self, max: usize) -> bool {
-        while self.map.len() >= max {
-            let oldest = self
-                .map
-                .iter()
-                .filter(|(_, s)| s.users == 0)
-                .min_by_key(|(_, s)| s.used)
-                .map(|(id, _)| id.clone());
-            match oldest {
-                Some(id) => self.map.remove(&id),
-                None => return false,
-            };
+    /// Adds a session created by `owner`, making room under the limits if need be.
+    fn insert(&mut self, id: String, session: Session, limits: &StateLimits) -> Result<(), NoRoom> {
+        let owner = session.owner;
+        if self.per_ip.get(&owner).copied().unwrap_or(0) >= limits.max_sessions_per_ip
+            && !self.evict(|s| s.owner == owner)
+        {
+            return Err(NoRoom::Address);
         }
-        true
+        while self.map.len() >= limits.max_sessions {
+            // Per address, its session unused longest; then that of the address holding most.
+            let mut oldest: HashMap<IpAddr, (&String, u64)> = HashMap::new();
+            for (id, session) in self.map.iter().filter(|(_, s)| s.users == 0) {
+                let entry = oldest.entry(session.owner).or_insert((id, session.used));
+                if session.used < entry.1 {
+                    *entry = (id, session.used);
+                }
+            }
+            let victim = oldest
+                .iter()
+                .max_by_key(|(ip, (_, used))| (self.per_ip.get(ip).copied(), Reverse(*used)))
+                .map(|(_, (id, _))| (*id).clone());
+            let Some(victim) = victim else {
+                return Err(NoRoom::Server);
+            };
+            self.remove(&victim);
+        }
+        *self.per_ip.entry(owner).or_default() += 1;
+        self.map.insert(id, session);
+        Ok(())
+    }
+
+    /// Drops the session unused longest among those `which` picks that no connection uses;
+    /// `false` when there is none.
+    fn evict(&mut self, which: impl Fn(&Session) -> bool) -> bool {
+        let oldest = self
+            .map
+            .iter()
+            .filter(|(_, s)| s.users == 0 && which(s))
+            .min_by_key(|(_, s)| s.used)
+            .map(|(id, _)| id.clone());
+        match oldest {
+            Some(id) => {
+                self.remove(&id);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn remove(&mut self, id: &str) {
+        if let Some(session) = self.map.remove(id)
+            && let Some(count) = self.per_ip.get_mut(&session.owner)
+        {
+            *count -= 1;
+            if *count == 0 {
+                self.per_ip.remove(&session.owner);
+            }
+        }
     }
 }
 
@@ -135,24 +192,38 @@ impl Handler for Datagram {
         &self,
         state: &mut State,
         message: datagram::SessionCreate,
-        _conn: &Conn,
+        conn: &Conn,
     ) -> Reply {
+        let settings = serde_json::to_string(&message.content.settings).unwrap_or_default();
+        if settings.len() > self.limits.max_settings_bytes {
+            return Reply::one(failure(
+                message.cid,
+                &format!(
+                    "settings of {} bytes: at most {} are kept",
+                    settings.len(),
+                    self.limits.max_settings_bytes
+                ),
+            ));
+        }
         // Random: a session id is all it takes to resume, and then destroy, a session.
         let id = random_uuid();
         {
             let mut sessions = self.sessions();
-            if !sessions.make_room(self.limits.max_sessions) {
-                return Reply::one(failure(
-                    message.cid,
-                    "too many sessions in use: try again later",
-                ));
-            }
             let session = Session {
-                settings: message.content.settings,
+                settings: settings.into_boxed_str(),
+                owner: conn.peer().ip(),
                 users: 0,
                 used: 0,
             };
-            sessions.map.insert(id.clone(), session);
+            if let Err(no_room) = sessions.insert(id.clone(), session, &self.limits) {
+                let why = match no_room {
+                    NoRoom::Address => {
+                        "too many sessions in use from this address: try again later"
+                    }
+                    NoRoom::Server => "too many sessions in use: try again later",
+                };
+                return Reply::one(failure(message.cid, why));
+            }
             sessions.switch(state.current.as_deref(), &id);
         }
         state.current = Some(id.clone());
@@ -196,7 +267,12 @@ impl Handler for Datagram {
         _conn: &Conn,
     ) -> Reply {
         let id = message.content.session_id;
-        let Some(settings) = self.sessions().map.get(&id).map(|s| s.settings.clone()) else {
+        let settings = self
+            .sessions()
+            .map
+            .get(&id)
+            .and_then(|s| serde_json::from_str::<Settings>(&s.settings).ok());
+        let Some(settings) = settings else {
             return Reply::one(failure(
                 message.cid,
                 &format!("session {id} does not exist"),
@@ -221,7 +297,7 @@ impl Handler for Datagram {
                 "only the session in use can be destroyed",
             ));
         }
-        self.sessions().map.remove(&id);
+        self.sessions().remove(&id);
         state.current = None;
         Reply::one(session_reply(
             message.cid,

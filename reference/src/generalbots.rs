@@ -56,7 +56,8 @@ struct Session {
     subscribers: HashMap<u64, Outbox>,
 }
 
-/// One connection: who it is, the session it owns, and the sessions it subscribed to.
+/// One connection: who it is (its token's `sub`), the session it owns, and the sessions it
+/// subscribed to.
 #[derive(Debug)]
 pub struct State {
     user: String,
@@ -164,16 +165,7 @@ fn answer(session_id: &str, content: &str, message_id: String) -> Vec<ServerMess
     } else {
         let reply = format!("Echo: {text}");
         frames.push(StreamStart::new(session_id.into(), message_id.clone()).into());
-        // Chunks of a few words, which join exactly to the whole reply.
-        let mut chunk = String::new();
-        for (i, word) in reply.split_inclusive(' ').enumerate() {
-            chunk.push_str(word);
-            if i % 3 == 2 {
-                frames
-                    .push(StreamChunk::new(message_id.clone(), std::mem::take(&mut chunk)).into());
-            }
-        }
-        if !chunk.is_empty() {
+        for chunk in chunks(&reply) {
             frames.push(StreamChunk::new(message_id.clone(), chunk).into());
         }
         frames.push(StreamEnd::new(message_id, reply).into());
@@ -182,14 +174,54 @@ fn answer(session_id: &str, content: &str, message_id: String) -> Vec<ServerMess
     frames
 }
 
+/// The fewest bytes a stream chunk carries (but the last), and the most.
+const CHUNK_BYTES: (usize, usize) = (32, 2048);
+
+/// The reply cut into chunks of at least [`CHUNK_BYTES`]`.0` bytes (but the last) and at most
+/// `.1`: whole words, except that a word that does not fit is cut between characters. They
+/// join to the reply.
+fn chunks(reply: &str) -> Vec<String> {
+    let (least, most) = CHUNK_BYTES;
+    let mut chunks = Vec::new();
+    let mut chunk = String::new();
+    for mut word in reply.split_inclusive(' ') {
+        // A word that does not fit fills the chunk up to the most, between characters.
+        while chunk.len() + word.len() > most {
+            let mut cut = most - chunk.len();
+            while !word.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            chunk.push_str(&word[..cut]);
+            word = &word[cut..];
+            chunks.push(std::mem::take(&mut chunk));
+        }
+        chunk.push_str(word);
+        if chunk.len() >= least {
+            chunks.push(std::mem::take(&mut chunk));
+        }
+    }
+    if !chunk.is_empty() {
+        chunks.push(chunk);
+    }
+    chunks
+}
+
 impl Handler for GeneralBots {
     type State = State;
     type Identity = String;
 
-    async fn authenticate(&self, credential: Credential, _conn: &Conn) -> Result<String, Refusal> {
+    async fn authenticate(&self, credential: Credential, conn: &Conn) -> Result<String, Refusal> {
         match agentwire_runtime::jwt::verify::<Claims>(&credential.token, self.secret.as_bytes()) {
-            Ok(claims) => Ok(claims.name()),
-            Err(_) => Err(Refusal::reply_then_close(
+            // Identity is the token's `sub` alone: a `username` is only a name, and two
+            // tokens with the same one may belong to different people.
+            Ok(claims) if claims.subject().is_some() => {
+                if let Some(expiry) = claims.expiry() {
+                    // "Invalid or expired token": the connection ends when its token does.
+                    conn.expires_at(expiry);
+                }
+                Ok(claims.subject().unwrap_or_default().to_string())
+            }
+            _ => Err(Refusal::reply_then_close(
                 error(ErrorCode::AuthFailed, "Invalid or expired token").into(),
                 POLICY_VIOLATION,
                 "authentication failed",
@@ -359,7 +391,6 @@ impl Handler for GeneralBots {
         for outbox in notify {
             let _ = outbox.send(&closed.clone().into());
         }
-        let _ = state.user;
     }
 }
 
@@ -374,5 +405,34 @@ impl GeneralBots {
                 "Session does not exist or has expired",
             ))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_are_tens_of_bytes_to_a_few_kb_and_join_to_the_reply() {
+        let long_word = "é".repeat(3000);
+        for reply in [
+            "Echo: hi".to_string(),
+            "Echo: ".to_string() + &"a ".repeat(3000),
+            format!("Echo: {long_word} end"),
+        ] {
+            let chunks = chunks(&reply);
+            assert_eq!(chunks.concat(), reply);
+            let (last, rest) = chunks.split_last().unwrap();
+            assert!(last.len() <= CHUNK_BYTES.1);
+            for chunk in rest {
+                assert!(
+                    (CHUNK_BYTES.0..=CHUNK_BYTES.1).contains(&chunk.len()),
+                    "{}",
+                    chunk.len()
+                );
+            }
+        }
+        // 6 KB of one-letter words: about 190 chunks, not 3,000.
+        assert!(chunks(&"a ".repeat(3000)).len() < 200);
     }
 }

@@ -12,11 +12,12 @@ pub mod rixa;
 pub mod socializer;
 mod support;
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::{fmt, io};
 
 use agentwire_runtime::server::endpoint::PathTemplate;
-use agentwire_runtime::server::{RateLimit, ServerConfig, TcpListener};
+use agentwire_runtime::server::{App, RateLimit, Server, ServerConfig, ServerStats, TcpListener};
 use anyhow::{Context as _, Result, bail};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -61,14 +62,21 @@ impl fmt::Debug for Options {
 }
 
 /// Bounds on what the servers keep for their clients, so that no client can make them grow
-/// without end. The documents give no amounts; each server answers a client that reaches one
-/// with its protocol's error (see the README).
+/// without end or take what others hold. The documents give no amounts: these are the
+/// reference's choices. Each server answers a client that reaches one with its protocol's
+/// error (see the README).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StateLimits {
     /// datagram: sessions kept in all. Sessions outlive their connections (`resume`); at the
-    /// limit the one unused longest and in use by no connection is dropped to make room, and
-    /// when every one is in use `create` fails. 10,000.
+    /// limit the one unused longest (in use by no connection) of the address holding the most
+    /// is dropped to make room, and when every one is in use `create` fails. 10,000.
     pub max_sessions: usize,
+    /// datagram: sessions one IP address may have created and not destroyed; at the quota its
+    /// own unused longest makes room, and when all of its are in use `create` fails. 100.
+    pub max_sessions_per_ip: usize,
+    /// datagram: the most bytes of a session's `settings` (as compact JSON) kept; larger
+    /// settings fail `create`. 4 KiB.
+    pub max_settings_bytes: usize,
     /// generalbots: sessions one connection may subscribe to. 32.
     pub max_subscriptions: usize,
     /// generalbots-meet: rooms one connection may be in. 16.
@@ -77,16 +85,27 @@ pub struct StateLimits {
     pub max_participants_per_room: usize,
     /// generalbots-meet: rooms in all. 10,000.
     pub max_rooms: usize,
+    /// generalbots-meet: rooms opened (first joined) from one IP address that are still open.
+    /// 100.
+    pub max_rooms_per_ip: usize,
+    /// generalbots-meet: bytes of room ids and participant names that the participants from
+    /// one IP address hold (each room's id and name once per participant). 1 MiB: a join of
+    /// the largest message always fits, a thousand rooms of ordinary names too.
+    pub max_name_bytes_per_ip: usize,
 }
 
 impl Default for StateLimits {
     fn default() -> Self {
         Self {
             max_sessions: 10_000,
+            max_sessions_per_ip: 100,
+            max_settings_bytes: 4096,
             max_subscriptions: 32,
             max_rooms_per_connection: 16,
             max_participants_per_room: 100,
             max_rooms: 10_000,
+            max_rooms_per_ip: 100,
+            max_name_bytes_per_ip: 1 << 20,
         }
     }
 }
@@ -126,6 +145,8 @@ pub struct Running {
     pub jwt_secret: String,
     /// A valid token, for the protocols that authenticate.
     pub token: Option<String>,
+    /// The server's live figures: what its memory budget holds, its connections.
+    pub stats: ServerStats,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<io::Result<()>>>,
 }
@@ -138,6 +159,7 @@ impl fmt::Debug for Running {
             .field("url", &self.url)
             .field("jwt_secret", &"<redacted>")
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("stats", &self.stats)
             .finish_non_exhaustive()
     }
 }
@@ -202,51 +224,57 @@ pub async fn start(options: Options, listen: SocketAddr) -> Result<Running> {
     };
     let secret = options.jwt_secret.as_str();
     let config = options.config.clone();
-    let (path, task) = match options.protocol.as_str() {
+    let (path, (stats, task)) = match options.protocol.as_str() {
         "rixa" => (
             agentwire_rixa::ENDPOINT_PATH,
-            tokio::spawn(agentwire_rixa::server::serve(
-                rixa::Rixa::default(),
-                listener,
-                config,
+            spawn(
+                agentwire_rixa::server::server(rixa::Rixa::default(), listener, config),
                 shutdown,
-            )),
+            )?,
         ),
         "datagram" => (
             agentwire_datagram::ENDPOINT_PATH,
-            tokio::spawn(agentwire_datagram::server::serve(
-                datagram::Datagram::with_limits(options.state_limits),
-                listener,
-                config,
+            spawn(
+                agentwire_datagram::server::server(
+                    datagram::Datagram::with_limits(options.state_limits),
+                    listener,
+                    config,
+                ),
                 shutdown,
-            )),
+            )?,
         ),
         "socializer" => (
             agentwire_socializer::ENDPOINT_PATH,
-            tokio::spawn(agentwire_socializer::server::serve(
-                socializer::Socializer::new(secret),
-                listener,
-                config,
+            spawn(
+                agentwire_socializer::server::server(
+                    socializer::Socializer::new(secret),
+                    listener,
+                    config,
+                ),
                 shutdown,
-            )),
+            )?,
         ),
         "generalbots" => (
             agentwire_generalbots::ENDPOINT_PATH,
-            tokio::spawn(agentwire_generalbots::server::serve(
-                generalbots::GeneralBots::new(secret).with_limits(options.state_limits),
-                listener,
-                config,
+            spawn(
+                agentwire_generalbots::server::server(
+                    generalbots::GeneralBots::new(secret).with_limits(options.state_limits),
+                    listener,
+                    config,
+                ),
                 shutdown,
-            )),
+            )?,
         ),
         "generalbots-meet" => (
             agentwire_generalbots_meet::ENDPOINT_PATH,
-            tokio::spawn(agentwire_generalbots_meet::server::serve(
-                meet::Meet::with_limits(options.state_limits),
-                listener,
-                config,
+            spawn(
+                agentwire_generalbots_meet::server::server(
+                    meet::Meet::with_limits(options.state_limits),
+                    listener,
+                    config,
+                ),
                 shutdown,
-            )),
+            )?,
         ),
         other => bail!(
             "unknown protocol {other:?}; the reference servers speak {}",
@@ -263,9 +291,20 @@ pub async fn start(options: Options, listen: SocketAddr) -> Result<Running> {
         url,
         jwt_secret: options.jwt_secret,
         token,
+        stats,
         stop: Some(stop),
         task: Some(task),
     })
+}
+
+/// Runs a server in a task of its own until `shutdown`; its figures and the task.
+fn spawn<A: App>(
+    server: io::Result<Server<A>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(ServerStats, JoinHandle<io::Result<()>>)> {
+    let server = server.context("cannot start the server")?;
+    let stats = server.stats();
+    Ok((stats, tokio::spawn(server.run(shutdown))))
 }
 
 /// A `--rate-limit` value: `N` messages a second (bursts of 2N), `N/BURST`, or `off`.

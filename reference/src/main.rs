@@ -45,6 +45,10 @@ struct Cli {
     /// Seconds between keep-alive pings; 0 for none (the documented value by default).
     #[arg(long)]
     ping_interval: Option<u64>,
+    /// MiB the server may hold in messages being received and output waiting to be sent, at
+    /// least 1 (256 by default).
+    #[arg(long, value_parser = at_least_one())]
+    memory_budget_mib: Option<usize>,
 }
 
 /// A count of 1 or more: 0 is a usage error rather than a server that refuses everything.
@@ -57,8 +61,51 @@ fn seconds(seconds: u64) -> Option<Duration> {
     (seconds > 0).then(|| Duration::from_secs(seconds))
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    map_large_buffers_apart();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run())
+}
+
+/// The environment variable glibc reads its malloc settings from.
+const GLIBC_TUNABLES: &str = "GLIBC_TUNABLES";
+
+/// Runs this program again, in place, with glibc's malloc told to map every buffer of 128 KiB
+/// or more on its own, unless the environment already sets `GLIBC_TUNABLES`. By default glibc
+/// raises that threshold to the size of the largest buffer freed (up to 32 MiB), and from then
+/// on takes large buffers (messages of megabytes being received) from its heap, which keeps
+/// much of them once they are freed: after a burst of large messages the process stayed tens
+/// of MiB larger. Mapped apart, a buffer goes back to the system when it is freed.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn map_large_buffers_apart() {
+    use std::os::unix::process::CommandExt as _;
+    if std::env::var_os(GLIBC_TUNABLES).is_some() {
+        return;
+    }
+    let Ok(program) = std::env::current_exe() else {
+        return;
+    };
+    let error = std::process::Command::new(program)
+        .args(std::env::args_os().skip(1))
+        .env(GLIBC_TUNABLES, "glibc.malloc.mmap_threshold=131072")
+        .exec();
+    // Only returns when it failed: run on as we are.
+    eprintln!("warning: could not run again with {GLIBC_TUNABLES} set: {error}");
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn map_large_buffers_apart() {}
+
+async fn run() -> ExitCode {
     let cli = Cli::parse();
     let mut options = match Options::new(&cli.protocol) {
         Ok(options) => options,
@@ -88,6 +135,9 @@ async fn main() -> ExitCode {
     }
     if let Some(every) = cli.ping_interval {
         options.config.ping_interval = seconds(every);
+    }
+    if let Some(mib) = cli.memory_budget_mib {
+        options.config.memory_budget_bytes = mib.saturating_mul(1 << 20);
     }
     if let Err(error) = options.config.validate() {
         eprintln!("error: the flags give a configuration that cannot work: {error}");

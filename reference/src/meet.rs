@@ -2,6 +2,7 @@
 //! WebRTC signal messages relayed to the other participants (the reading NOTES.md explains).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use agentwire_generalbots_meet as meet;
@@ -22,15 +23,55 @@ pub struct Meet {
 
 #[derive(Debug, Default)]
 struct Shared {
-    /// Room → participant id → participant.
-    rooms: Mutex<HashMap<String, BTreeMap<String, Participant>>>,
+    rooms: Mutex<Rooms>,
     ids: Ids,
+}
+
+/// Every open room, how many each address opened, and the bytes of room ids and names each
+/// address's participants hold.
+#[derive(Debug, Default)]
+struct Rooms {
+    map: HashMap<String, Room>,
+    opened_by: HashMap<IpAddr, usize>,
+    names_by: HashMap<IpAddr, usize>,
+}
+
+/// A room: the address that opened it (whose quota it counts against until it closes), and
+/// its participants by id.
+#[derive(Debug)]
+struct Room {
+    opener: IpAddr,
+    participants: BTreeMap<String, Participant>,
+}
+
+impl Rooms {
+    /// Counts `added` more bytes of names against `ip`, and `removed` fewer.
+    fn count_names(&mut self, ip: IpAddr, added: usize, removed: usize) {
+        let held = self.names_by.entry(ip).or_default();
+        *held = (*held + added).saturating_sub(removed);
+        if *held == 0 {
+            self.names_by.remove(&ip);
+        }
+    }
+
+    fn remove(&mut self, room_id: &str) {
+        if let Some(room) = self.map.remove(room_id)
+            && let Some(count) = self.opened_by.get_mut(&room.opener)
+        {
+            *count -= 1;
+            if *count == 0 {
+                self.opened_by.remove(&room.opener);
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
 struct Participant {
     name: String,
     outbox: Outbox,
+    /// The address its room id and name count against.
+    ip: IpAddr,
 }
 
 /// One connection: its participant id and the rooms it is in.
@@ -49,7 +90,7 @@ impl Meet {
         }
     }
 
-    fn rooms(&self) -> std::sync::MutexGuard<'_, HashMap<String, BTreeMap<String, Participant>>> {
+    fn rooms(&self) -> std::sync::MutexGuard<'_, Rooms> {
         self.shared.rooms.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -57,16 +98,21 @@ impl Meet {
     fn leave(&self, room_id: &str, participant: &str) {
         let others: Vec<Outbox> = {
             let mut rooms = self.rooms();
-            let Some(room) = rooms.get_mut(room_id) else {
+            let Some(room) = rooms.map.get_mut(room_id) else {
                 return;
             };
-            if room.remove(participant).is_none() {
+            let Some(gone) = room.participants.remove(participant) else {
                 return;
-            }
-            let others = room.values().map(|p| p.outbox.clone()).collect();
-            if room.is_empty() {
+            };
+            let others = room
+                .participants
+                .values()
+                .map(|p| p.outbox.clone())
+                .collect();
+            if room.participants.is_empty() {
                 rooms.remove(room_id);
             }
+            rooms.count_names(gone.ip, 0, room_id.len() + gone.name.len());
             others
         };
         let mut notice = LeaveNotice::new(room_id.to_string());
@@ -113,32 +159,66 @@ impl Handler for Meet {
                 self.limits.max_rooms_per_connection
             ));
         }
+        let ip = conn.peer().ip();
         let (others, present) = {
             let mut rooms = self.rooms();
-            let full = match rooms.get(&message.room_id) {
-                Some(room) => !again && room.len() >= self.limits.max_participants_per_room,
-                None => rooms.len() >= self.limits.max_rooms,
+            let full = match rooms.map.get(&message.room_id) {
+                Some(room) => (!again
+                    && room.participants.len() >= self.limits.max_participants_per_room)
+                    .then_some("it is full"),
+                None if rooms.map.len() >= self.limits.max_rooms => Some("the server is full"),
+                None if rooms.opened_by.get(&ip).copied().unwrap_or(0)
+                    >= self.limits.max_rooms_per_ip =>
+                {
+                    Some("too many rooms opened from this address")
+                }
+                None => None,
             };
-            if full {
+            // Room ids and names are kept: an address may hold so many bytes of them.
+            let before = rooms
+                .map
+                .get(&message.room_id)
+                .and_then(|room| room.participants.get(&state.id))
+                .map_or(0, |p| message.room_id.len() + p.name.len());
+            let after = message.room_id.len() + message.participant_name.len();
+            let held = rooms.names_by.get(&ip).copied().unwrap_or(0);
+            let full = full.or_else(|| {
+                (held - before + after > self.limits.max_name_bytes_per_ip)
+                    .then_some("this address holds too many bytes of room ids and names")
+            });
+            if let Some(why) = full {
                 drop(rooms);
-                return refused("Cannot join room: it is full".into());
+                return refused(format!("Cannot join room: {why}"));
             }
-            let room = rooms.entry(message.room_id.clone()).or_default();
+            rooms.count_names(ip, after, before);
+            if !rooms.map.contains_key(&message.room_id) {
+                *rooms.opened_by.entry(ip).or_default() += 1;
+            }
+            let room = rooms
+                .map
+                .entry(message.room_id.clone())
+                .or_insert_with(|| Room {
+                    opener: ip,
+                    participants: BTreeMap::new(),
+                });
             let others: Vec<Outbox> = room
+                .participants
                 .iter()
                 .filter(|(id, _)| **id != state.id)
                 .map(|(_, p)| p.outbox.clone())
                 .collect();
             let present: Vec<ServerMessage> = room
+                .participants
                 .iter()
                 .filter(|(id, _)| **id != state.id)
                 .map(|(id, p)| join_notice(&message.room_id, id, &p.name))
                 .collect();
-            room.insert(
+            room.participants.insert(
                 state.id.clone(),
                 Participant {
                     name: message.participant_name.clone(),
                     outbox: conn.outbox(),
+                    ip,
                 },
             );
             (others, present)
@@ -161,9 +241,11 @@ impl Handler for Meet {
     }
 
     async fn on_signal(&self, state: &mut State, message: meet::Signal, _conn: &Conn) -> Reply {
-        let target = self.rooms().get(&message.room_id).and_then(|room| {
-            room.contains_key(&state.id)
-                .then(|| room.get(&message.target_id).map(|p| p.outbox.clone()))
+        let target = self.rooms().map.get(&message.room_id).and_then(|room| {
+            let members = &room.participants;
+            members
+                .contains_key(&state.id)
+                .then(|| members.get(&message.target_id).map(|p| p.outbox.clone()))
                 .flatten()
         });
         if let Some(outbox) = target {

@@ -53,10 +53,17 @@ impl Handler for Socializer {
     type State = State;
     type Identity = String;
 
-    async fn authenticate(&self, credential: Credential, _conn: &Conn) -> Result<String, Refusal> {
+    async fn authenticate(&self, credential: Credential, conn: &Conn) -> Result<String, Refusal> {
         match agentwire_runtime::jwt::verify::<Claims>(&credential.token, self.secret.as_bytes()) {
-            Ok(claims) => Ok(claims.name()),
-            Err(_) => Err(Refusal::close(POLICY_VIOLATION, "invalid token")),
+            // A token names its holder by `sub`: without one it names no one.
+            Ok(claims) if claims.subject().is_some() => {
+                if let Some(expiry) = claims.expiry() {
+                    // "The server validates the token": an expired one no longer is.
+                    conn.expires_at(expiry);
+                }
+                Ok(claims.display_name())
+            }
+            _ => Err(Refusal::close(POLICY_VIOLATION, "invalid token")),
         }
     }
 

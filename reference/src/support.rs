@@ -90,20 +90,33 @@ pub fn token_for(subject: &str, secret: &str) -> String {
     agentwire_runtime::jwt::sign(&claims, secret.as_bytes()).expect("HS256 signing does not fail")
 }
 
-/// The name a token's claims give: `username`, else `sub`.
+/// What the reference servers read of a token's claims. Who the token belongs to is its `sub`
+/// alone; `username` is only how to address them.
 #[derive(Debug, serde::Deserialize)]
 pub struct Claims {
     username: Option<String>,
     sub: Option<String>,
+    exp: Option<u64>,
 }
 
 impl Claims {
-    /// Who the token belongs to.
-    pub fn name(&self) -> String {
+    /// Who the token belongs to: its `sub`; `None` when it has none (or an empty one).
+    pub fn subject(&self) -> Option<&str> {
+        self.sub.as_deref().filter(|s| !s.is_empty())
+    }
+
+    /// How to address them: `username`, else `sub`.
+    pub fn display_name(&self) -> String {
         self.username
             .clone()
             .or_else(|| self.sub.clone())
             .unwrap_or_else(|| "friend".into())
+    }
+
+    /// When the token expires (verified tokens have an `exp`).
+    pub fn expiry(&self) -> Option<SystemTime> {
+        self.exp
+            .and_then(|exp| SystemTime::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(exp)))
     }
 }
 

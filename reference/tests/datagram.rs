@@ -363,3 +363,54 @@ async fn sessions_are_bounded_by_dropping_the_one_unused_longest() {
     let (kept, _) = outcome(&mut c, &session("s", "status", &second)).await;
     assert!(kept, "the session in use by A is kept");
 }
+
+#[tokio::test]
+async fn settings_beyond_4_kib_fail_create() {
+    let server = start_server(Protocol::Datagram).await;
+    let mut client = server.client().await;
+    let mut padded = settings();
+    padded["padding"] = json!("x".repeat(5000));
+    let request = json!({"msg": "session", "cid": "big", "content": {"request": "create", "settings": padded}});
+    let (created, error) = outcome(&mut client, &request).await;
+    assert!(!created);
+    assert!(error.as_str().unwrap().contains("at most 4096"), "{error}");
+    // Within the bound, the settings come back as sent.
+    let id = create_session(&mut client, "ok").await;
+    client.send(&session("s", "status", &id)).await;
+    let status = client.recv("session_response").await;
+    assert_eq!(status["content"]["settings"], settings());
+}
+
+#[tokio::test]
+async fn one_address_cannot_push_out_the_sessions_of_another() {
+    let server = support::start_with(Protocol::Datagram, |options| {
+        options.state_limits.max_sessions = 3;
+        options.state_limits.max_sessions_per_ip = 2;
+    })
+    .await;
+    // A client on another machine creates a session and leaves, to resume it later.
+    let mut other = server.client_from([127, 0, 0, 2].into()).await;
+    let kept = create_session(&mut other, "k").await;
+    other.close().await;
+    // One address creating sessions over and over only pushes out its own.
+    let mut greedy = server.client().await;
+    let mut mine = Vec::new();
+    for i in 0..10 {
+        mine.push(create_session(&mut greedy, &i.to_string()).await);
+    }
+    let (found, _) = outcome(&mut greedy, &session("r", "resume", &mine[0])).await;
+    assert!(!found, "its own oldest made room");
+    // The server is full (2 + 1): a third address pushes out a session of the one holding
+    // the most, unused longest.
+    let mut third = server.client_from([127, 0, 0, 3].into()).await;
+    create_session(&mut third, "t").await;
+    let mut back = server.client_from([127, 0, 0, 2].into()).await;
+    assert!(outcome(&mut back, &session("r", "resume", &kept)).await.0);
+    let (found, _) = outcome(&mut greedy, &session("r", "resume", &mine[8])).await;
+    assert!(!found, "the greedy address's unused session made room");
+    assert!(
+        outcome(&mut greedy, &session("r", "resume", &mine[9]))
+            .await
+            .0
+    );
+}

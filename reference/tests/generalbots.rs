@@ -541,3 +541,85 @@ async fn subscriptions_per_connection_are_bounded() {
     subscriber.send(&subscribe(&sessions[2].1)).await;
     nothing_before_pong(&mut subscriber).await;
 }
+
+#[tokio::test]
+async fn identity_is_the_tokens_sub_alone() {
+    let server = start_server(Protocol::GeneralBots).await;
+    let secret = server.running.jwt_secret.clone();
+    let token = |claims: Value| server.url_with_token(&sign(&claims, &secret));
+    let mut ada = server
+        .connect(&token(
+            json!({"sub": "u-1", "username": "ada", "exp": now() + 60}),
+        ))
+        .await;
+    let id = ada.recv("session_created").await["session_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The same username under another subject is someone else.
+    let mut other = server
+        .connect(&token(
+            json!({"sub": "u-2", "username": "ada", "exp": now() + 60}),
+        ))
+        .await;
+    other.recv("session_created").await;
+    other.send(&chat(&id, "/once mine?")).await;
+    assert_eq!(
+        other.recv("error_message").await["code"],
+        "SESSION_NOT_FOUND"
+    );
+    // The same subject is the same user, whatever its username.
+    let mut again = server
+        .connect(&token(json!({"sub": "u-1", "exp": now() + 60})))
+        .await;
+    again.recv("session_created").await;
+    again.send(&chat(&id, "/once mine")).await;
+    assert_eq!(answer(&mut again).await.len(), 3);
+    // A token without a subject names no one.
+    let mut nobody = server
+        .connect(&token(json!({"username": "ada", "exp": now() + 60})))
+        .await;
+    let (before, code) = nobody.recv_close().await;
+    assert_eq!(code, POLICY_VIOLATION);
+    assert_eq!(before[0]["code"], "AUTH_FAILED");
+}
+
+#[tokio::test]
+async fn a_token_that_expires_while_connected_closes_the_connection_with_1008() {
+    let server = start_server(Protocol::GeneralBots).await;
+    let secret = server.running.jwt_secret.clone();
+    for in_url in [true, false] {
+        // At least 2 s from now (`exp` is in whole seconds): time to connect and be answered.
+        let soon = sign(&json!({"sub": "ada", "exp": now() + 3}), &secret);
+        let url = match in_url {
+            true => server.url_with_token(&soon),
+            false => server.url().to_string(),
+        };
+        let mut client = server.connect(&url).await;
+        if !in_url {
+            client.send(&json!({"type": "auth", "token": soon})).await;
+        }
+        client.recv("session_created").await;
+        nothing_before_pong(&mut client).await;
+        let (before, code) = client.recv_close().await;
+        assert_eq!((before.len(), code), (0, POLICY_VIOLATION));
+    }
+}
+
+#[tokio::test]
+async fn a_long_answer_streams_in_chunks_of_tens_of_bytes_to_a_few_kb() {
+    let server = start_server(Protocol::GeneralBots).await;
+    let (mut client, id) = session(&server).await;
+    let content = "a ".repeat(3000);
+    client.send(&chat(&id, &content)).await;
+    let frames = answer(&mut client).await;
+    let (_, joined) = streamed(&id, &frames);
+    assert_eq!(joined, format!("Echo: {content}"));
+    let chunks: Vec<usize> = frames
+        .iter()
+        .filter(|(name, _)| *name == "stream_chunk")
+        .map(|(_, frame)| frame["content"].as_str().unwrap().len())
+        .collect();
+    assert!(chunks.len() < 200, "{} chunks", chunks.len());
+    assert!(chunks.iter().all(|&n| n <= 2048), "{chunks:?}");
+}

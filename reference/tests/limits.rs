@@ -9,46 +9,15 @@ use std::time::Duration;
 use agentwire_datagram::Base64Text;
 use agentwire_runtime::server::RateLimit;
 use futures_util::future::join_all;
-use serde_json::{Value, json};
-use support::{Client, Event, Protocol, Server, start_server, start_with, within};
+use serde_json::json;
+use support::{
+    Client, Event, Protocol, Server, answers, ready, request, start_server, start_with, within,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 const GOING_AWAY: u16 = 1001;
 const MESSAGE_TOO_BIG: u16 = 1009;
-
-/// A client past the protocol's greeting (socializer's welcome, generalbots' session).
-async fn ready(server: &Server) -> Client {
-    let mut client = server.client().await;
-    match server.protocol {
-        Protocol::Socializer => drop(client.recv("system_message").await),
-        Protocol::GeneralBots => drop(client.recv("session_created").await),
-        _ => {}
-    }
-    client
-}
-
-/// A message the protocol answers, and the name of the answer.
-fn request(protocol: Protocol) -> (Value, &'static str) {
-    match protocol {
-        Protocol::Rixa => (json!({"type": "get_chat_modes"}), "response"),
-        Protocol::Datagram => (json!({"msg": "ping", "cid": "c", "content": null}), "pong"),
-        Protocol::Socializer => (json!({"content": "hi"}), "ai_response"),
-        Protocol::GeneralBots => (json!({"type": "ping"}), "pong"),
-        // A join is answered with the joiner's own notice.
-        Protocol::Meet => (
-            json!({"type": "join", "room_id": "r", "participant_name": "n"}),
-            "join_notice",
-        ),
-    }
-}
-
-/// The connection still answers.
-async fn answers(client: &mut Client) {
-    let (message, answer) = request(client.protocol);
-    client.send(&message).await;
-    client.recv(answer).await;
-}
 
 /// The next frame is the protocol's answer to a refused message: its text must contain
 /// `what`, and for the General Bots protocols its code must be `code`.
@@ -434,7 +403,7 @@ async fn a_plain_http_request_is_not_upgraded() {
 async fn a_client_that_stops_reading_is_dropped() {
     let server = start_with(Protocol::Meet, |options| {
         options.config.rate_limit = None;
-        options.config.outbox_capacity = 4;
+        options.config.max_outbox_bytes = 4 * 60_000;
         options.config.send_timeout = Duration::from_millis(200);
     })
     .await;

@@ -245,3 +245,39 @@ async fn rooms_and_their_participants_are_bounded() {
     refused_join(&mut carol, "r4", "full").await;
     enter(&mut carol, "r2", "Carol", &[(&a, "Alice")]).await;
 }
+
+#[tokio::test]
+async fn rooms_opened_from_one_address_and_the_names_it_holds_are_bounded() {
+    let server = support::start_with(Protocol::Meet, |options| {
+        options.state_limits.max_rooms_per_ip = 2;
+        options.state_limits.max_name_bytes_per_ip = 40;
+    })
+    .await;
+    let mut alice = server.client().await;
+    let a = enter(&mut alice, "r1", "Alice", &[]).await;
+    enter(&mut alice, "r2", "Alice", &[]).await;
+    // Another connection from the same address opens no third room...
+    let mut bob = server.client().await;
+    refused_join(&mut bob, "r3", "too many rooms opened from this address").await;
+    // ...but may join one that is open.
+    enter(&mut bob, "r1", "Bob", &[(&a, "Alice")]).await;
+    // Another address has its own quota.
+    let mut carol = server.client_from([127, 0, 0, 2].into()).await;
+    enter(&mut carol, "r3", "Carol", &[]).await;
+    // A room that closes gives its place back.
+    alice.send(&json!({"type": "leave", "room_id": "r2"})).await;
+    enter(&mut bob, "r4", "Bob", &[]).await;
+    // This address now holds r1+Alice, r1+Bob, r4+Bob: 19 of its 40 bytes of ids and names.
+    bob.send(&join("r1", &"B".repeat(40))).await;
+    let error = bob.recv("error_message").await;
+    assert_eq!(error["code"], "SUBSCRIPTION_FAILED");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("too many bytes of room ids and names"),
+        "{error}"
+    );
+    // A longer name that fits replaces the one held.
+    enter(&mut bob, "r1", &"B".repeat(25), &[(&a, "Alice")]).await;
+}

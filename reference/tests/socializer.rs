@@ -238,3 +238,28 @@ async fn too_many_messages_get_an_error_then_close_1008() {
     assert_eq!(before[0]["type"], "error");
     assert_eq!(before[0]["message"], "Too many messages: slow down.");
 }
+
+#[tokio::test]
+async fn a_token_that_expires_while_connected_closes_the_connection_with_1008() {
+    let server = start_server(Protocol::Socializer).await;
+    let soon = sign(
+        // At least 2 s from now (`exp` is in whole seconds): time to connect and chat.
+        &json!({"sub": "ada", "exp": now() + 3}),
+        &server.running.jwt_secret,
+    );
+    let mut client = server.connect(&server.url_with_token(&soon)).await;
+    client.recv("system_message").await;
+    client.send(&json!({"content": "hi"})).await;
+    client.recv("ai_response").await;
+    assert_eq!(client.expect_close().await, POLICY_VIOLATION);
+}
+
+#[tokio::test]
+async fn a_token_without_a_subject_closes_with_1008() {
+    let server = start_server(Protocol::Socializer).await;
+    let nameless = sign(
+        &json!({"username": "ada", "exp": now() + 60}),
+        &server.running.jwt_secret,
+    );
+    closed_with_1008(&server, &server.url_with_token(&nameless)).await;
+}

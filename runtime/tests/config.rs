@@ -59,7 +59,7 @@ type Change = fn(&mut ServerConfig);
 
 #[tokio::test]
 async fn serve_refuses_configurations_that_cannot_work() {
-    let cases: [(&str, Change); 8] = [
+    let cases: [(&str, Change); 9] = [
         ("max_message_bytes is 0", |c| c.max_message_bytes = 0),
         ("below max_message_bytes", |c| {
             c.hard_max_message_bytes = c.max_message_bytes - 1
@@ -73,7 +73,8 @@ async fn serve_refuses_configurations_that_cannot_work() {
         ("send_timeout is 0", |c| c.send_timeout = Duration::ZERO),
         ("max_connections is 0", |c| c.max_connections = Some(0)),
         ("auth_timeout is 0", |c| c.auth_timeout = Duration::ZERO),
-        ("outbox_capacity is 0", |c| c.outbox_capacity = 0),
+        ("max_outbox_bytes is 0", |c| c.max_outbox_bytes = 0),
+        ("max_handshakes", |c| c.max_handshakes_per_ip = 0),
     ];
     assert_eq!(ServerConfig::default().validate(), Ok(()));
     for (expected, change) in cases {

@@ -5,8 +5,7 @@ mod support;
 use std::time::Duration;
 
 use agentwire_runtime::server::{
-    App, Connection, MAX_REFUSALS_IN_FLIGHT, Opened, Problem, Reply, ServerConfig, TcpListener,
-    serve,
+    App, Connection, Opened, Problem, Reply, ServerConfig, TcpListener, serve,
 };
 use futures_util::{SinkExt, StreamExt};
 use support::{Event, Out, start, within};
@@ -265,20 +264,27 @@ async fn an_authenticated_connection_outlives_the_auth_timeout() {
 }
 
 #[tokio::test]
-async fn refusals_under_way_are_bounded() {
+async fn handshakes_under_way_are_bounded_per_address() {
     let server = start(ServerConfig {
-        max_connections: Some(1),
+        max_handshakes_per_ip: 3,
         ..config()
     })
     .await;
-    let _first = server.client().await;
-    // Sockets that never send their request each hold a refusal until the handshake timeout.
+    // Sockets that never send their request each hold a handshake until the timeout.
     let mut silent = Vec::new();
-    for _ in 0..MAX_REFUSALS_IN_FLIGHT {
+    for _ in 0..3 {
         silent.push(tokio::net::TcpStream::connect(server.addr).await.unwrap());
     }
-    // Their tasks run before the next connection's (accepted after them, on this thread).
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    within(
+        async {
+            while server.stats.handshakes() < 3 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        },
+        "the handshakes to start",
+    )
+    .await;
+    // A fourth from the same address is closed at once, unanswered.
     match support::connect(&server.url()).await {
         Err(tungstenite::Error::Http(response)) => {
             panic!("expected no answer, got HTTP {}", response.status())
@@ -286,21 +292,20 @@ async fn refusals_under_way_are_bounded() {
         Err(_) => {}
         Ok(_) => panic!("the handshake succeeded over the limit"),
     }
-    // Once they are gone, a refusal is answered again.
+    // Once they are gone, handshakes succeed again.
     drop(silent);
     within(
         async {
             loop {
-                if let Err(tungstenite::Error::Http(response)) =
-                    support::connect(&server.url()).await
-                {
-                    assert_eq!(response.status(), 503);
+                if let Ok(mut client) = support::connect(&server.url()).await {
+                    client.send("echo:in").await;
+                    assert_eq!(client.recv().await, "in");
                     return;
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         },
-        "a 503",
+        "a handshake to succeed",
     )
     .await;
 }

@@ -130,7 +130,7 @@ pub fn run<A: App>(target: &Target<A>, data: &[u8]) {
                 query: handshake.query.clone(),
                 cookies: handshake.cookies.clone(),
             };
-            let (conn, queued): (Connection<A::Out>, Detached) = Connection::detached(info, 64);
+            let (conn, queued): (Connection<A::Out>, Detached) = Connection::detached(info, 256 * 1024);
             let state = match app.open(&conn).await {
                 Ok((state, greeting)) => {
                     let (messages, close) = greeting.collect().await;

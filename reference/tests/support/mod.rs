@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use agentwire_reference::{Options, Running, start};
 use futures_util::{SinkExt, StreamExt};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -141,6 +141,18 @@ impl Server {
         }
     }
 
+    /// A client at the endpoint (with a valid token where one is needed) whose connection
+    /// comes from `ip`, a loopback address other than 127.0.0.1: another client machine.
+    pub async fn client_from(&self, ip: std::net::IpAddr) -> Client {
+        let url = match self.protocol {
+            Protocol::Socializer | Protocol::GeneralBots => self.url_with_token(&self.token()),
+            _ => self.url().to_string(),
+        };
+        connect_from(self.protocol, ip, self.addr(), &url)
+            .await
+            .expect("the handshake succeeds")
+    }
+
     /// A client at `url`; the handshake must succeed.
     pub async fn connect(&self, url: &str) -> Client {
         self.try_connect(url).await.expect("the handshake succeeds")
@@ -182,6 +194,28 @@ pub async fn connect_to(
     request: impl IntoClientRequest + Unpin,
 ) -> Result<Client, tungstenite::Error> {
     let (ws, _) = within(tokio_tungstenite::connect_async(request), "the handshake").await?;
+    Ok(Client { protocol, ws })
+}
+
+/// A client of a `protocol` server at `addr`, connecting from `ip`, or the handshake's error.
+pub async fn connect_from(
+    protocol: Protocol,
+    ip: std::net::IpAddr,
+    addr: SocketAddr,
+    url: &str,
+) -> Result<Client, tungstenite::Error> {
+    let socket = match ip {
+        std::net::IpAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+        std::net::IpAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+    }?;
+    socket.bind(SocketAddr::new(ip, 0))?;
+    let stream = within(socket.connect(addr), "connecting").await?;
+    let _ = stream.set_nodelay(true);
+    let (ws, _) = within(
+        tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream)),
+        "the handshake",
+    )
+    .await?;
     Ok(Client { protocol, ws })
 }
 
@@ -332,6 +366,47 @@ impl Client {
         )
         .await;
     }
+}
+
+/// A client past the protocol's greeting (socializer's welcome, generalbots' session).
+pub async fn ready(server: &Server) -> Client {
+    past_greeting(server.client().await).await
+}
+
+/// A client past the protocol's greeting, connecting from `ip` (another client machine).
+pub async fn ready_from(server: &Server, ip: std::net::IpAddr) -> Client {
+    past_greeting(server.client_from(ip).await).await
+}
+
+async fn past_greeting(mut client: Client) -> Client {
+    match client.protocol {
+        Protocol::Socializer => drop(client.recv("system_message").await),
+        Protocol::GeneralBots => drop(client.recv("session_created").await),
+        _ => {}
+    }
+    client
+}
+
+/// A message the protocol answers, and the name of the answer.
+pub fn request(protocol: Protocol) -> (Value, &'static str) {
+    match protocol {
+        Protocol::Rixa => (json!({"type": "get_chat_modes"}), "response"),
+        Protocol::Datagram => (json!({"msg": "ping", "cid": "c", "content": null}), "pong"),
+        Protocol::Socializer => (json!({"content": "hi"}), "ai_response"),
+        Protocol::GeneralBots => (json!({"type": "ping"}), "pong"),
+        // A join is answered with the joiner's own notice.
+        Protocol::Meet => (
+            json!({"type": "join", "room_id": "r", "participant_name": "n"}),
+            "join_notice",
+        ),
+    }
+}
+
+/// The connection still answers.
+pub async fn answers(client: &mut Client) {
+    let (message, answer) = request(client.protocol);
+    client.send(&message).await;
+    client.recv(answer).await;
 }
 
 /// A JWT signed with `secret` for `claims`.

@@ -1,12 +1,12 @@
-//! The accept loop: the global and per-IP connection limits, the handshake, and graceful
-//! shutdown.
+//! The accept loop: handshakes and connections admitted within their limits (`admission`), the
+//! handshake, and graceful shutdown.
 
-use std::collections::HashMap;
+use std::fmt;
 use std::future::Future;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
@@ -16,32 +16,132 @@ use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, 
 use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+use super::admission::{Gate, Pass};
 use super::app::{App, ConnectionInfo};
+use super::budget::Meter;
 use super::config::ServerConfig;
 use super::connection;
 use super::endpoint::{PathTemplate, cookie_pairs, query_pairs};
-use super::shared::Shared;
+use super::metered::{Metered, PIECE_BYTES};
+use super::shared::{ServerStats, Shared};
 
 /// The read buffer of a connection. tungstenite's default, 128 KiB, is sized for bulk reads;
 /// chat connections are many and mostly quiet, and with it each one held about 135 KiB once
 /// connected (the load benchmark: 1,000 clients, 135 MiB; 19 MiB with 8 KiB, at a higher rate).
 const READ_BUFFER_BYTES: usize = 8 * 1024;
 
-/// Handshakes under way that end in a refusal (HTTP 503 or 429). Each waits for the client's
-/// request, for at most `handshake_timeout`; beyond this many at once, a connection over a
-/// limit is dropped without an answer, so that a server's tasks stay bounded by its
-/// connection limit plus this.
-pub const MAX_REFUSALS_IN_FLIGHT: usize = 128;
+/// Output gathered before it is written to the socket.
+const WRITE_BUFFER_BYTES: usize = 8 * 1024;
+
+/// The most output tungstenite holds for a connection (its frames, fragments of at most
+/// [`connection::OUT_FRAGMENT_BYTES`], and the pongs it queues by itself): beyond, writes fail
+/// and the connection ends, so that a client that sends pings and reads nothing cannot grow it.
+const MAX_WRITE_BUFFER_BYTES: usize = 64 * 1024;
+
+/// A server ready to run: [`Server::stats`] reads its figures while it does.
+pub struct Server<A> {
+    listener: TcpListener,
+    shared: Arc<Shared<A>>,
+}
+
+impl<A> fmt::Debug for Server<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("listener", &self.listener)
+            .field("stats", &self.shared.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<A: App> Server<A> {
+    /// A server of `app` at the endpoint `path` (a template such as
+    /// `/ws/ai/ai-chat/{client_id}`) on `listener`. A configuration that cannot work
+    /// ([`ServerConfig::validate`]) is an error of kind `InvalidInput`.
+    pub fn new(
+        listener: TcpListener,
+        path: &str,
+        app: A,
+        config: ServerConfig,
+    ) -> io::Result<Self> {
+        config.validate().map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("invalid server configuration: {e}"),
+            )
+        })?;
+        let stats = ServerStats::new(config.memory_budget_bytes);
+        let gate = Arc::new(Gate::new(stats.clone()));
+        let shared = Arc::new(Shared {
+            app,
+            config,
+            template: PathTemplate::new(path),
+            gate,
+            stats,
+            next_id: AtomicU64::new(1),
+        });
+        Ok(Self { listener, shared })
+    }
+
+    /// The server's live figures.
+    pub fn stats(&self) -> ServerStats {
+        self.shared.stats.clone()
+    }
+
+    /// Serves until `shutdown` completes; then closes every connection with 1001 (Going Away)
+    /// and waits for them, at most `config.shutdown_grace`.
+    ///
+    /// A listener that can accept nothing more (not listening, not a socket) ends serving,
+    /// gracefully, with an error naming its address; other accept errors (out of file
+    /// descriptors, a connection reset before it was accepted) pause accepting for 50 ms.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+        let Self { listener, shared } = self;
+        let grace = shared.config.shutdown_grace;
+        let (stop, stopping) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        let mut failure = None;
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, peer)) => {
+                        // Beyond the handshake limits, closed at once: nothing read, no task.
+                        let Some(handshake) = shared.gate.enter_handshake(peer.ip(), &shared.config) else {
+                            continue;
+                        };
+                        let _ = stream.set_nodelay(true);
+                        tasks.spawn(handle(stream, peer, handshake, Arc::clone(&shared), stopping.clone()));
+                    }
+                    Err(error) if listener_unusable(&error) => {
+                        let at = listener
+                            .local_addr()
+                            .map_or_else(|_| "the listener".to_string(), |a| a.to_string());
+                        failure = Some(io::Error::new(
+                            error.kind(),
+                            format!("cannot accept connections on {at}: {error}"),
+                        ));
+                        break;
+                    }
+                    // Out of file descriptors, a connection reset before it was accepted, and the
+                    // like: wait a little rather than spin.
+                    Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                },
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            }
+        }
+        drop(listener);
+        let _ = stop.send(true);
+        let drained =
+            tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
+        if drained.is_err() {
+            tasks.abort_all();
+        }
+        failure.map_or(Ok(()), Err)
+    }
+}
 
 /// Serves `app` at the endpoint `path` (a template such as `/ws/ai/ai-chat/{client_id}`) on
-/// `listener`, until `shutdown` completes; then closes every connection with 1001 (Going Away)
-/// and waits for them, at most `config.shutdown_grace`.
-///
-/// A configuration that cannot work ([`ServerConfig::validate`]) is an error of kind
-/// `InvalidInput`, before any connection is accepted. A listener that can accept nothing more
-/// (not listening, not a socket) ends serving, gracefully, with an error naming its address;
-/// other accept errors (out of file descriptors, a connection reset before it was accepted)
-/// pause accepting for 50 ms.
+/// `listener`, until `shutdown` completes: [`Server::new`], then [`Server::run`].
 pub async fn serve<A: App>(
     listener: TcpListener,
     path: &str,
@@ -49,59 +149,9 @@ pub async fn serve<A: App>(
     config: ServerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    config.validate().map_err(|e| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("invalid server configuration: {e}"),
-        )
-    })?;
-    let grace = config.shutdown_grace;
-    let shared = Arc::new(Shared {
-        app,
-        config,
-        template: PathTemplate::new(path),
-        ips: Mutex::new(HashMap::new()),
-        connections: AtomicUsize::new(0),
-        refusals: AtomicUsize::new(0),
-        next_id: AtomicU64::new(1),
-    });
-    let (stop, stopping) = watch::channel(false);
-    let mut tasks = JoinSet::new();
-    let mut failure = None;
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            () = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    let _ = stream.set_nodelay(true);
-                    tasks.spawn(handle(stream, peer, Arc::clone(&shared), stopping.clone()));
-                }
-                Err(error) if listener_unusable(&error) => {
-                    let at = listener
-                        .local_addr()
-                        .map_or_else(|_| "the listener".to_string(), |a| a.to_string());
-                    failure = Some(io::Error::new(
-                        error.kind(),
-                        format!("cannot accept connections on {at}: {error}"),
-                    ));
-                    break;
-                }
-                // Out of file descriptors, a connection reset before it was accepted, and the
-                // like: wait a little rather than spin.
-                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-            },
-            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
-        }
-    }
-    drop(listener);
-    let _ = stop.send(true);
-    let drained =
-        tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
-    if drained.is_err() {
-        tasks.abort_all();
-    }
-    failure.map_or(Ok(()), Err)
+    Server::new(listener, path, app, config)?
+        .run(shutdown)
+        .await
 }
 
 /// Whether an accept error says the listener itself can accept nothing more (it is not
@@ -113,108 +163,31 @@ fn listener_unusable(error: &io::Error) -> bool {
         || (cfg!(target_os = "linux") && matches!(error.raw_os_error(), Some(9 | 88)))
 }
 
-/// A place under the per-IP limit, given back when dropped.
-struct IpSlot<A: App> {
-    shared: Arc<Shared<A>>,
-    ip: IpAddr,
-}
-
-impl<A: App> Drop for IpSlot<A> {
-    fn drop(&mut self) {
-        let mut ips = self.shared.ips.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(count) = ips.get_mut(&self.ip) {
-            *count -= 1;
-            if *count == 0 {
-                ips.remove(&self.ip);
-            }
-        }
-    }
-}
-
-/// A place under a count's limit (the global one, or that of refusals in flight), given back
-/// when dropped.
-struct Slot<A: App> {
-    shared: Arc<Shared<A>>,
-    count: fn(&Shared<A>) -> &AtomicUsize,
-}
-
-impl<A: App> Drop for Slot<A> {
-    fn drop(&mut self) {
-        (self.count)(&self.shared).fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-fn take<A: App>(
-    shared: &Arc<Shared<A>>,
-    count: fn(&Shared<A>) -> &AtomicUsize,
-    max: usize,
-) -> Option<Slot<A>> {
-    count(shared)
-        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-            (n < max).then(|| n + 1)
-        })
-        .ok()?;
-    Some(Slot {
-        shared: Arc::clone(shared),
-        count,
-    })
-}
-
-fn take_slot<A: App>(shared: &Arc<Shared<A>>, ip: IpAddr) -> Option<IpSlot<A>> {
-    let mut ips = shared.ips.lock().unwrap_or_else(|e| e.into_inner());
-    let count = ips.entry(ip).or_insert(0);
-    if shared
-        .config
-        .max_connections_per_ip
-        .is_some_and(|max| *count >= max)
-    {
-        return None;
-    }
-    *count += 1;
-    Some(IpSlot {
-        shared: Arc::clone(shared),
-        ip,
-    })
-}
-
 async fn handle<A: App>(
     stream: TcpStream,
     peer: SocketAddr,
+    handshake: Pass,
     shared: Arc<Shared<A>>,
     stopping: watch::Receiver<bool>,
 ) {
-    let max = shared.config.max_connections.unwrap_or(usize::MAX);
-    let global = take(&shared, |s| &s.connections, max);
-    let over_global_limit = global.is_none();
-    // Not counted against its address when refused anyway.
-    let slot = global.as_ref().and_then(|_| take_slot(&shared, peer.ip()));
-    let over_limit = slot.is_none();
-    // A refusal is answered only while few are under way: beyond, the connection is dropped
-    // at once.
-    let _refusal = if over_limit {
-        match take(&shared, |s| &s.refusals, MAX_REFUSALS_IN_FLIGHT) {
-            Some(refusal) => Some(refusal),
-            None => return,
-        }
-    } else {
-        None
-    };
+    // Over a connection limit, the handshake is answered with the refusal.
+    let admitted = shared.gate.enter_connection(peer.ip(), &shared.config);
     let mut seen: Option<Handshake> = None;
     let template = &shared.template;
     // The error type is tungstenite's; its size is not ours to choose.
     #[allow(clippy::result_large_err)]
     let callback = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
-        if over_global_limit {
-            return Err(refuse(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "too many connections to this server",
-            ));
-        }
-        if over_limit {
-            return Err(refuse(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too many connections from this address",
-            ));
+        match &admitted {
+            Err(StatusCode::SERVICE_UNAVAILABLE) => {
+                return Err(refuse(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "too many connections to this server",
+                ));
+            }
+            Err(status) => {
+                return Err(refuse(*status, "too many connections from this address"));
+            }
+            Ok(_) => {}
         }
         let uri = request.uri();
         let Some(params) = template.matches(uri.path()) else {
@@ -239,21 +212,31 @@ async fn handle<A: App>(
         });
         Ok(response)
     };
+    let config = &shared.config;
     let ws_config = WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER_BYTES)
-        .max_message_size(Some(shared.config.hard_max_message_bytes))
-        .max_frame_size(Some(shared.config.hard_max_message_bytes));
-    let handshake =
-        tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(ws_config));
-    let Ok(Ok(ws)) = tokio::time::timeout(shared.config.handshake_timeout, handshake).await else {
+        .write_buffer_size(WRITE_BUFFER_BYTES)
+        .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES)
+        .max_message_size(Some(config.hard_max_message_bytes))
+        // The socket shows tungstenite no longer frame (see `metered`).
+        .max_frame_size(Some(PIECE_BYTES.max(config.hard_max_message_bytes)));
+    let meter = Meter::new(Arc::clone(shared.stats.budget()));
+    let socket = Metered::new(stream, Arc::clone(&meter), config.hard_max_message_bytes);
+    let handshaking =
+        tokio_tungstenite::accept_hdr_async_with_config(socket, callback, Some(ws_config));
+    let Ok(Ok(ws)) = tokio::time::timeout(config.handshake_timeout, handshaking).await else {
         return;
     };
-    let Some(Handshake {
-        path,
-        params,
-        query,
-        cookies,
-    }) = seen
+    drop(handshake);
+    let (
+        Ok(connection),
+        Some(Handshake {
+            path,
+            params,
+            query,
+            cookies,
+        }),
+    ) = (admitted, seen)
     else {
         return;
     };
@@ -265,9 +248,8 @@ async fn handle<A: App>(
         query,
         cookies,
     };
-    connection::run(ws, info, &shared, stopping).await;
-    drop(slot);
-    drop(global);
+    connection::run(ws, info, meter, &shared, stopping).await;
+    drop(connection);
 }
 
 /// What the handshake callback saw of the request.

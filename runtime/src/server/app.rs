@@ -6,12 +6,15 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::SystemTime;
 
 use futures_util::Stream;
 use serde::Serialize;
 use tokio::sync::{Notify, mpsc};
 
+use super::budget::Meter;
 use super::close_code;
 
 /// One protocol's behaviour on top of the transport. Generated skeletons implement it by
@@ -332,6 +335,8 @@ pub struct CredentialSpec {
 pub struct Connection<M> {
     pub(crate) info: Arc<ConnectionInfo>,
     pub(crate) outbox: Outbox<M>,
+    /// When the connection's credential expires.
+    pub(crate) expiry: Mutex<Option<SystemTime>>,
 }
 
 /// What is known of a connection from its handshake. Its `Debug` shows the names of the query
@@ -418,33 +423,53 @@ impl<M> Connection<M> {
     pub fn outbox(&self) -> Outbox<M> {
         self.outbox.clone()
     }
+
+    /// The connection's credential expires at `at` (a token's `exp`): the transport closes the
+    /// connection with 1008 (Policy Violation) when it passes, at once if it has. The earliest
+    /// expiry set wins.
+    pub fn expires_at(&self, at: SystemTime) {
+        let mut expiry = self.expiry.lock().unwrap_or_else(|e| e.into_inner());
+        if expiry.is_none_or(|set| at < set) {
+            *expiry = Some(at);
+        }
+    }
+
+    /// When the credential expires, if [`Connection::expires_at`] said.
+    pub fn expiry(&self) -> Option<SystemTime> {
+        *self.expiry.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 impl<M> Connection<M> {
     /// A connection without a socket, for driving an [`App`] directly (tests, fuzzing). What
     /// other connections queue for it, through its [`Outbox`], waits in the returned
-    /// [`Detached`]; at most `capacity` frames, as the transport's `outbox_capacity`.
-    pub fn detached(info: ConnectionInfo, capacity: usize) -> (Self, Detached) {
-        let (outbox, receiver) = Outbox::new(info.id, capacity);
-        let doorbell = Arc::clone(&outbox.doorbell);
-        let conn = Self {
-            info: Arc::new(info),
-            outbox,
-        };
+    /// [`Detached`]; at most `max_bytes`, counted as the transport's `max_outbox_bytes`.
+    pub fn detached(info: ConnectionInfo, max_bytes: usize) -> (Self, Detached) {
+        let (outbox, receiver) = Outbox::new(info.id, max_bytes, Meter::unlimited());
+        let queue = Arc::clone(&outbox.queue);
+        let conn = Self::new(info, outbox);
         let detached = Detached {
             receiver,
-            doorbell,
+            queue,
             closed: false,
         };
         (conn, detached)
+    }
+
+    pub(crate) fn new(info: ConnectionInfo, outbox: Outbox<M>) -> Self {
+        Self {
+            info: Arc::new(info),
+            outbox,
+            expiry: Mutex::new(None),
+        }
     }
 }
 
 /// What other connections queued for a [detached](Connection::detached) connection.
 #[derive(Debug)]
 pub struct Detached {
-    receiver: mpsc::Receiver<Outgoing>,
-    doorbell: Arc<Doorbell>,
+    receiver: mpsc::UnboundedReceiver<Outgoing>,
+    queue: Arc<Queue>,
     closed: bool,
 }
 
@@ -454,11 +479,11 @@ impl Detached {
     /// queued.
     pub fn try_next(&mut self) -> Option<Result<String, CloseWith>> {
         match self.receiver.try_recv() {
-            Ok(Outgoing::Text(text)) => Some(Ok(text)),
+            Ok(Outgoing::Text(text, _)) => Some(Ok(text)),
             Ok(Outgoing::Close(with)) => Some(Err(with)),
             Err(_) if self.closed => None,
             Err(_) => {
-                let with = self.doorbell.close.get()?.clone();
+                let with = self.queue.doorbell.close.get()?.clone();
                 self.closed = true;
                 Some(Err(with))
             }
@@ -473,23 +498,47 @@ fn find<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// Sends messages to a connection from other tasks. Sending never waits: a connection whose
-/// queue is full is too slow to keep up and is closed.
+/// Sends messages to a connection from other tasks. Sending never waits: a connection with
+/// more than its `max_outbox_bytes` waiting (or for which the server's memory budget has no
+/// room) is too slow to keep up and is closed.
 pub struct Outbox<M> {
     pub(crate) id: u64,
-    pub(crate) sender: mpsc::Sender<Outgoing>,
-    pub(crate) doorbell: Arc<Doorbell>,
+    pub(crate) sender: mpsc::UnboundedSender<Outgoing>,
+    pub(crate) queue: Arc<Queue>,
     pub(crate) message: PhantomData<fn(M)>,
 }
 
+/// What a connection's outboxes share: the bytes waiting, their limit, and the close asked
+/// for out of band.
+#[derive(Debug)]
+pub(crate) struct Queue {
+    pub(crate) doorbell: Doorbell,
+    bytes: AtomicUsize,
+    max_bytes: usize,
+    meter: Arc<Meter>,
+}
+
+/// What a queued frame costs besides its text: the queue's own bookkeeping.
+const QUEUED_FRAME_OVERHEAD: usize = 64;
+
 impl<M> Outbox<M> {
     /// A connection's outbox, and what its task reads.
-    pub(crate) fn new(id: u64, capacity: usize) -> (Self, mpsc::Receiver<Outgoing>) {
-        let (sender, receiver) = mpsc::channel(capacity.max(1));
+    pub(crate) fn new(
+        id: u64,
+        max_bytes: usize,
+        meter: Arc<Meter>,
+    ) -> (Self, mpsc::UnboundedReceiver<Outgoing>) {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let queue = Arc::new(Queue {
+            doorbell: Doorbell::default(),
+            bytes: AtomicUsize::new(0),
+            max_bytes,
+            meter,
+        });
         let outbox = Self {
             id,
             sender,
-            doorbell: Arc::default(),
+            queue,
             message: PhantomData,
         };
         (outbox, receiver)
@@ -501,7 +550,7 @@ impl<M> Clone for Outbox<M> {
         Self {
             id: self.id,
             sender: self.sender.clone(),
-            doorbell: Arc::clone(&self.doorbell),
+            queue: Arc::clone(&self.queue),
             message: PhantomData,
         }
     }
@@ -518,8 +567,57 @@ impl<M> fmt::Debug for Outbox<M> {
 /// What other tasks queue for a connection.
 #[derive(Debug)]
 pub(crate) enum Outgoing {
-    Text(String),
+    /// A frame's text, and its place in the queue, given back once it is sent.
+    Text(String, Queued),
     Close(CloseWith),
+}
+
+/// Bytes waiting in a connection's queue, given back when dropped.
+#[derive(Debug)]
+pub(crate) struct Queued {
+    queue: Arc<Queue>,
+    bytes: usize,
+}
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        self.queue.bytes.fetch_sub(self.bytes, Ordering::AcqRel);
+        self.queue.meter.release(self.bytes);
+    }
+}
+
+impl Queue {
+    /// A place for `bytes` more: within the queue's limit (a frame alone in the queue always
+    /// fits) and the server's budget. `None`, and the connection asked to close with 1013
+    /// (Try Again Later), when there is none.
+    fn reserve(self: &Arc<Self>, bytes: usize) -> Option<Queued> {
+        let max = self.max_bytes;
+        let fits = self
+            .bytes
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |queued| {
+                (queued == 0 || queued.saturating_add(bytes) <= max).then(|| queued + bytes)
+            })
+            .is_ok();
+        if !fits {
+            self.doorbell.ring(CloseWith::new(
+                close_code::TRY_AGAIN_LATER,
+                "too slow to keep up",
+            ));
+            return None;
+        }
+        if !self.meter.charge(bytes) {
+            self.bytes.fetch_sub(bytes, Ordering::AcqRel);
+            self.doorbell.ring(CloseWith::new(
+                close_code::TRY_AGAIN_LATER,
+                "server busy: try again later",
+            ));
+            return None;
+        }
+        Some(Queued {
+            queue: Arc::clone(self),
+            bytes,
+        })
+    }
 }
 
 /// The connection is gone (or too slow): the message was not queued.
@@ -540,33 +638,29 @@ impl<M: Serialize> Outbox<M> {
         self.id
     }
 
-    /// Queues a message for the connection. A connection whose queue is full is too slow to
-    /// keep up: it is asked to close with 1013 (Try Again Later), and `Gone` returned. `Gone`
+    /// Queues a message for the connection. A connection with more than `max_outbox_bytes`
+    /// waiting is too slow to keep up: it is asked to close with 1013 (Try Again Later), and
+    /// `Gone` returned; likewise when the server's memory budget has no room for it. `Gone`
     /// too when the message cannot be serialised.
     pub fn send(&self, message: &M) -> Result<(), Gone> {
-        let text = serde_json::to_string(message).map_err(|_| Gone)?;
-        match self.sender.try_send(Outgoing::Text(text)) {
-            Ok(()) => Ok(()),
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.doorbell.ring(CloseWith::new(
-                    close_code::TRY_AGAIN_LATER,
-                    "too slow to keep up",
-                ));
-                Err(Gone)
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(Gone),
+        if self.sender.is_closed() {
+            return Err(Gone);
         }
+        let text = serde_json::to_string(message).map_err(|_| Gone)?;
+        let queued = self
+            .queue
+            .reserve(text.len() + QUEUED_FRAME_OVERHEAD)
+            .ok_or(Gone)?;
+        self.sender
+            .send(Outgoing::Text(text, queued))
+            .map_err(|_| Gone)
     }
 
-    /// Asks the connection's task to close it: after the frames already queued, or at once
-    /// when its queue is full.
+    /// Asks the connection's task to close it, after the frames already queued.
     pub fn close(&self, code: u16, reason: impl Into<String>) {
-        let with = CloseWith::new(code, reason);
-        if let Err(mpsc::error::TrySendError::Full(Outgoing::Close(with))) =
-            self.sender.try_send(Outgoing::Close(with))
-        {
-            self.doorbell.ring(with);
-        }
+        let _ = self
+            .sender
+            .send(Outgoing::Close(CloseWith::new(code, reason)));
     }
 }
 
@@ -579,7 +673,7 @@ pub(crate) struct Doorbell {
 }
 
 impl Doorbell {
-    fn ring(&self, with: CloseWith) {
+    pub(crate) fn ring(&self, with: CloseWith) {
         if self.close.set(with).is_ok() {
             self.bell.notify_one();
         }
@@ -652,7 +746,9 @@ mod tests {
 
     #[tokio::test]
     async fn detached_connections_queue_what_others_send() {
-        let (conn, mut queued) = Connection::<u32>::detached(info(7), 2);
+        // Room for two one-byte frames.
+        let (conn, mut queued) =
+            Connection::<u32>::detached(info(7), 2 * (1 + QUEUED_FRAME_OVERHEAD));
         assert_eq!(conn.id(), 7);
         assert_eq!(conn.query("token"), Some("t"));
         let outbox = conn.outbox();

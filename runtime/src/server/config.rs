@@ -15,20 +15,31 @@ pub struct ServerConfig {
     /// Big) without reading the rest. At least `max_message_bytes`.
     pub hard_max_message_bytes: usize,
     /// Most simultaneous connections from one IP address; further handshakes are refused with
-    /// HTTP 429.
+    /// HTTP 429. 100 by default.
     pub max_connections_per_ip: Option<usize>,
     /// Most simultaneous connections in all, handshakes under way included; further
     /// handshakes are refused with HTTP 503 (Service Unavailable). 10,000 by default.
     pub max_connections: Option<usize>,
+    /// Handshakes under way from one IP address (refusals included): a connection beyond them
+    /// is closed at once, without reading its request. 32 by default. At least 1.
+    pub max_handshakes_per_ip: usize,
+    /// Handshakes under way in all (refusals included): a connection beyond them is closed at
+    /// once. 512 by default. At least 1.
+    pub max_handshakes: usize,
     /// How long a connection may send no message before it is closed with 1001 (Going Away).
-    /// `None` or zero: never.
+    /// `None` or zero: never. 5 minutes by default.
     pub idle_timeout: Option<Duration>,
     /// How often the server sends a WebSocket ping to keep the connection alive. `None` or
-    /// zero: never.
+    /// zero: never. 30 seconds by default.
     pub ping_interval: Option<Duration>,
     /// Messages each connection may send, on average and in a burst.
     pub rate_limit: Option<RateLimit>,
-    /// How long a client may take to complete the WebSocket handshake. Not zero.
+    /// Control frames (pings and pongs) each connection may send, on average and in a burst;
+    /// beyond it the connection is closed with 1008 (Policy Violation): every ping asks for a
+    /// pong. 10 a second with bursts of 20 by default.
+    pub control_rate_limit: Option<RateLimit>,
+    /// How long a client may take to complete the WebSocket handshake. Not zero. 5 seconds by
+    /// default.
     pub handshake_timeout: Duration,
     /// How long a connection that authenticates with its first message may take to send it,
     /// from the end of the handshake (see [`App::awaiting_credential`](super::App)); past it,
@@ -38,9 +49,17 @@ pub struct ServerConfig {
     /// reading blocks the server's writes once the socket buffers are full; past this it is
     /// dropped (no close frame can reach it). Not zero.
     pub send_timeout: Duration,
-    /// Frames queued for a connection by other connections (relays) before it is considered
-    /// too slow and closed. At least 1.
-    pub outbox_capacity: usize,
+    /// Bytes queued for a connection by other connections (relays), each frame counted with
+    /// 64 bytes of bookkeeping, before it is considered too slow and closed with 1013 (Try
+    /// Again Later). A frame alone in the queue always fits. 256 KiB by default. At least 1.
+    pub max_outbox_bytes: usize,
+    /// Bytes the whole server may hold in messages being received and output waiting to be
+    /// sent (replies being written, relays queued): a connection whose next bytes would go
+    /// beyond it is closed with 1013 (Try Again Later) before they are taken in, except that
+    /// each connection may always hold
+    /// [`GUARANTEED_BYTES_PER_CONNECTION`](super::GUARANTEED_BYTES_PER_CONNECTION). 256 MiB by
+    /// default; a budget below `hard_max_message_bytes` refuses the largest messages.
+    pub memory_budget_bytes: usize,
     /// How long a graceful shutdown waits for connections to finish.
     pub shutdown_grace: Duration,
 }
@@ -59,15 +78,19 @@ impl Default for ServerConfig {
         Self {
             max_message_bytes: 1 << 20,
             hard_max_message_bytes: 4 << 20,
-            max_connections_per_ip: None,
+            max_connections_per_ip: Some(100),
             max_connections: Some(10_000),
-            idle_timeout: None,
-            ping_interval: None,
+            max_handshakes_per_ip: 32,
+            max_handshakes: 512,
+            idle_timeout: Some(Duration::from_secs(300)),
+            ping_interval: Some(Duration::from_secs(30)),
             rate_limit: None,
-            handshake_timeout: Duration::from_secs(10),
+            control_rate_limit: RateLimit::new(10, 20),
+            handshake_timeout: Duration::from_secs(5),
             auth_timeout: Duration::from_secs(10),
             send_timeout: Duration::from_secs(30),
-            outbox_capacity: 1024,
+            max_outbox_bytes: 256 * 1024,
+            memory_budget_bytes: 256 << 20,
             shutdown_grace: Duration::from_secs(5),
         }
     }
@@ -85,7 +108,8 @@ impl ServerConfig {
     /// Whether the configuration can work. [`serve`](super::serve) refuses one that cannot:
     /// a size limit of 0 (no message could be read) or a hard limit below it, a connection
     /// limit of 0 (every connection would be refused; `None` is no limit), a zero handshake,
-    /// authentication or send timeout (nothing could finish in time) and an outbox of 0 frames. Zero idle
+    /// authentication or send timeout (nothing could finish in time), an outbox of 0 bytes, and no
+    /// handshakes. Zero idle
     /// timeouts and ping intervals are not errors: they mean never, as `None` does. Rate
     /// limits cannot be 0 ([`RateLimit::new`]).
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -119,8 +143,13 @@ impl ServerConfig {
         if self.send_timeout.is_zero() {
             return error("send_timeout is 0: no write could finish".into());
         }
-        if self.outbox_capacity == 0 {
-            return error("outbox_capacity is 0: nothing could be relayed".into());
+        if self.max_outbox_bytes == 0 {
+            return error("max_outbox_bytes is 0: nothing could be relayed".into());
+        }
+        if self.max_handshakes == 0 || self.max_handshakes_per_ip == 0 {
+            return error(
+                "max_handshakes or max_handshakes_per_ip is 0: no handshake could start".into(),
+            );
         }
         Ok(())
     }

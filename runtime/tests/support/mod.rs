@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use agentwire_runtime::server::{
-    App, Connection, Opened, Outbox, Problem, Reply, ServerConfig, TcpListener, serve, stream,
+    App, Connection, Opened, Outbox, Problem, Reply, Server as Runtime, ServerConfig, ServerStats,
+    TcpListener, stream,
 };
 use futures_util::{SinkExt, StreamExt};
 use serde::{Serialize, Serializer};
@@ -110,6 +111,7 @@ impl App for TestApp {
 pub struct Server {
     pub addr: SocketAddr,
     pub seen: Arc<Seen>,
+    pub stats: ServerStats,
     stop: Option<oneshot::Sender<()>>,
     pub task: JoinHandle<std::io::Result<()>>,
 }
@@ -126,12 +128,15 @@ pub async fn start_at(path: &'static str, config: ServerConfig) -> Server {
     let app = TestApp::default();
     let seen = Arc::clone(&app.seen);
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(serve(listener, path, app, config, async move {
+    let server = Runtime::new(listener, path, app, config).expect("a valid configuration");
+    let stats = server.stats();
+    let task = tokio::spawn(server.run(async move {
         let _ = stopped.await;
     }));
     Server {
         addr,
         seen,
+        stats,
         stop: Some(stop),
         task,
     }

@@ -67,7 +67,9 @@ pub fn server_module(model: &ProtocolModel) -> TokenStream {
 
             #auth_doc
             ///
-            /// Return the refusal the protocol documents when it is not valid.
+            /// Return the refusal the protocol documents when it is not valid. A credential that
+            /// expires (a token's `exp`) should say when with [`Conn::expires_at`]: the transport
+            /// then closes the connection with 1008 (Policy Violation) when it does.
             fn authenticate(&self, credential: ::agentwire_runtime::server::Credential, conn: &Conn) -> impl ::std::future::Future<Output = ::std::result::Result<Self::Identity, Refusal>> + ::std::marker::Send;
 
             #missing
@@ -120,7 +122,7 @@ pub fn server_module(model: &ProtocolModel) -> TokenStream {
     quote! {
         #![doc = #module_doc]
 
-        pub use ::agentwire_runtime::server::{Credential, CredentialSpec, Invalid, Problem, ServerConfig, TcpListener};
+        pub use ::agentwire_runtime::server::{Credential, CredentialSpec, Invalid, Problem, Server, ServerConfig, ServerStats, TcpListener};
 
         /// A connection of this protocol.
         pub type Conn = ::agentwire_runtime::server::Connection<crate::ServerMessage>;
@@ -188,10 +190,17 @@ pub fn server_module(model: &ProtocolModel) -> TokenStream {
             #app_close
         }
 
+        /// A server of a handler at the protocol's endpoint ([`ENDPOINT_PATH`](crate::ENDPOINT_PATH)),
+        /// ready to [run](Server::run); its [`stats`](Server::stats) read what it holds while it does.
+        /// A configuration that cannot work is an error of kind `InvalidInput`.
+        pub fn server<H: Handler>(handler: H, listener: TcpListener, config: ServerConfig) -> ::std::io::Result<Server<Skeleton<H>>> {
+            Server::new(listener, crate::ENDPOINT_PATH, Skeleton(handler), config)
+        }
+
         /// Serves a handler at the protocol's endpoint ([`ENDPOINT_PATH`](crate::ENDPOINT_PATH))
         /// until `shutdown` completes.
         pub async fn serve<H: Handler>(handler: H, listener: TcpListener, config: ServerConfig, shutdown: impl ::std::future::Future<Output = ()>) -> ::std::io::Result<()> {
-            ::agentwire_runtime::server::serve(listener, crate::ENDPOINT_PATH, Skeleton(handler), config, shutdown).await
+            server(handler, listener, config)?.run(shutdown).await
         }
     }
 }

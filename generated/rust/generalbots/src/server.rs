@@ -2,7 +2,8 @@
 
 //! The server skeleton of the General Bots WebSocket API protocol: implement [`Handler`] (one method per client message) and [`serve`] it. The runtime enforces the limits of [`default_config`].
 pub use ::agentwire_runtime::server::{
-    Credential, CredentialSpec, Invalid, Problem, ServerConfig, TcpListener,
+    Credential, CredentialSpec, Invalid, Problem, Server, ServerConfig, ServerStats,
+    TcpListener,
 };
 
 /// A connection of this protocol.
@@ -46,7 +47,9 @@ pub trait Handler: ::std::marker::Send + ::std::marker::Sync + 'static {
     type Identity: ::std::marker::Send + 'static;
     /// Checks a credential. The document: "Include the auth token as a query parameter or in the first message:"
     ///
-    /// Return the refusal the protocol documents when it is not valid.
+    /// Return the refusal the protocol documents when it is not valid. A credential that
+    /// expires (a token's `exp`) should say when with [`Conn::expires_at`]: the transport
+    /// then closes the connection with 1008 (Policy Violation) when it does.
     fn authenticate(
         &self,
         credential: ::agentwire_runtime::server::Credential,
@@ -297,6 +300,17 @@ impl<H: Handler> ::agentwire_runtime::server::App for Skeleton<H> {
     }
 }
 
+/// A server of a handler at the protocol's endpoint ([`ENDPOINT_PATH`](crate::ENDPOINT_PATH)),
+/// ready to [run](Server::run); its [`stats`](Server::stats) read what it holds while it does.
+/// A configuration that cannot work is an error of kind `InvalidInput`.
+pub fn server<H: Handler>(
+    handler: H,
+    listener: TcpListener,
+    config: ServerConfig,
+) -> ::std::io::Result<Server<Skeleton<H>>> {
+    Server::new(listener, crate::ENDPOINT_PATH, Skeleton(handler), config)
+}
+
 /// Serves a handler at the protocol's endpoint ([`ENDPOINT_PATH`](crate::ENDPOINT_PATH))
 /// until `shutdown` completes.
 pub async fn serve<H: Handler>(
@@ -305,12 +319,5 @@ pub async fn serve<H: Handler>(
     config: ServerConfig,
     shutdown: impl ::std::future::Future<Output = ()>,
 ) -> ::std::io::Result<()> {
-    ::agentwire_runtime::server::serve(
-            listener,
-            crate::ENDPOINT_PATH,
-            Skeleton(handler),
-            config,
-            shutdown,
-        )
-        .await
+    server(handler, listener, config)?.run(shutdown).await
 }

@@ -2,7 +2,8 @@
 
 //! The server skeleton of the RIXA WebSocket Communication protocol: implement [`Handler`] (one method per client message) and [`serve`] it. The runtime enforces the limits of [`default_config`].
 pub use ::agentwire_runtime::server::{
-    Credential, CredentialSpec, Invalid, Problem, ServerConfig, TcpListener,
+    Credential, CredentialSpec, Invalid, Problem, Server, ServerConfig, ServerStats,
+    TcpListener,
 };
 
 /// A connection of this protocol.
@@ -277,6 +278,17 @@ impl<H: Handler> ::agentwire_runtime::server::App for Skeleton<H> {
     }
 }
 
+/// A server of a handler at the protocol's endpoint ([`ENDPOINT_PATH`](crate::ENDPOINT_PATH)),
+/// ready to [run](Server::run); its [`stats`](Server::stats) read what it holds while it does.
+/// A configuration that cannot work is an error of kind `InvalidInput`.
+pub fn server<H: Handler>(
+    handler: H,
+    listener: TcpListener,
+    config: ServerConfig,
+) -> ::std::io::Result<Server<Skeleton<H>>> {
+    Server::new(listener, crate::ENDPOINT_PATH, Skeleton(handler), config)
+}
+
 /// Serves a handler at the protocol's endpoint ([`ENDPOINT_PATH`](crate::ENDPOINT_PATH))
 /// until `shutdown` completes.
 pub async fn serve<H: Handler>(
@@ -285,12 +297,5 @@ pub async fn serve<H: Handler>(
     config: ServerConfig,
     shutdown: impl ::std::future::Future<Output = ()>,
 ) -> ::std::io::Result<()> {
-    ::agentwire_runtime::server::serve(
-            listener,
-            crate::ENDPOINT_PATH,
-            Skeleton(handler),
-            config,
-            shutdown,
-        )
-        .await
+    server(handler, listener, config)?.run(shutdown).await
 }
