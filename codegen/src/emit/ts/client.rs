@@ -9,9 +9,7 @@
 use std::collections::BTreeSet;
 
 use agentwire_spec::error::{Error, Result};
-use agentwire_spec::protocol::{
-    AuthMethod, Credential, Direction, ErrorCodes, ReplyForm, SessionOrigin,
-};
+use agentwire_spec::protocol::{AuthMethod, Credential, Direction, ReplyForm, SessionOrigin};
 use agentwire_spec::union::join;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -20,7 +18,8 @@ use super::names::{
     camel_case, doc_comment, json_literal, paragraphs, property_key, string_literal,
 };
 use super::types::ts_type;
-use crate::model::{Format, Message, ProtocolModel, Struct, Ty, TypeKind};
+use crate::emit::client::{Answer, Fill, Plan, failing_errors};
+use crate::model::{Message, ProtocolModel, Struct, Ty, TypeKind};
 
 /// Members of the runtime's `ClientCore` that generated methods must not shadow.
 const CORE_MEMBERS: &[&str] = &[
@@ -110,7 +109,7 @@ pub fn client(model: &ProtocolModel) -> Result<ClientData> {
     let mut outgoing = Map::new();
     for message in model.messages_of(Direction::Client) {
         let plan = Plan::of(model, message);
-        outgoing.insert(message.name.clone(), plan.outgoing());
+        outgoing.insert(message.name.clone(), outgoing_of(&plan));
         let def = model
             .type_def(&message.type_name)
             .expect("messages have types");
@@ -191,13 +190,7 @@ pub fn example_calls(model: &ProtocolModel) -> Result<(Option<ExampleCall>, Opti
             .examples
             .iter()
             .find(|(example, _)| example.message == message.name)
-            .map(|(_, frame)| {
-                let mut input = frame.clone();
-                for pointer in plan.filled() {
-                    remove(&mut input, pointer);
-                }
-                input
-            });
+            .map(|(_, frame)| plan.input_of(frame));
         let argument = match documented {
             Some(input) if input.as_object().is_some_and(|o| !o.is_empty()) => {
                 json_literal(&input, 0, 80)
@@ -211,34 +204,6 @@ pub fn example_calls(model: &ProtocolModel) -> Result<(Option<ExampleCall>, Opti
         });
     }
     Ok((request, stream))
-}
-
-/// Removes the value at a JSON Pointer, and the objects the removal leaves empty.
-fn remove(value: &mut Value, pointer: &str) -> bool {
-    let Some(rest) = pointer.strip_prefix('/') else {
-        return false;
-    };
-    let (head, tail) = match rest.split_once('/') {
-        Some((head, tail)) => (head, Some(tail)),
-        None => (rest, None),
-    };
-    let key = head.replace("~1", "/").replace("~0", "~");
-    let Some(object) = value.as_object_mut() else {
-        return false;
-    };
-    match tail {
-        None => object.remove(&key).is_some(),
-        Some(tail) => match object.get_mut(&key) {
-            Some(inner) => {
-                let removed = remove(inner, &format!("/{tail}"));
-                if removed && inner.as_object().is_some_and(Map::is_empty) {
-                    object.remove(&key);
-                }
-                removed
-            }
-            None => false,
-        },
-    }
 }
 
 fn method_name(message: &str, taken: &BTreeSet<String>) -> String {
@@ -268,61 +233,48 @@ fn method(
     input: String,
     all_optional: bool,
 ) -> Method {
-    let exchange = model
-        .description
-        .exchanges
-        .iter()
-        .find(|e| e.request == message.name);
+    let answer = Answer::of(model, message);
     let type_doc = model
         .type_def(&message.type_name)
         .and_then(|d| d.doc.clone());
-    let (returns, call, with_options, what) = match exchange {
-        None => (
+    let types = |names: &[&str]| union_of(names.iter().map(|m| reply_type(model, m)).collect());
+    let (returns, call, with_options, what) = match &answer {
+        Answer::None => (
             "Promise<void>".to_string(),
             "send".to_string(),
             false,
             "Sends it; the protocol defines no reply.".to_string(),
         ),
-        Some(exchange) => {
-            let mut singles = Vec::new();
-            let mut streams = Vec::new();
-            for form in &exchange.replies {
-                match form {
-                    ReplyForm::Single(single) => {
-                        singles.extend(single.messages.iter().map(|m| reply_type(model, m)))
-                    }
-                    ReplyForm::Stream(stream) => streams.push(stream),
-                }
-            }
-            let single = union_of(singles);
-            if streams.is_empty() {
-                (
-                    format!("Promise<{single}>"),
-                    format!("request<{single}>"),
-                    true,
-                    "Resolves with the reply, correlated as the protocol says.".to_string(),
-                )
-            } else {
-                let part = |pick: fn(&agentwire_spec::protocol::StreamReply) -> &String| {
-                    union_of(streams.iter().map(|s| reply_type(model, pick(s))).collect())
-                };
-                let args = format!(
-                    "{single}, {}, {}, {}",
-                    part(|s| &s.start),
-                    part(|s| &s.chunk),
-                    part(|s| &s.end)
-                );
-                (
-                    format!("rt.ReplyStream<{args}>"),
-                    format!("stream<{args}>"),
-                    true,
-                    "The reply may be streamed: iterate the result for its chunks (the last event carries the full text), or await its `result`.".to_string(),
-                )
-            }
+        Answer::Single(singles) => {
+            let single = types(singles);
+            (
+                format!("Promise<{single}>"),
+                format!("request<{single}>"),
+                true,
+                "Resolves with the reply, correlated as the protocol says.".to_string(),
+            )
+        }
+        Answer::Streamed { singles, streams } => {
+            let part = |pick: fn(&agentwire_spec::protocol::StreamReply) -> &String| {
+                union_of(streams.iter().map(|s| reply_type(model, pick(s))).collect())
+            };
+            let args = format!(
+                "{}, {}, {}, {}",
+                types(singles),
+                part(|s| &s.start),
+                part(|s| &s.chunk),
+                part(|s| &s.end)
+            );
+            (
+                format!("rt.ReplyStream<{args}>"),
+                format!("stream<{args}>"),
+                true,
+                "The reply may be streamed: iterate the result for its chunks (the last event carries the full text), or await its `result`.".to_string(),
+            )
         }
     };
-    let refused = match (exchange, failing_errors(model)) {
-        (Some(_), Some(errors)) => format!(
+    let refused = match (&answer, failing_errors(model)) {
+        (Answer::Single(_) | Answer::Streamed { .. }, Some(errors)) => format!(
             " Rejects with a {{@link rt.ServerError}} when the server answers with `{}` instead.",
             errors.message
         ),
@@ -364,183 +316,23 @@ fn union_of(mut types: Vec<String>) -> String {
     }
 }
 
-/// What the client fills in one message.
-struct Plan {
-    /// Values the schema fixes, by pointer.
-    fixed: Vec<(String, Value)>,
-    /// Ids made up when not given, by pointer, with their kind.
-    fresh: Vec<(String, &'static str)>,
-    /// The session id's pointer.
-    session: Option<String>,
-    /// Whether the message needs a session without naming it.
-    needs_session: bool,
-}
-
-impl Plan {
-    fn of(model: &ProtocolModel, message: &Message) -> Self {
-        let mut fixed = Vec::new();
-        if let Some(def) = model.type_def(&message.type_name) {
-            fixed_values(model, &def.kind, "", &mut fixed, 0);
-        }
-        let sessions = model.description.sessions.as_ref();
-        let session = sessions.and_then(|s| s.id_in_requests.get(&message.name).cloned());
-        let needs_session = sessions.is_some_and(|s| s.needed_by.contains(&message.name));
-        let mut fresh = Vec::new();
-        let exchange = model
-            .description
-            .exchanges
-            .iter()
-            .filter(|e| e.request == message.name);
-        for form in exchange.flat_map(|e| &e.replies) {
-            let correlation = match form {
-                ReplyForm::Single(single) => &single.correlation,
-                ReplyForm::Stream(stream) => &stream.correlation,
-            };
-            for c in correlation {
-                let taken = session.as_deref() == Some(c.request.as_str())
-                    || fixed.iter().any(|(p, _)| *p == c.request)
-                    || fresh.iter().any(|(p, _)| *p == c.request);
-                if taken {
-                    continue;
-                }
-                if let Some(kind) = fresh_kind(model, message, &c.request) {
-                    fresh.push((c.request.clone(), kind));
-                }
-            }
-        }
-        Self {
-            fixed,
-            fresh,
-            session,
-            needs_session,
-        }
+/// What the client fills in a message, for the client core.
+fn outgoing_of(plan: &Plan) -> Value {
+    let fixed: Vec<Value> = plan
+        .fixed
+        .iter()
+        .map(|(pointer, value)| json!({"pointer": pointer, "value": value}))
+        .collect();
+    let fresh: Vec<Value> = plan
+        .fresh
+        .iter()
+        .map(|(pointer, kind)| json!({"pointer": pointer, "kind": kind.ts_name()}))
+        .collect();
+    let mut out = json!({"fixed": fixed, "fresh": fresh, "needsSession": plan.needs_session});
+    if let Some(session) = &plan.session {
+        out["session"] = json!(session);
     }
-
-    /// Whether the client fills the value at a pointer, and whether it always does.
-    fn fills(&self, pointer: &str) -> Option<bool> {
-        if self.fixed.iter().any(|(p, _)| p == pointer) {
-            Some(true)
-        } else if self.fresh.iter().any(|(p, _)| p == pointer)
-            || self.session.as_deref() == Some(pointer)
-        {
-            Some(false)
-        } else {
-            None
-        }
-    }
-
-    /// Every pointer the client fills.
-    fn filled(&self) -> impl Iterator<Item = &str> {
-        self.fixed
-            .iter()
-            .map(|(p, _)| p.as_str())
-            .chain(self.fresh.iter().map(|(p, _)| p.as_str()))
-            .chain(self.session.as_deref())
-    }
-
-    /// Whether the client fills anything below a pointer.
-    fn fills_below(&self, pointer: &str) -> bool {
-        let prefix = format!("{pointer}/");
-        self.fixed
-            .iter()
-            .map(|(p, _)| p.as_str())
-            .chain(self.fresh.iter().map(|(p, _)| p.as_str()))
-            .chain(self.session.as_deref())
-            .any(|p| p.starts_with(&prefix))
-    }
-
-    fn outgoing(&self) -> Value {
-        let fixed: Vec<Value> = self
-            .fixed
-            .iter()
-            .map(|(pointer, value)| json!({"pointer": pointer, "value": value}))
-            .collect();
-        let fresh: Vec<Value> = self
-            .fresh
-            .iter()
-            .map(|(pointer, kind)| json!({"pointer": pointer, "kind": kind}))
-            .collect();
-        let mut out = json!({"fixed": fixed, "fresh": fresh, "needsSession": self.needs_session});
-        if let Some(session) = &self.session {
-            out["session"] = json!(session);
-        }
-        out
-    }
-}
-
-/// The values a schema fixes (constants, `null`), through required properties only: a constant
-/// below an optional property is the caller's to give.
-fn fixed_values(
-    model: &ProtocolModel,
-    kind: &TypeKind,
-    pointer: &str,
-    out: &mut Vec<(String, Value)>,
-    depth: usize,
-) {
-    let TypeKind::Struct(structure) = kind else {
-        return;
-    };
-    if depth > 16 {
-        return;
-    }
-    for field in structure.fields.iter().filter(|f| f.required) {
-        let at = join(pointer, &field.wire);
-        match &field.ty {
-            Ty::Null => out.push((at, Value::Null)),
-            Ty::Named(name) => match model.type_def(name).map(|d| &d.kind) {
-                Some(TypeKind::Const(value)) => out.push((at, value.clone())),
-                Some(inner @ TypeKind::Struct(_)) => {
-                    fixed_values(model, inner, &at, out, depth + 1)
-                }
-                _ => {}
-            },
-            _ => {}
-        }
-    }
-}
-
-/// How to make up a correlation id of this field's type, if the client can.
-fn fresh_kind(model: &ProtocolModel, message: &Message, pointer: &str) -> Option<&'static str> {
-    let mut ty = Ty::Named(message.type_name.clone());
-    for segment in pointer.split('/').skip(1) {
-        let key = segment.replace("~1", "/").replace("~0", "~");
-        let Ty::Named(name) = resolve(model, &ty) else {
-            return None;
-        };
-        let TypeKind::Struct(s) = &model.type_def(&name)?.kind else {
-            return None;
-        };
-        ty = s.fields.iter().find(|f| f.wire == key)?.ty.clone();
-    }
-    match resolve(model, &ty) {
-        Ty::String => Some("string"),
-        Ty::Integer | Ty::Number => Some("integer"),
-        Ty::Named(name) => match &model.type_def(&name)?.kind {
-            TypeKind::Constrained(crate::model::Constrained::String(rules)) => match rules.format {
-                Some(Format::Uuid) => Some("uuid"),
-                Some(Format::DateTime) => None,
-                None if rules.pattern.is_none() && rules.min_length.unwrap_or(0) <= 32 => {
-                    (rules.max_length.unwrap_or(u64::MAX) >= 32).then_some("string")
-                }
-                None => None,
-            },
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-/// Follows aliases.
-fn resolve(model: &ProtocolModel, ty: &Ty) -> Ty {
-    let mut current = ty.clone();
-    for _ in 0..16 {
-        let Ty::Named(name) = &current else { break };
-        match model.type_def(name).map(|d| &d.kind) {
-            Some(TypeKind::Alias(inner)) => current = inner.clone(),
-            _ => break,
-        }
-    }
-    current
+    out
 }
 
 /// The input type of an object type: without the values the client always fills, optional where
@@ -558,8 +350,8 @@ fn input_body(
     for field in &structure.fields {
         let at = join(pointer, &field.wire);
         let (ty, mut optional) = match plan.fills(&at) {
-            Some(true) => continue,
-            Some(false) => (ts_type(&field.ty, "t."), true),
+            Some(Fill::Always) => continue,
+            Some(Fill::FreshId | Fill::Session) => (ts_type(&field.ty, "t."), true),
             None => match (&field.ty, plan.fills_below(&at)) {
                 (Ty::Named(name), true) => match model.type_def(name).map(|d| &d.kind) {
                     Some(TypeKind::Struct(nested)) => {
@@ -736,24 +528,6 @@ fn description(model: &ProtocolModel, outgoing: Map<String, Value>) -> String {
         );
     }
     json_literal(&Value::Object(out), 0, 100)
-}
-
-/// The protocol's error message, when it fails requests: only where no exchange already names it
-/// as a reply (there it resolves the request, typed as one of its replies).
-fn failing_errors(model: &ProtocolModel) -> Option<&ErrorCodes> {
-    let d = &model.description;
-    let errors = d.error_codes.as_ref()?;
-    let a_reply = d
-        .exchanges
-        .iter()
-        .flat_map(|e| &e.replies)
-        .any(|form| match form {
-            ReplyForm::Single(single) => single.messages.contains(&errors.message),
-            ReplyForm::Stream(stream) => {
-                [&stream.start, &stream.chunk, &stream.end].contains(&&errors.message)
-            }
-        });
-    (!a_reply).then_some(errors)
 }
 
 fn correlation(pairs: &[agentwire_spec::protocol::Correlation]) -> Value {
