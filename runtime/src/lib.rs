@@ -7,7 +7,13 @@
 //! [`server`] (feature `server`) is the WebSocket server the generated skeletons run on: accept
 //! loop, endpoint matching, credentials, limits, keep-alive and graceful shutdown. What a
 //! protocol does with each message is the skeleton's and its handler's business.
+//!
+//! [`client`] (feature `client`) is the WebSocket client core the generated clients run on:
+//! authentication, correlation of replies with their requests, streams, sessions, events,
+//! timeouts and reconnection, driven by a description of the protocol.
 
+#[cfg(feature = "client")]
+pub mod client;
 #[cfg(feature = "jwt")]
 pub mod jwt;
 #[cfg(feature = "server")]

@@ -38,6 +38,8 @@ categories = ["encoding", "network-programming"]
 name = "{lib}"
 
 [features]
+# The typed client (`client::Client`, `client::connect`) and the runtime it runs on.
+client = ["agentwire-runtime/client"]
 # The server skeleton (`server::Handler`, `server::serve`) and the runtime it runs on.
 server = ["agentwire-runtime/server"]
 

@@ -1,9 +1,11 @@
 //! The Rust emitter: one crate per protocol, `agentwire-<id>`, with a type per schema, the
-//! `ClientMessage`/`ServerMessage` unions, and (behind the `server` feature) a server skeleton.
+//! `ClientMessage`/`ServerMessage` unions, a typed client (feature `client`) and a server
+//! skeleton (feature `server`), with a README and an example of each.
 //!
 //! Code is built with `quote` and formatted with `prettyplease`, so output is byte-identical
 //! from run to run.
 
+mod client;
 mod manifest;
 mod names;
 mod server;
@@ -90,6 +92,10 @@ pub fn emit_crate(
         "src/server.rs".to_string(),
         format_file(model, server::server_module(model))?.into_bytes(),
     );
+    files.insert(
+        "src/client.rs".to_string(),
+        format_file(model, client::client_module(model)?)?.into_bytes(),
+    );
     Ok(files)
 }
 
@@ -109,6 +115,9 @@ fn lib_rs(model: &ProtocolModel) -> TokenStream {
 
         // Formatted by the generator (prettyplease), not by rustfmt: `cargo fmt` leaves it as
         // generated, so that `cargo xtask codegen --check` and `cargo fmt --check` agree.
+        #[cfg(feature = "client")]
+        #[rustfmt::skip]
+        pub mod client;
         #[cfg(feature = "server")]
         #[rustfmt::skip]
         pub mod server;
@@ -166,8 +175,13 @@ pub(crate) fn doc(text: &str) -> TokenStream {
     quote! { #(#[doc = #lines])* }
 }
 
-/// The Rust type of a model type.
+/// The Rust type of a model type, in the module of the types.
 pub(crate) fn rust_ty(ty: &Ty) -> TokenStream {
+    rust_ty_in(ty, &TokenStream::new())
+}
+
+/// The Rust type of a model type, its named types reached through `path` (e.g. `crate::`).
+pub(crate) fn rust_ty_in(ty: &Ty, path: &TokenStream) -> TokenStream {
     match ty {
         Ty::Any => quote! { ::serde_json::Value },
         Ty::Null => quote! { () },
@@ -177,19 +191,19 @@ pub(crate) fn rust_ty(ty: &Ty) -> TokenStream {
         Ty::String => quote! { ::std::string::String },
         Ty::Object => quote! { ::serde_json::Map<::std::string::String, ::serde_json::Value> },
         Ty::Array(item) => {
-            let item = rust_ty(item);
+            let item = rust_ty_in(item, path);
             quote! { ::std::vec::Vec<#item> }
         }
         Ty::Map(value) => {
-            let value = rust_ty(value);
+            let value = rust_ty_in(value, path);
             quote! { ::std::collections::BTreeMap<::std::string::String, #value> }
         }
         Ty::Named(name) => {
             let ident = type_ident(name);
-            quote! { #ident }
+            quote! { #path #ident }
         }
         Ty::Nullable(inner) => {
-            let inner = rust_ty(inner);
+            let inner = rust_ty_in(inner, path);
             quote! { ::std::option::Option<#inner> }
         }
     }

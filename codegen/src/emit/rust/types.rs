@@ -164,7 +164,7 @@ fn structure(model: &ProtocolModel, def: &TypeDef, s: &Struct, docs: TokenStream
 }
 
 /// The value of a required field whose type allows exactly one value (a tag, a `null`).
-fn fixed_value(model: &ProtocolModel, ty: &Ty) -> Option<TokenStream> {
+pub(crate) fn fixed_value(model: &ProtocolModel, ty: &Ty) -> Option<TokenStream> {
     match ty {
         Ty::Null => Some(quote! { () }),
         Ty::Named(name) => match model.type_def(name).map(|d| &d.kind) {

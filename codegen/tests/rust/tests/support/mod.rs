@@ -1,0 +1,44 @@
+//! Reference servers for the conversations: in-process, on a free loopback port.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use agentwire_client_tests::{Target, client_examples};
+use agentwire_reference::{Options, Running, start, token_for};
+
+/// The repository's `schema/`.
+pub fn schema_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../schema")
+}
+
+/// Starts a protocol's reference server with its documented configuration, changed by
+/// `configure`.
+pub async fn reference_with(protocol: &str, configure: impl FnOnce(&mut Options)) -> Running {
+    let mut options = Options::new(protocol).expect("a known protocol");
+    configure(&mut options);
+    start(options, "127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("the server starts")
+}
+
+/// A protocol's reference server and what a conversation with it needs.
+pub async fn reference(protocol: &str) -> (Running, Target) {
+    let running = reference_with(protocol, |_| {}).await;
+    let target = target(protocol, &running);
+    (running, target)
+}
+
+/// What a conversation with a running server needs: its URL, a valid and a forged token, the
+/// document's examples.
+pub fn target(protocol: &str, running: &Running) -> Target {
+    Target {
+        url: running.url.clone(),
+        token: running.token.clone(),
+        forged_token: running
+            .token
+            .as_ref()
+            .map(|_| token_for("mallory", "not-the-secret")),
+        examples: client_examples(&schema_dir(), protocol),
+    }
+}
