@@ -42,3 +42,12 @@ pub fn target(protocol: &str, running: &Running) -> Target {
         examples: client_examples(&schema_dir(), protocol),
     }
 }
+
+/// The document's example of a client message.
+pub fn example(protocol: &str, message: &str) -> serde_json::Value {
+    client_examples(&schema_dir(), protocol)
+        .into_iter()
+        .find(|(name, _)| name == message)
+        .map(|(_, frame)| frame)
+        .unwrap_or_else(|| panic!("{protocol} has no example of {message}"))
+}
