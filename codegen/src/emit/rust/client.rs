@@ -569,14 +569,23 @@ impl Input<'_> {
             return Ok(None);
         };
         let ident = self.emit(name, nested, at, out, taken)?;
-        let all_optional = nested.fields.iter().all(|f| {
-            let below = join(at, &f.wire);
-            !f.required
-                || self.plan.fills(&below).is_some()
-                || fixed_value(self.model, &f.ty).is_some()
-        });
+        let all_optional = all_optional(self.model, self.plan, nested, at);
         Ok(Some((ident, all_optional)))
     }
+}
+
+/// Whether every property of the input type of an object at a pointer is optional (or filled
+/// in), so that the type has a default.
+pub(super) fn all_optional(
+    model: &ProtocolModel,
+    plan: &Plan,
+    structure: &Struct,
+    at: &str,
+) -> bool {
+    structure.fields.iter().all(|f| {
+        let below = join(at, &f.wire);
+        !f.required || plan.fills(&below).is_some() || fixed_value(model, &f.ty).is_some()
+    })
 }
 
 /// `with_<field>`, which sets a field (an optional one to `Some`).

@@ -544,6 +544,32 @@ fn one_of_kinds(
             }
         }
     });
+    // Each kind converts into the union: `ErrorField::from(false)`, `false.into()`.
+    let conversions = members
+        .iter()
+        .filter(|m| !matches!(m, Ty::Null))
+        .map(|member| {
+            let variant = type_ident(&member_name(model, member));
+            let ty = rust_ty(member);
+            let text = matches!(member, Ty::String).then(|| {
+                quote! {
+                    impl ::std::convert::From<&str> for #name {
+                        fn from(value: &str) -> Self {
+                            Self::#variant(value.to_string())
+                        }
+                    }
+                }
+            });
+            quote! {
+                impl ::std::convert::From<#ty> for #name {
+                    fn from(value: #ty) -> Self {
+                        Self::#variant(value)
+                    }
+                }
+
+                #text
+            }
+        });
     quote! {
         #docs
         #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
@@ -551,6 +577,8 @@ fn one_of_kinds(
         pub enum #name {
             #(#variants)*
         }
+
+        #(#conversions)*
     }
 }
 

@@ -745,6 +745,24 @@ pub enum ErrorField {
     Null,
 }
 
+impl ::std::convert::From<bool> for ErrorField {
+    fn from(value: bool) -> Self {
+        Self::Bool(value)
+    }
+}
+
+impl ::std::convert::From<::std::string::String> for ErrorField {
+    fn from(value: ::std::string::String) -> Self {
+        Self::String(value)
+    }
+}
+
+impl ::std::convert::From<&str> for ErrorField {
+    fn from(value: &str) -> Self {
+        Self::String(value.to_string())
+    }
+}
+
 /// Shown in the response to a status request. Response status can be: initializing, idle, processing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize)]
 pub enum SessionState {

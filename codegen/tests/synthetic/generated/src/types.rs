@@ -1295,6 +1295,24 @@ pub enum NullablesEither {
     Integer(::agentwire_runtime::wire::Integer),
 }
 
+impl ::std::convert::From<::std::string::String> for NullablesEither {
+    fn from(value: ::std::string::String) -> Self {
+        Self::String(value)
+    }
+}
+
+impl ::std::convert::From<&str> for NullablesEither {
+    fn from(value: &str) -> Self {
+        Self::String(value.to_string())
+    }
+}
+
+impl ::std::convert::From<::agentwire_runtime::wire::Integer> for NullablesEither {
+    fn from(value: ::agentwire_runtime::wire::Integer) -> Self {
+        Self::Integer(value)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(untagged)]
 pub enum NullablesEitherOrNull {
@@ -1302,6 +1320,24 @@ pub enum NullablesEitherOrNull {
     String(::std::string::String),
     /// `null`.
     Null,
+}
+
+impl ::std::convert::From<bool> for NullablesEitherOrNull {
+    fn from(value: bool) -> Self {
+        Self::Bool(value)
+    }
+}
+
+impl ::std::convert::From<::std::string::String> for NullablesEitherOrNull {
+    fn from(value: ::std::string::String) -> Self {
+        Self::String(value)
+    }
+}
+
+impl ::std::convert::From<&str> for NullablesEitherOrNull {
+    fn from(value: &str) -> Self {
+        Self::String(value.to_string())
+    }
 }
 
 /// The server's answer to every_scalar: the same values, and when they were received.
