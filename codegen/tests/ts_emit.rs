@@ -35,13 +35,22 @@ fn every_protocol_is_a_subpath_with_its_four_modules() {
         ts::TYPESCRIPT_VERSION
     );
     for model in &models {
+        // ES modules for `import`, CommonJS for `require`, each with its declarations.
         let export = &manifest["exports"][format!("./{}", model.id)];
-        assert_eq!(
-            export["types"],
-            format!("./dist/{}/index.d.ts", model.id),
-            "{}",
-            model.id
-        );
+        for (condition, build) in [("import", "esm"), ("require", "cjs")] {
+            assert_eq!(
+                export[condition]["types"],
+                format!("./dist/{build}/{}/index.d.ts", model.id),
+                "{} {condition}",
+                model.id
+            );
+            assert_eq!(
+                export[condition]["default"],
+                format!("./dist/{build}/{}/index.js", model.id),
+                "{} {condition}",
+                model.id
+            );
+        }
         for module in ["types", "guards", "client", "index"] {
             let path = format!("{}/src/{}/{module}.ts", ts::GENERATED_DIR, model.id);
             assert!(files.contains_key(&path), "{path} is missing");

@@ -41,7 +41,8 @@ function importMap() {
   const imports = {};
   for (const [subpath, target] of Object.entries(manifest.exports)) {
     if (typeof target !== "object") continue;
-    imports[`${manifest.name}${subpath.slice(1)}`] = `/pkg/${target.default.replace(/^\.\//, "")}`;
+    // A browser loads the ES modules.
+    imports[`${manifest.name}${subpath.slice(1)}`] = `/pkg/${target.import.default.replace(/^\.\//, "")}`;
   }
   return JSON.stringify({ imports });
 }

@@ -1,7 +1,8 @@
 // Builds the generated package the way `npm pack` does, with this project's pinned TypeScript,
 // and installs the tarball where the tests import it from:
 //
-//   target/ts-bindings/package/    a copy of generated/ts, compiled with `tsc --strict` into dist/
+//   target/ts-bindings/package/    a copy of generated/ts, built by its own `build` script with `tsc
+//                                  --strict` into dist/esm/ (ES modules) and dist/cjs/ (CommonJS)
 //   target/ts-bindings/*.tgz       the packed package
 //   target/ts-bindings/install/    a project that installed the tarball (what the tests import)
 //   target/ts-bindings/corpus/     the agreement corpus, `cargo xtask corpus --out`
@@ -10,7 +11,7 @@
 
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { paths } from "./lib/paths.mjs";
@@ -52,8 +53,15 @@ step("copy generated/ts", () => {
   }
 });
 
-step("compile with tsc --strict", () => {
-  run(process.execPath, [paths.tsc, "-p", join(paths.package, "tsconfig.json")], paths.package);
+step("build (tsc --strict, ES modules and CommonJS)", () => {
+  // The package's own build script, with this project's pinned compiler on the PATH.
+  const bin = join(paths.project, "node_modules", ".bin");
+  execFileSync("npm", ["run", "build"], {
+    cwd: paths.package,
+    env: { ...process.env, PATH: `${bin}${delimiter}${process.env.PATH}` },
+    stdio: ["ignore", "inherit", "inherit"],
+    timeout: 300_000,
+  });
 });
 
 // Every construct the generator supports, in the synthetic protocol (when the checkout has it):
@@ -109,6 +117,8 @@ if (process.env.AGENTWIRE_SKIP_CORPUS === "1") {
   }
 }
 
-if (!existsSync(join(paths.installed, "dist", "index.js"))) {
-  throw new Error(`build.mjs: the installed package has no dist/index.js under ${paths.installed}`);
+for (const entry of ["dist/esm/index.js", "dist/cjs/index.js", "dist/cjs/package.json"]) {
+  if (!existsSync(join(paths.installed, entry))) {
+    throw new Error(`build.mjs: the installed package has no ${entry} under ${paths.installed}`);
+  }
 }

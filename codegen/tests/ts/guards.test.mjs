@@ -51,7 +51,7 @@ for (const id of ids) {
 // The synthetic protocol (codegen/tests/synthetic) uses every construct the generator supports,
 // some of which no real protocol has (unions of kinds, maps, closed and typed extra properties).
 const noSynthetic = existsSync(join(paths.root, "codegen", "tests", "synthetic", "schema")) ? noCorpus : "no codegen/tests/synthetic in this checkout";
-const importSynthetic = () => import(pathToFileURL(join(paths.synthetic, "dist", "synthetic", "index.js")).href);
+const importSynthetic = () => import(pathToFileURL(join(paths.synthetic, "dist", "esm", "synthetic", "index.js")).href);
 test("synthetic: the guards agree with the schemas on the corpus", { skip: noSynthetic }, async () => {
   agree("synthetic", await importSynthetic(), join(paths.syntheticCorpus, "synthetic.jsonl"));
 });

@@ -5,11 +5,14 @@
 // frame the server sends must pass the guards: a FrameError anywhere fails the test.
 
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, test } from "node:test";
 
 import WebSocket from "ws";
 
 import { importProtocol, importRoot } from "./lib/package.mjs";
+import { paths } from "./lib/paths.mjs";
 import { startReference } from "./lib/servers.mjs";
 import { JWT_SECRET, token } from "./lib/targets.mjs";
 
@@ -56,6 +59,11 @@ function closed(client) {
   });
 }
 
+/** An example of a protocol's document, verbatim. */
+function documentExample(id, file) {
+  return JSON.parse(readFileSync(join(paths.root, "schema", id, "examples", file), "utf8"));
+}
+
 const decodeBase64 = (text) => Buffer.from(text, "base64").toString("utf8");
 const base64 = (text) => Buffer.from(text, "utf8").toString("base64");
 
@@ -65,8 +73,10 @@ test("datagram: cids correlate requests in flight together; a session's life; ch
   const { client, errors } = watched(new Client({ url: server.origin, WebSocket }));
   await client.connect();
 
-  const pong = await client.ping({ cid: "mine" });
-  assert.deepEqual(pong, { msg: "ping", cid: "mine", content: null });
+  // The document's own example, with its correlation id (shorter than those the client makes up).
+  const example = documentExample("datagram", "client/ping.json");
+  const pong = await client.ping({ cid: example.cid });
+  assert.deepEqual(pong, { msg: "ping", cid: example.cid, content: null });
 
   // A chat needs a session: refused by the client before anything is sent.
   await assert.rejects(client.chatRequest({ content: { type: "text", data: base64("too early") } }), { name: "SessionError" });
@@ -275,6 +285,38 @@ for (const authVia of ["query_parameter", "cookie"]) {
     assert.deepEqual(errors, []);
   });
 }
+
+test("the URL may be the server's or the endpoint's own; a refused handshake names its HTTP status", { timeout: 60_000 }, async () => {
+  const { Client } = await importProtocol("generalbots");
+  const socializer = await importProtocol("socializer");
+  const { ConnectionError } = await importRoot();
+  const server = await reference("generalbots");
+  // As the server prints it (with the path), and as the origin (the client appends the path).
+  for (const url of [`${server.origin}${server.path}`, server.origin, `${server.origin}/`]) {
+    const client = new Client({ url, token: await token(), WebSocket });
+    const announced = client.next("session_created");
+    await client.connect();
+    await announced;
+    assert.equal((await client.ping()).type, "pong", url);
+    await client.close();
+  }
+  // A path parameter is filled only where the client appends the path; a whole URL is used as given.
+  const chat = await reference("socializer");
+  const whole = new socializer.Client({ url: `${chat.origin}/ws/ai/ai-chat/client-whole`, token: await token(), WebSocket });
+  const welcome = whole.next("system_message");
+  await whole.connect();
+  assert.match((await welcome).message, /Welcome/);
+  await whole.close();
+  // A wrong path: the server refuses the handshake with 404, and the error says so.
+  const lost = new Client({ url: `${server.origin}/nowhere`, token: await token(), WebSocket });
+  await assert.rejects(lost.connect(), (error) => {
+    assert.ok(error instanceof ConnectionError, String(error));
+    assert.equal(error.status, 404);
+    assert.ok(error.message.startsWith(`HTTP 404 at ${server.origin}/nowhere`), error.message);
+    assert.ok(!error.message.includes("token="), "the token is not shown");
+    return true;
+  });
+});
 
 test("socializer: an invalid token is refused with close 1008, without reconnecting", { timeout: 60_000 }, async () => {
   const { Client } = await importProtocol("socializer");

@@ -46,6 +46,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "tsconfig.json",
         include_str!("../../../templates/ts/tsconfig.json.hbs"),
     ),
+    (
+        "tsconfig.cjs.json",
+        include_str!("../../../templates/ts/tsconfig.cjs.json.hbs"),
+    ),
     ("npmrc", include_str!("../../../templates/ts/npmrc.hbs")),
     (
         "README.md",
@@ -146,6 +150,7 @@ pub fn emit_shared(
     for (path, template) in [
         ("package.json", "package.json"),
         ("tsconfig.json", "tsconfig.json"),
+        ("tsconfig.cjs.json", "tsconfig.cjs.json"),
         (".npmrc", "npmrc"),
         ("README.md", "README.md"),
         ("src/index.ts", "index.ts"),
@@ -228,6 +233,12 @@ struct ProtocolEntry {
 #[derive(Debug, Serialize)]
 struct Example {
     id: String,
+    /// The endpoint's URL on the default port, as a string literal.
+    url: String,
+    /// The same URL.
+    url_text: String,
+    /// Whether the protocol takes a token.
+    token: bool,
     options: String,
     /// A request answered by one message.
     request: Option<client::ExampleCall>,
@@ -260,7 +271,7 @@ fn package_data(models: &[ProtocolModel], options: &PackageOptions) -> PackageDa
         .map(|m| {
             let mut extra = String::new();
             if m.description.auth.is_some() {
-                extra.push_str(", token: \"…\"");
+                extra.push_str(", token: process.env.AGENTWIRE_TOKEN ?? \"\"");
             }
             for param in &m.description.endpoint.path_params {
                 extra.push_str(&format!(
@@ -270,8 +281,19 @@ fn package_data(models: &[ProtocolModel], options: &PackageOptions) -> PackageDa
                 ));
             }
             let (request, stream) = client::example_calls(m).unwrap_or_default();
+            // The endpoint's URL as a server prints it; with path parameters, the server's, to
+            // which the client appends the path it fills from `params`.
+            let endpoint = &m.description.endpoint;
+            let url = if endpoint.path_params.is_empty() {
+                format!("ws://127.0.0.1:8080{}", endpoint.path)
+            } else {
+                "ws://127.0.0.1:8080".to_string()
+            };
             Example {
                 id: m.id.clone(),
+                url: string_literal(&url),
+                url_text: url,
+                token: m.description.auth.is_some(),
                 options: extra,
                 request,
                 stream,
@@ -279,6 +301,9 @@ fn package_data(models: &[ProtocolModel], options: &PackageOptions) -> PackageDa
         })
         .unwrap_or(Example {
             id: String::new(),
+            url: String::new(),
+            url_text: String::new(),
+            token: false,
             options: String::new(),
             request: None,
             stream: None,
@@ -433,6 +458,11 @@ fn check_exports(model: &ProtocolModel, data: &ProtocolData) -> Result<()> {
             "ConnectOptions",
             "Client",
             "connect",
+            "ConnectionError",
+            "FrameError",
+            "ServerError",
+            "SessionError",
+            "TimeoutError",
         ]
         .map(String::from),
     );

@@ -219,11 +219,11 @@ function median(values) {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-/** The size of the installed package's dist/: all files and the JavaScript alone, raw and gzipped. */
+/** The size of the installed package's ES modules (dist/esm/): all files and the JavaScript alone, raw and gzipped. */
 function distSize() {
   const walk = (dir) =>
     readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
-  const files = walk(join(paths.installed, "dist"));
+  const files = walk(join(paths.installed, "dist", "esm"));
   const measure = (filter) => {
     let bytes = 0;
     let gzip = 0;
@@ -323,7 +323,7 @@ const slower = rows.filter((r) => r.ratio > 1);
 console.log(`\nguards at or below Ajv in ${rows.length - slower.length} of ${rows.length} sets${slower.length ? `; slower: ${slower.map((r) => `${r.id} ${r.direction} ${r.verdict}`).join(", ")}` : ""}`);
 const size = distSize();
 console.log(
-  `dist/: ${fmt(size.all.bytes)} bytes (${fmt(size.all.gzip)} gzipped, file by file); its JavaScript ${fmt(size.js.bytes)} bytes (${fmt(size.js.gzip)} gzipped)`,
+  `dist/esm/: ${fmt(size.all.bytes)} bytes (${fmt(size.all.gzip)} gzipped, file by file); its JavaScript ${fmt(size.js.bytes)} bytes (${fmt(size.js.gzip)} gzipped)`,
 );
 if (sink < 0) console.log(sink);
 if (failed) process.exitCode = 1;

@@ -144,8 +144,9 @@ export interface ReconnectOptions {
 /** How to connect. Each protocol's `ConnectOptions` says which fields it needs. */
 export interface ConnectOptions {
   /**
-   * The server: scheme, host, port and any path prefix, e.g. `wss://example.com`. The protocol's
-   * endpoint path is appended.
+   * The server, `ws://host:port` (the protocol's endpoint path is appended, filled from
+   * `params`), or the endpoint's whole URL, `ws://host:port/ws` (used as given: a URL with a path
+   * is the endpoint).
    */
   readonly url: string;
   /** The credential, for protocols with authentication. */
@@ -192,11 +193,17 @@ export interface CloseInfo {
 export class ConnectionError extends Error {
   /** The close code, when the server closed the connection. */
   readonly code: number | undefined;
+  /**
+   * The HTTP status of a refused handshake (404 at a wrong path, say), where the WebSocket class
+   * tells it: the `ws` package does; browsers and Node's own WebSocket do not.
+   */
+  readonly status: number | undefined;
 
-  constructor(message: string, code?: number) {
+  constructor(message: string, code?: number, status?: number) {
     super(message);
     this.name = "ConnectionError";
     this.code = code;
+    this.status = status;
   }
 }
 
@@ -717,22 +724,37 @@ export class ClientCore<S> {
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20)}`;
   }
 
-  /** The connection URL: the base, the path with its parameters, the token parameter. */
+  /**
+   * The connection URL: the given one with the endpoint's path (and its parameters) when it has no
+   * path of its own, and the token parameter.
+   */
   #url(via: AuthVia | undefined): string {
-    const params = this.#options.params ?? {};
-    const path = this.spec.path.replace(/\{([^}]*)\}/g, (_, name: string) => {
-      const value = params[name];
-      if (value === undefined) {
-        throw new ConnectionError(`the ${this.spec.id} endpoint needs the path parameter ${name}`);
-      }
-      return encodeURIComponent(value);
-    });
-    let url = this.#options.url.replace(/\/+$/, "") + path;
+    const given = this.#options.url.trim();
+    const parts = /^([a-z][a-z0-9+.-]*:\/\/[^/?#]*)([^?#]*)(.*)$/i.exec(given);
+    if (parts === null) {
+      throw new ConnectionError(`${redact(given)}: not a WebSocket URL (ws://host:port or wss://host:port)`);
+    }
+    const [, origin = "", path = "", rest = ""] = parts;
+    let url = path === "" || path === "/" ? origin + this.#endpointPath() + rest : given;
     const method = this.#method(via);
     if (method?.via === "query_parameter" && this.#options.token !== undefined) {
       url += `${url.includes("?") ? "&" : "?"}${encodeURIComponent(method.name)}=${encodeURIComponent(this.#options.token)}`;
     }
     return url;
+  }
+
+  /** The endpoint's path with its parameters filled in. */
+  #endpointPath(): string {
+    const params = this.#options.params ?? {};
+    return this.spec.path.replace(/\{([^}]*)\}/g, (_, name: string) => {
+      const value = params[name];
+      if (value === undefined) {
+        throw new ConnectionError(
+          `the ${this.spec.id} endpoint (${this.spec.path}) needs the path parameter ${name}: give it in \`params\`, or give the whole URL`,
+        );
+      }
+      return encodeURIComponent(value);
+    });
   }
 
   /** The authentication method to use, if any. */
@@ -830,7 +852,10 @@ export class ClientCore<S> {
       socket.addEventListener("message", (event) => {
         if (socket === this.#socket) this.#receive(event.data);
       });
-      socket.addEventListener("error", () => undefined);
+      let refusedWith: number | undefined;
+      socket.addEventListener("error", (event) => {
+        if (!settled) refusedWith = handshakeStatus(event);
+      });
       socket.addEventListener("close", (event) => {
         if (!settled) {
           settled = true;
@@ -840,9 +865,23 @@ export class ClientCore<S> {
             reject(new ConnectionError(`the ${this.spec.id} client was closed while connecting`));
             return;
           }
+          if (refusedWith !== undefined) {
+            reject(
+              new ConnectionError(
+                `HTTP ${refusedWith} at ${redact(url)}: the server refused the WebSocket handshake`,
+                event.code,
+                refusedWith,
+              ),
+            );
+            return;
+          }
           const reason = event.reason === "" ? "" : `: ${event.reason}`;
+          // Browsers and Node's own WebSocket do not say why a handshake failed.
           reject(
-            new ConnectionError(`${redact(url)} closed before opening (code ${event.code}${reason})`, event.code),
+            new ConnectionError(
+              `${redact(url)} closed before opening (code ${event.code}${reason}); the server may have refused the handshake (a wrong path, a missing credential) or be unreachable`,
+              event.code,
+            ),
           );
           return;
         }
@@ -1113,6 +1152,17 @@ function place(target: JsonObject, pointer: string, value: JsonValue): void {
 
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
+}
+
+/**
+ * The HTTP status of a refused handshake, from the error event of the `ws` package ("Unexpected
+ * server response: 404"); browsers and Node's own WebSocket give none.
+ */
+function handshakeStatus(event: unknown): number | undefined {
+  const described = event as { readonly message?: unknown; readonly error?: { readonly message?: unknown } } | null;
+  const text = described?.message ?? described?.error?.message;
+  const found = typeof text === "string" ? /Unexpected server response: (\d{3})/.exec(text) : null;
+  return found === null ? undefined : Number(found[1]);
 }
 
 /** A URL without its query string, which may hold a token. */

@@ -11,3 +11,5 @@
 export * from "./types.js";
 export * from "./guards.js";
 export * from "./client.js";
+// The errors its client throws, so that one import has everything.
+export { ConnectionError, FrameError, ServerError, SessionError, TimeoutError } from "../runtime/index.js";

@@ -1,5 +1,6 @@
-// A program that uses every protocol's client, type-checked with `tsc --strict` against the
-// installed tarball (consumer.test.mjs). `@ts-expect-error` lines prove that mistakes are caught.
+// An ES module program (its project has "type": "module") that uses every protocol's client,
+// type-checked with `tsc --strict` against the installed tarball (consumer.test.mjs).
+// `@ts-expect-error` lines prove that mistakes are caught.
 
 import WebSocket from "ws";
 
