@@ -15,7 +15,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct ConnectOptions {
     /// The server: `ws://host:port` (the client appends the protocol's endpoint path, filled from
     /// `params`), or the endpoint's whole URL (`ws://host:port/ws`), used as given when it has a
-    /// path. `wss://` needs a TLS-enabled build.
+    /// path. `wss://` is not supported yet: this build has no TLS, and connecting says so.
     pub url: String,
     /// The credential, for protocols with authentication.
     pub token: Option<String>,
