@@ -163,6 +163,13 @@ impl ProtocolModel {
             .map(|&i| &self.messages[i])
     }
 
+    /// The description of a message's type (empty when it has none).
+    pub fn message_doc(&self, message: &Message) -> &str {
+        self.type_def(&message.type_name)
+            .and_then(|d| d.doc.as_deref())
+            .unwrap_or_default()
+    }
+
     /// The message with this name.
     pub fn message(&self, name: &str) -> Option<&Message> {
         self.messages.iter().find(|m| m.name == name)

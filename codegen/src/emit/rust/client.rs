@@ -300,13 +300,7 @@ fn reply_enum(model: &ProtocolModel, ident: &Ident, messages: &[&Message]) -> To
     let listed: Vec<String> = messages.iter().map(|m| format!("`{}`", m.name)).collect();
     let docs = doc(&format!("A reply that is one of {}.", listed.join(", ")));
     let variants: Vec<Ident> = messages.iter().map(|m| type_ident(&m.type_name)).collect();
-    let variant_docs = messages.iter().map(|m| {
-        let text = model
-            .type_def(&m.type_name)
-            .and_then(|d| d.doc.clone())
-            .unwrap_or_default();
-        doc(&text)
-    });
+    let variant_docs = messages.iter().map(|m| doc(model.message_doc(m)));
     quote! {
         #docs
         #[derive(Debug, Clone, PartialEq)]
@@ -337,10 +331,7 @@ fn client_method(
     taken: &mut BTreeSet<String>,
 ) -> Result<TokenStream> {
     let name = &message.name;
-    let type_doc = model
-        .type_def(&message.type_name)
-        .and_then(|d| d.doc.clone())
-        .unwrap_or_default();
+    let type_doc = model.message_doc(message);
     let refused = match failing_errors(model) {
         Some(errors) => format!(
             " Fails with [`ClientError::Server`] when the server answers with `{}` instead.",

@@ -15,13 +15,7 @@ pub fn union_item(model: &ProtocolModel, union: &UnionModel) -> TokenStream {
     let messages: Vec<&Message> = model.messages_of(union.direction).collect();
     let variants: Vec<_> = messages.iter().map(|m| type_ident(&m.type_name)).collect();
     let wire_names: Vec<&str> = messages.iter().map(|m| m.name.as_str()).collect();
-    let variant_docs = messages.iter().map(|m| {
-        let text = model
-            .type_def(&m.type_name)
-            .and_then(|d| d.doc.clone())
-            .unwrap_or_default();
-        doc(&text)
-    });
+    let variant_docs = messages.iter().map(|m| doc(model.message_doc(m)));
     let count = messages.len();
     let mut pointers: Vec<&str> = Vec::new();
     for test in messages.iter().flat_map(|m| &m.when) {

@@ -56,6 +56,12 @@ fn run(command: &mut Command, what: &str) -> Output {
     let output = command
         .output()
         .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
+    succeeded(&output, what);
+    output
+}
+
+/// Fails, showing what a program said, unless it succeeded.
+fn succeeded(output: &Output, what: &str) {
     assert!(
         output.status.success(),
         "{what} failed ({}):\n{}\n{}",
@@ -63,7 +69,6 @@ fn run(command: &mut Command, what: &str) -> Output {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    output
 }
 
 /// Packs the crates, unpacks into `dir/crates` those that changed since the last run, and writes
@@ -204,12 +209,9 @@ async fn the_packed_crates_hold_every_conversation_from_outside_the_workspace() 
             .await
             .unwrap()
             .unwrap();
-        assert!(
-            output.status.success(),
-            "{protocol}: the conversation from the packed crates failed ({}):\n{}\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
+        succeeded(
+            &output,
+            &format!("{protocol}: the conversation from the packed crates"),
         );
         running.stop().await.unwrap();
     }
