@@ -42,7 +42,7 @@ pub use events::{CloseInfo, EVENT_BUFFER, Event, Events, Messages};
 /// stream.
 pub use futures_util::{Stream, StreamExt};
 pub use options::{ConnectOptions, DEFAULT_TIMEOUT, Reconnect};
-pub use reply::{FromMessage, Never, ReplyStream, StreamEvent, StreamResult};
+pub use reply::{FromMessage, Never, ReplyStream, STREAM_BUFFER, StreamEvent, StreamResult};
 pub use spec::{
     Auth, AuthMethod, AuthVia, Correlation, ErrorMessage, Exchange, Fixed, Fresh, FreshId,
     Outgoing, ProtocolSpec, ReplyForm, SessionOrigin, StreamForm,

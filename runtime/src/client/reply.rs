@@ -1,6 +1,8 @@
 //! Replies: the typed reply of a request, and [`ReplyStream`], a reply that may be streamed.
 
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -9,6 +11,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, Sleep};
 
 use super::error::{ClientError, FrameError};
+
+/// How many frames of a streamed reply may wait unread before the stream fails.
+pub const STREAM_BUFFER: usize = 1024;
 
 /// A message type that can answer a request: a server message of the protocol, or an enum of
 /// the few that may answer one request. Generated for each reply type.
@@ -109,10 +114,27 @@ enum TypedPart<Single, Start, Chunk, End> {
     Message(Single),
 }
 
+/// The frames of one streamed reply, as they wait to be read.
+type PartSender<Single, Start, Chunk, End> =
+    mpsc::Sender<Result<TypedPart<Single, Start, Chunk, End>, ClientError>>;
+
 /// The answer of a request that may be streamed.
 pub(crate) struct StreamSink<Single, Start, Chunk, End> {
     request: &'static str,
-    sender: mpsc::UnboundedSender<Result<TypedPart<Single, Start, Chunk, End>, ClientError>>,
+    /// `None` once [`STREAM_BUFFER`] frames waited unread: the stream failed.
+    sender: Option<PartSender<Single, Start, Chunk, End>>,
+    overflowed: Arc<AtomicBool>,
+}
+
+impl<Single, Start, Chunk, End> StreamSink<Single, Start, Chunk, End> {
+    fn send(&mut self, item: Result<TypedPart<Single, Start, Chunk, End>, ClientError>) {
+        let Some(sender) = &self.sender else { return };
+        if let Err(mpsc::error::TrySendError::Full(_)) = sender.try_send(item) {
+            // Nobody reads: stop keeping frames, and say so when the stream is read again.
+            self.overflowed.store(true, Ordering::Relaxed);
+            self.sender = None;
+        }
+    }
 }
 
 impl<M, Single, Start, Chunk, End> Sink<M> for StreamSink<Single, Start, Chunk, End>
@@ -129,17 +151,16 @@ where
             Part::End(m, text) => End::from_message(m).map(|e| TypedPart::End(e, text)),
             Part::Message(m) => Single::from_message(m).map(TypedPart::Message),
         };
-        let _ = self
-            .sender
-            .send(typed.map_err(|_| unexpected(self.request)));
+        let item = typed.map_err(|_| unexpected(self.request));
+        self.send(item);
     }
 
     fn fail(&mut self, error: ClientError) {
-        let _ = self.sender.send(Err(error));
+        self.send(Err(error));
     }
 
     fn is_closed(&self) -> bool {
-        self.sender.is_closed()
+        self.sender.as_ref().is_none_or(mpsc::Sender::is_closed)
     }
 }
 
@@ -186,10 +207,12 @@ pub enum StreamResult<Single, Start, Chunk, End> {
 /// arrive (chunks, then the end with the full text; or one message), or the whole reply with
 /// [`ReplyStream::result`]. It fails with [`ClientError::Timeout`] when the next frame does not
 /// come within the client's timeout, and ends after its last event or error. Dropping it stops
-/// the wait; the frames still reach the client's event streams.
+/// the wait; the frames still reach the client's event streams. It holds at most
+/// [`STREAM_BUFFER`] unread frames: a stream not read while more arrive fails.
 pub struct ReplyStream<Single, Start, Chunk, End> {
     request: &'static str,
-    receiver: mpsc::UnboundedReceiver<Result<TypedPart<Single, Start, Chunk, End>, ClientError>>,
+    receiver: mpsc::Receiver<Result<TypedPart<Single, Start, Chunk, End>, ClientError>>,
+    overflowed: Arc<AtomicBool>,
     timeout: Duration,
     deadline: Pin<Box<Sleep>>,
     start: Option<Start>,
@@ -216,16 +239,23 @@ impl<Single, Start, Chunk, End> ReplyStream<Single, Start, Chunk, End> {
         request: &'static str,
         timeout: Duration,
     ) -> (Self, StreamSink<Single, Start, Chunk, End>) {
-        let (sender, receiver) = mpsc::unbounded_channel();
+        let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
+        let overflowed = Arc::new(AtomicBool::new(false));
         let stream = Self {
             request,
             receiver,
+            overflowed: overflowed.clone(),
             timeout,
             deadline: Box::pin(tokio::time::sleep(timeout)),
             start: None,
             done: false,
         };
-        (stream, StreamSink { request, sender })
+        let sink = StreamSink {
+            request,
+            sender: Some(sender),
+            overflowed,
+        };
+        (stream, sink)
     }
 
     /// The request it answers.
@@ -295,6 +325,12 @@ impl<Single, Start, Chunk, End> Stream for ReplyStream<Single, Start, Chunk, End
                     }
                 }
                 Poll::Ready(Some(Err(error))) => return this.finish(Err(error)),
+                Poll::Ready(None) if this.overflowed.load(Ordering::Relaxed) => {
+                    return this.finish(Err(ClientError::Usage(format!(
+                        "{}: more than {STREAM_BUFFER} frames of the reply waited unread",
+                        this.request
+                    ))));
+                }
                 Poll::Ready(None) => {
                     return this.finish(Err(ClientError::Usage(format!(
                         "{}: the client was dropped",

@@ -50,6 +50,7 @@ const MODULE_NAMES: &[&str] = &[
     "Never",
     "Reconnect",
     "ReplyStream",
+    "STREAM_BUFFER",
     "Stream",
     "StreamEvent",
     "StreamExt",
@@ -118,7 +119,8 @@ pub fn client_module(model: &ProtocolModel) -> Result<TokenStream> {
 
         pub use ::agentwire_runtime::client::{
             AuthVia, ClientError, CloseInfo, ConnectOptions, Event, Events, FrameError, Messages,
-            Never, Reconnect, ReplyStream, Stream, StreamEvent, StreamExt, StreamResult,
+            Never, Reconnect, ReplyStream, STREAM_BUFFER, Stream, StreamEvent, StreamExt,
+            StreamResult,
         };
 
         use ::agentwire_runtime::client as rt;

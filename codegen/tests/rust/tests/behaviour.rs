@@ -293,3 +293,59 @@ async fn a_message_naming_a_session_waits_for_the_announcement_until_the_connect
     );
     assert!(error.to_string().contains("session_created"), "{error}");
 }
+
+#[tokio::test]
+async fn a_reply_stream_nobody_reads_holds_a_bounded_number_of_frames() {
+    use agentwire_generalbots::client::{
+        ChatMessageInput, Client, ConnectOptions, STREAM_BUFFER, StreamExt,
+    };
+    let chunks = STREAM_BUFFER + 100;
+    let origin = scripted(move |mut socket| async move {
+        while let Some(frame) = next_frame(&mut socket).await {
+            let session = frame["session_id"].clone();
+            let mut frames =
+                vec![json!({"type": "stream_start", "session_id": session, "message_id": "m"})];
+            frames.extend(
+                (0..chunks)
+                    .map(|_| json!({"type": "stream_chunk", "message_id": "m", "content": "x"})),
+            );
+            frames.push(
+                json!({"type": "stream_end", "message_id": "m", "content": "x".repeat(chunks)}),
+            );
+            for frame in frames {
+                if socket.send(Message::text(frame.to_string())).await.is_err() {
+                    return;
+                }
+            }
+        }
+    })
+    .await;
+    let client = Client::new(ConnectOptions::new(origin).token("t"));
+    let mut messages = client.messages();
+    client.connect().await.unwrap();
+    let input = ChatMessageInput::new("hello".into()).with_session_id("s");
+    let mut reply = client.chat_message(input).await.unwrap();
+    // Every frame arrives (the message stream sees the end) while nobody reads the reply.
+    next_of(&mut messages, "the stream's end", |m| match m {
+        agentwire_generalbots::ServerMessage::StreamEnd(end) => Some(end),
+        _ => None,
+    })
+    .await;
+    let mut read = 0;
+    let error = loop {
+        match reply.next().await.expect("an event") {
+            Ok(_) => read += 1,
+            Err(error) => break error,
+        }
+    };
+    assert_eq!(
+        read,
+        STREAM_BUFFER - 1,
+        "the start and the chunks that fitted"
+    );
+    assert!(error.to_string().contains("waited unread"), "{error}");
+    assert!(
+        reply.next().await.is_none(),
+        "the stream ends after its error"
+    );
+}

@@ -3,7 +3,8 @@
 //! The typed client of the Protocol datagram protocol: [`Client`] has one async method per client message, each taking its `<Message>Input` (the message without what the client fills in) and returning the typed reply. See `agentwire_runtime::client` for how it connects, correlates, streams and reconnects.
 pub use ::agentwire_runtime::client::{
     AuthVia, ClientError, CloseInfo, ConnectOptions, Event, Events, FrameError, Messages,
-    Never, Reconnect, ReplyStream, Stream, StreamEvent, StreamExt, StreamResult,
+    Never, Reconnect, ReplyStream, STREAM_BUFFER, Stream, StreamEvent, StreamExt,
+    StreamResult,
 };
 
 use ::agentwire_runtime::client as rt;
