@@ -381,6 +381,16 @@ fn client_method(
     })
 }
 
+/// Where a field of an input type stands.
+enum Slot {
+    /// A parameter of `new`.
+    Param,
+    /// An `Option`, `None` in `new`, set with its setter.
+    Optional,
+    /// Its type's default in `new`; `settable` when it has a setter.
+    Default { settable: bool },
+}
+
 /// Writes the input types of a message: its fields without those the client always fills,
 /// optional where it fills them when missing, with a nested input type where it fills something
 /// deeper.
@@ -417,7 +427,7 @@ impl Input<'_> {
                 .then(|| quote! { rename = #wire, });
             let mut text = field.doc.clone().unwrap_or_default();
             let fill = self.plan.fills(&at);
-            let (ty, optional) = match fill {
+            let (ty, slot) = match fill {
                 Some(Fill::Always) => continue,
                 Some(Fill::FreshId) => {
                     let how = match self
@@ -437,66 +447,49 @@ impl Input<'_> {
                             "The correlation id: any id the schema allows, or, when `None`, one the client makes up ({how})."
                         ),
                     );
-                    (crate_ty(&field.ty), true)
+                    (crate_ty(&field.ty), Slot::Optional)
                 }
                 Some(Fill::Session) => {
                     text = join_text(
                         &text,
                         "The session: when `None`, the client's current session.",
                     );
-                    (crate_ty(&field.ty), true)
+                    (crate_ty(&field.ty), Slot::Optional)
                 }
                 None => match self.nested(field, &at, out, taken)? {
                     Some((nested, all_optional)) if field.required && all_optional => {
-                        inits.push(quote! { #field_name: ::std::default::Default::default(), });
-                        fields.push(field_tokens(
-                            &text,
-                            &field_name,
-                            rename.as_ref(),
-                            &quote! { #nested },
-                            false,
-                        ));
-                        setters.push(setter(wire, &field_name, &quote! { #nested }, false));
-                        continue;
+                        (quote! { #nested }, Slot::Default { settable: true })
                     }
-                    Some((nested, _)) => (quote! { #nested }, !field.required),
+                    Some((nested, _)) if field.required => (quote! { #nested }, Slot::Param),
+                    Some((nested, _)) => (quote! { #nested }, Slot::Optional),
+                    // The one value (a constant, `null`) is its type's default.
                     None if field.required && fixed_value(self.model, &field.ty).is_some() => {
-                        // The one value (a constant, `null`) is its type's default.
-                        inits.push(quote! { #field_name: ::std::default::Default::default(), });
-                        let ty = crate_ty(&field.ty);
-                        fields.push(field_tokens(
-                            &text,
-                            &field_name,
-                            rename.as_ref(),
-                            &ty,
-                            false,
-                        ));
-                        continue;
+                        (crate_ty(&field.ty), Slot::Default { settable: false })
                     }
-                    None => (crate_ty(&field.ty), !field.required),
+                    None if field.required => (crate_ty(&field.ty), Slot::Param),
+                    None => (crate_ty(&field.ty), Slot::Optional),
                 },
             };
-            if optional {
-                setters.push(setter(wire, &field_name, &ty, true));
-                inits.push(quote! { #field_name: ::std::option::Option::None, });
-                let optional_ty = quote! { ::std::option::Option<#ty> };
-                fields.push(field_tokens(
-                    &text,
-                    &field_name,
-                    rename.as_ref(),
-                    &optional_ty,
-                    true,
-                ));
-            } else {
-                params.push(quote! { #field_name: #ty });
-                inits.push(quote! { #field_name, });
-                fields.push(field_tokens(
-                    &text,
-                    &field_name,
-                    rename.as_ref(),
-                    &ty,
-                    false,
-                ));
+            let rename = rename.as_ref();
+            match slot {
+                Slot::Param => {
+                    params.push(quote! { #field_name: #ty });
+                    inits.push(quote! { #field_name, });
+                    fields.push(field_tokens(&text, &field_name, rename, &ty, false));
+                }
+                Slot::Optional => {
+                    setters.push(setter(wire, &field_name, &ty, true));
+                    inits.push(quote! { #field_name: ::std::option::Option::None, });
+                    let optional = quote! { ::std::option::Option<#ty> };
+                    fields.push(field_tokens(&text, &field_name, rename, &optional, true));
+                }
+                Slot::Default { settable } => {
+                    if settable {
+                        setters.push(setter(wire, &field_name, &ty, false));
+                    }
+                    inits.push(quote! { #field_name: ::std::default::Default::default(), });
+                    fields.push(field_tokens(&text, &field_name, rename, &ty, false));
+                }
             }
         }
         let method = self.method;
