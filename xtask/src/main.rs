@@ -1,4 +1,4 @@
-//! Project tasks: `cargo xtask codegen [--check]`.
+//! Project tasks: `cargo xtask codegen [--check]`, `cargo xtask test [--no-browser]`, ...
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -27,7 +27,12 @@ enum Task {
         check: bool,
     },
     /// Run every test: freshness of `generated/`, formatting, lints and the test suites.
-    Test,
+    Test {
+        /// Leave out the tests that drive Chromium (for machines where it cannot be installed;
+        /// refused where `CI` is set, as CI always runs them).
+        #[arg(long)]
+        no_browser: bool,
+    },
     /// Pack the npm package and the Rust crates into `dist/`, with a dry-run publish of each.
     Bindings {
         /// Package crates from a work tree with uncommitted changes.
@@ -58,7 +63,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.task {
         Task::Codegen { check } => codegen(&workspace_root(), check),
-        Task::Test => test::run(&workspace_root()),
+        Task::Test { no_browser } => test::run(&workspace_root(), no_browser),
         Task::Bindings {
             allow_dirty,
             skip_npm,

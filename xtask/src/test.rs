@@ -1,24 +1,65 @@
 //! `cargo xtask test`: every check the project has, in the order that fails fastest.
+//!
+//! `--no-browser` leaves out the steps that need Chromium (for machines where it cannot be
+//! installed); CI always runs them, so there the flag is refused.
 
 use std::path::Path;
 use std::process::{Command, ExitCode};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
 /// Installs Debian's Chromium when it is missing (CI runs as root; apt-get asks nothing).
 const INSTALL_CHROMIUM: &str = "test -x /usr/bin/chromium || { apt-get update -qq && \
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; } \
     || { echo 'cannot install chromium: run apt-get install -y chromium as root' >&2; exit 1; }";
 
-/// Runs each step, stopping at the first failure.
-pub fn run(root: &Path) -> Result<ExitCode> {
-    let steps: &[(&str, &[&str])] = &[
-        (
+/// The Node test files of the TypeScript bindings, and whether each drives Chromium.
+const TS_TESTS: &[(&str, bool)] = &[
+    ("codegen/tests/ts/guards.test.mjs", false),
+    ("codegen/tests/ts/client.test.mjs", false),
+    ("codegen/tests/ts/reference.test.mjs", false),
+    ("codegen/tests/ts/browser.test.mjs", true),
+    ("codegen/tests/ts/consumer.test.mjs", false),
+];
+
+/// One step: its name, its command, and whether it needs the browser.
+struct Step {
+    name: &'static str,
+    command: Vec<String>,
+    browser: bool,
+}
+
+fn step(name: &'static str, command: &[&str]) -> Step {
+    Step {
+        name,
+        command: command.iter().map(|s| s.to_string()).collect(),
+        browser: false,
+    }
+}
+
+fn browser_step(name: &'static str, command: &[&str]) -> Step {
+    Step {
+        browser: true,
+        ..step(name, command)
+    }
+}
+
+/// The steps, in order; without the browser, those that need it are left out.
+fn steps(browser: bool) -> Vec<Step> {
+    let mut ts_tests = vec!["node", "--test", "--test-timeout=600000"];
+    ts_tests.extend(
+        TS_TESTS
+            .iter()
+            .filter(|(_, needs_browser)| browser || !needs_browser)
+            .map(|(file, _)| *file),
+    );
+    let all = vec![
+        step(
             "generated/ is fresh",
             &["cargo", "xtask", "codegen", "--check"],
         ),
-        ("formatting", &["cargo", "fmt", "--all", "--", "--check"]),
-        (
+        step("formatting", &["cargo", "fmt", "--all", "--", "--check"]),
+        step(
             "lints",
             &[
                 "cargo",
@@ -30,8 +71,8 @@ pub fn run(root: &Path) -> Result<ExitCode> {
                 "warnings",
             ],
         ),
-        ("tests", &["cargo", "test", "--workspace"]),
-        (
+        step("tests", &["cargo", "test", "--workspace"]),
+        step(
             "AsyncAPI parser install",
             &[
                 "npm",
@@ -43,11 +84,11 @@ pub fn run(root: &Path) -> Result<ExitCode> {
             ],
         ),
         // The file, not its folder: Node 21+ reads `--test` arguments as globs.
-        (
+        step(
             "AsyncAPI documents",
             &["node", "--test", "codegen/tests/asyncapi/asyncapi.test.mjs"],
         ),
-        (
+        step(
             "TypeScript test install",
             &[
                 "npm",
@@ -59,19 +100,19 @@ pub fn run(root: &Path) -> Result<ExitCode> {
             ],
         ),
         // The browser test drives Debian's Chromium, never a browser download of its own.
-        (
+        browser_step(
             "Chromium for the browser test",
             &["sh", "-c", INSTALL_CHROMIUM],
         ),
         // Compiles generated/ts with `tsc --strict`, packs and installs it, writes the agreement
         // corpus (`cargo xtask corpus`) that guards.test.mjs checks the guards on.
-        (
+        step(
             "TypeScript package and corpus",
             &["node", "codegen/tests/ts/build.mjs"],
         ),
         // The clients' conversations (reference.test.mjs, browser.test.mjs) run the reference
         // servers: built here, outside the tests' time limits, so a fresh clone needs nothing more.
-        (
+        step(
             "reference servers for the TypeScript tests",
             &[
                 "cargo",
@@ -82,26 +123,25 @@ pub fn run(root: &Path) -> Result<ExitCode> {
                 "reference",
             ],
         ),
-        (
-            "TypeScript bindings",
-            &[
-                "node",
-                "--test",
-                "--test-timeout=600000",
-                "codegen/tests/ts/guards.test.mjs",
-                "codegen/tests/ts/client.test.mjs",
-                "codegen/tests/ts/reference.test.mjs",
-                "codegen/tests/ts/browser.test.mjs",
-                "codegen/tests/ts/consumer.test.mjs",
-            ],
-        ),
+        step("TypeScript bindings", &ts_tests),
         // Last, as it is the slowest: the npm package and the Rust crates pack, build from
         // their tarballs alone, and pass a dry-run publish.
-        ("publishable packages", &["cargo", "xtask", "bindings"]),
+        step("publishable packages", &["cargo", "xtask", "bindings"]),
     ];
-    for (name, command) in steps {
+    all.into_iter().filter(|s| browser || !s.browser).collect()
+}
+
+/// Runs each step, stopping at the first failure.
+pub fn run(root: &Path, no_browser: bool) -> Result<ExitCode> {
+    if no_browser && std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+        bail!("--no-browser is for machines without Chromium; CI always runs the browser tests");
+    }
+    if no_browser {
+        println!("==> without the browser tests (--no-browser): CI runs them");
+    }
+    for Step { name, command, .. } in steps(!no_browser) {
         println!("==> {name}: {}", command.join(" "));
-        let status = Command::new(command[0])
+        let status = Command::new(&command[0])
             .args(&command[1..])
             .current_dir(root)
             .status()
@@ -113,4 +153,29 @@ pub fn run(root: &Path) -> Result<ExitCode> {
     }
     println!("==> all checks passed");
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::steps;
+
+    #[test]
+    fn without_the_browser_no_step_mentions_chromium_or_the_browser_test() {
+        let with: Vec<String> = steps(true).iter().map(|s| s.command.join(" ")).collect();
+        let without: Vec<String> = steps(false).iter().map(|s| s.command.join(" ")).collect();
+        assert!(with.iter().any(|c| c.contains("chromium")));
+        assert!(with.iter().any(|c| c.contains("browser.test.mjs")));
+        for command in &without {
+            assert!(
+                !command.contains("chromium") && !command.contains("browser"),
+                "{command}"
+            );
+        }
+        assert_eq!(
+            with.len(),
+            without.len() + 1,
+            "only the Chromium install goes"
+        );
+        assert!(without.iter().any(|c| c.contains("reference.test.mjs")));
+    }
 }
