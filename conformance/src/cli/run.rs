@@ -1,0 +1,337 @@
+//! `conformance run`: drives live endpoints through every check of their protocols.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use agentwire_spec::protocol::AuthMethod;
+use anyhow::{Context, Result, anyhow};
+use clap::{Parser, ValueEnum};
+
+use super::{check_protocol, usage, write_out};
+use crate::launcher::Launcher;
+use crate::output::{self, human};
+use crate::plan::plan;
+use crate::report::{MultiReport, ProtocolReport, ReportDocument, Summary, Tool};
+use crate::runner::{self, RunOptions, Silent, run_protocol};
+use crate::schemas::Schemas;
+use crate::target::Target;
+
+/// Longest the embedded reference server may take to start.
+const LAUNCH_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest the run waits, once done, for work of its async runtime still under way.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
+
+/// Output formats of `run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Progress while running, then a table.
+    Human,
+    /// The JSON report (see report.schema.json).
+    Json,
+    /// JUnit XML.
+    Junit,
+}
+
+/// Arguments of `run`.
+#[derive(Debug, Parser)]
+pub struct RunArgs {
+    /// The protocol to check.
+    #[arg(long, required_unless_present = "all", conflicts_with = "all")]
+    pub protocol: Option<String>,
+    /// Check every protocol.
+    #[arg(long)]
+    pub all: bool,
+    /// The endpoint, ws://HOST:PORT[/PATH]; without a path the documented one is used. Without
+    /// --url, the embedded reference server is started.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// A valid credential. One a cookie value cannot carry (whitespace, ", ',', ';', '\') skips
+    /// the valid-cookie check, or is a usage error where every connection presents it in a cookie.
+    #[arg(long)]
+    pub token: Option<String>,
+    /// The secret the server verifies HS256 JWTs with: valid and expired tokens are minted.
+    #[arg(long)]
+    pub jwt_secret: Option<String>,
+    /// An extra handshake header, NAME:VALUE (repeatable).
+    #[arg(long = "header", value_name = "NAME:VALUE")]
+    pub headers: Vec<String>,
+    /// A path parameter, NAME=VALUE (repeatable); documented examples fill the others.
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// Report format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+    /// Write the report here instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Deadline of every wait, in milliseconds, and the budget of replies the server's own logic
+    /// produces (the control budget).
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub timeout_ms: u64,
+    /// The budget of replies a model generates (chat answers: exchanges marked `generated` in
+    /// protocol.json), in milliseconds.
+    #[arg(long, default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub reply_timeout_ms: u64,
+    /// How long a new connection must be quiet before its first request, in milliseconds: frames
+    /// the server sends on its own then (a greeting) are never taken as an answer. 0 sends at once.
+    #[arg(long, default_value_t = 250, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    pub settle_ms: u64,
+    /// Deadline of the whole run, in milliseconds: with --all, of every protocol's run together
+    /// (including starting the reference servers). Without it, each protocol's run has a deadline
+    /// derived from its checks' budgets. A check the deadline cuts short or leaves no time for
+    /// fails.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub run_timeout_ms: Option<u64>,
+    /// Only these checks (id, dotted prefix like `auth`, or prefix ending in *); repeatable.
+    #[arg(long, value_name = "CHECK")]
+    pub only: Vec<String>,
+    /// Not these checks; repeatable.
+    #[arg(long, value_name = "CHECK")]
+    pub skip: Vec<String>,
+    /// Also run checks that wait for documented timeouts (idle timeout, ping interval).
+    #[arg(long)]
+    pub include_slow: bool,
+    /// Largest frame accepted from the server, in bytes.
+    #[arg(long, default_value_t = 1 << 20, value_parser = clap::value_parser!(u64).range(1024..=(1 << 30)))]
+    pub max_frame_bytes: u64,
+    /// Requests in the rate-limit burst.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub burst: u64,
+    /// Most connections the per-IP limit check may open.
+    #[arg(long, default_value_t = 256)]
+    pub max_connections: u64,
+    /// Checks run at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub concurrency: u64,
+}
+
+fn parse_pairs(items: &[String], separator: char, what: &str) -> Result<Vec<(String, String)>> {
+    items
+        .iter()
+        .map(|item| {
+            let (name, value) = item
+                .split_once(separator)
+                .ok_or_else(|| usage(format!("{what} {item:?} is not NAME{separator}VALUE")))?;
+            let name = name.trim();
+            if name.is_empty() {
+                return Err(usage(format!("{what} {item:?} has no name")));
+            }
+            Ok((name.to_string(), value.trim().to_string()))
+        })
+        .collect()
+}
+
+pub(super) fn run(schemas: &Schemas, args: &RunArgs, launcher: &dyn Launcher) -> Result<bool> {
+    let ids: Vec<String> = match &args.protocol {
+        Some(id) => {
+            check_protocol(schemas, id)?;
+            vec![id.clone()]
+        }
+        None => schemas.ids().into_iter().map(str::to_string).collect(),
+    };
+    let headers = parse_pairs(&args.headers, ':', "--header")?;
+    for (name, value) in &headers {
+        use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
+        if HeaderName::from_bytes(name.as_bytes()).is_err() {
+            return Err(usage(format!(
+                "--header: {name:?} is not an HTTP header name"
+            )));
+        }
+        if HeaderValue::from_str(value).is_err() {
+            return Err(usage(format!(
+                "--header {name}: the value holds characters an HTTP header cannot carry"
+            )));
+        }
+    }
+    let params = parse_pairs(&args.params, '=', "--param")?;
+    for (name, _) in &params {
+        let known = ids.iter().any(|id| {
+            let endpoint = &schemas.protocol(id).expect("checked").description.endpoint;
+            endpoint.path_params.iter().any(|p| &p.name == name)
+        });
+        if !known {
+            return Err(usage(format!(
+                "--param {name:?} is no path parameter of {}",
+                ids.join(", ")
+            )));
+        }
+    }
+    // Arguments that can only fail at the end, or inside every check, are checked first.
+    if let Some(path) = &args.output {
+        let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+        if path.is_dir() || parent.is_some_and(|p| !p.is_dir()) {
+            return Err(usage(format!(
+                "--output {}: not a file in an existing folder",
+                path.display()
+            )));
+        }
+    }
+    if let Some(token) = &args.token
+        && (token.is_empty()
+            || tokio_tungstenite::tungstenite::http::HeaderValue::from_str(token).is_err())
+    {
+        return Err(usage(
+            "--token: empty, or holds characters an HTTP header (a cookie) cannot carry",
+        ));
+    }
+    // A credential that cannot travel in a cookie is a usage error where a cookie is how every
+    // connection of a protocol would present it; where the cookie is one method among others,
+    // only that method's valid-credential check is skipped (the token may suit the others).
+    if let Some(token) = &args.token
+        && !crate::util::cookie_safe(token)
+    {
+        for id in &ids {
+            let auth = schemas
+                .protocol(id)
+                .expect("checked")
+                .description
+                .auth
+                .as_ref();
+            let selected = || {
+                !runner::select(
+                    plan(schemas.protocol(id).expect("checked")),
+                    &args.only,
+                    &args.skip,
+                )
+                .is_empty()
+            };
+            if let Some(auth) = auth
+                && auth.required
+                && let Some(AuthMethod::Cookie { name, .. }) = auth.methods.first()
+                && selected()
+            {
+                return Err(usage(format!(
+                    "--token: holds characters a cookie value cannot carry (RFC 6265: \
+                     whitespace, '\"', ',', ';' or '\\'), and {id} presents it in the cookie \
+                     `{name}` on every connection"
+                )));
+            }
+        }
+    }
+    let base = match &args.url {
+        Some(url) => Some(Target::parse(url).map_err(|e| usage(format!("{e:#}")))?),
+        None => None,
+    };
+    let options = RunOptions {
+        timeout: Duration::from_millis(args.timeout_ms),
+        reply_timeout: Duration::from_millis(args.reply_timeout_ms),
+        settle: Duration::from_millis(args.settle_ms),
+        run_timeout: args.run_timeout_ms.map(Duration::from_millis),
+        max_frame_bytes: args.max_frame_bytes as usize,
+        include_slow: args.include_slow,
+        only: args.only.clone(),
+        skip: args.skip.clone(),
+        burst: args.burst as usize,
+        max_connections: args.max_connections,
+        concurrency: args.concurrency as usize,
+    };
+    let planned: Vec<String> = ids
+        .iter()
+        .flat_map(|id| plan(schemas.protocol(id).expect("checked")))
+        .map(|c| c.id)
+        .collect();
+    for (flag, patterns) in [("--only", &args.only), ("--skip", &args.skip)] {
+        for pattern in patterns {
+            if !planned.iter().any(|id| runner::matches(pattern, id)) {
+                return Err(usage(format!(
+                    "{flag} {pattern:?} names no check of {}; see `conformance list`",
+                    ids.join(", ")
+                )));
+            }
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let human = args.format == Format::Human;
+    let progress_lines = human::ProgressLines;
+    let progress: &dyn runner::Progress = if human { &progress_lines } else { &Silent };
+    let mut reports: Vec<ProtocolReport> = Vec::new();
+    let mut outcome = Ok(());
+    // One deadline for the whole run: each protocol gets what its predecessors left.
+    let run_deadline = args
+        .run_timeout_ms
+        .map(|ms| std::time::Instant::now() + Duration::from_millis(ms));
+    for id in &ids {
+        let mut options = options.clone();
+        if let Some(deadline) = run_deadline {
+            options.run_timeout =
+                Some(deadline.saturating_duration_since(std::time::Instant::now()));
+        }
+        let options = &options;
+        let report = runtime.block_on(async {
+            let (target, _guard) = match &base {
+                Some(base) => {
+                    let mut target = base.clone();
+                    target.token = args.token.clone();
+                    target.jwt_secret = args.jwt_secret.clone();
+                    (target, None)
+                }
+                None => {
+                    let server = tokio::time::timeout(
+                        LAUNCH_TIMEOUT,
+                        launcher.launch(id, args.jwt_secret.as_deref()),
+                    )
+                    .await
+                    .map_err(|_| {
+                        anyhow!(
+                            "{id}: the reference server did not start within {} s",
+                            LAUNCH_TIMEOUT.as_secs()
+                        )
+                    })?
+                    .map_err(|e| usage(format!("{id}: {e:#}")))?;
+                    let mut target = Target::parse(&server.url)
+                        .map_err(|e| anyhow!("the launched server's URL: {e:#}"))?;
+                    target.token = args.token.clone().or(server.token.clone());
+                    target.jwt_secret = args.jwt_secret.clone().or(server.jwt_secret.clone());
+                    (target, Some(server.guard))
+                }
+            };
+            let mut target = target;
+            target.headers = headers.clone();
+            target.params = params.iter().cloned().collect();
+            run_protocol(schemas, id, &target, options, progress).await
+        });
+        match report {
+            Ok(report) => reports.push(report),
+            Err(error) => {
+                outcome = Err(error);
+                break;
+            }
+        }
+    }
+    // Dropping a runtime waits for its blocking threads without end (a DNS lookup that hangs is
+    // one); the run's deadlines must hold to the exit.
+    runtime.shutdown_timeout(SHUTDOWN_GRACE);
+    outcome?;
+    let failed = reports.iter().any(|r| r.summary.failed > 0);
+    let text = match args.format {
+        Format::Human => reports
+            .iter()
+            .map(human::table)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Format::Json => output::json(&document(reports.clone())),
+        Format::Junit => output::junit::junit(&reports),
+    };
+    write_out(args.output.as_deref(), &text)?;
+    Ok(!failed)
+}
+
+/// The JSON document of one or several reports.
+pub fn document(mut reports: Vec<ProtocolReport>) -> ReportDocument {
+    if reports.len() == 1 {
+        return ReportDocument::Single(reports.remove(0));
+    }
+    let mut summary = Summary::default();
+    for report in &reports {
+        summary.merge(report.summary);
+    }
+    ReportDocument::Multiple(MultiReport {
+        tool: Tool::default(),
+        summary,
+        reports,
+    })
+}
