@@ -148,10 +148,23 @@ pub struct Auth {
     pub required: bool,
     /// What the credential is.
     pub credential: Credential,
+    /// Other kinds the credential may be where the document leaves its form open (NOTES.md says
+    /// why): a test run may present any kind the protocol accepts (`--jwt-secret` mints JWTs for
+    /// a protocol that accepts them, and is refused elsewhere).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_accepts: Vec<Credential>,
     /// The ways of passing it; any one of them suffices.
     pub methods: Vec<AuthMethod>,
     /// The sentence that requires authentication.
     pub rule: Rule,
+}
+
+impl Auth {
+    /// Whether a credential of this kind may be presented: the documented one, or one the
+    /// description also accepts.
+    pub fn accepts(&self, kind: Credential) -> bool {
+        self.credential == kind || self.also_accepts.contains(&kind)
+    }
 }
 
 /// What kind of credential a protocol uses.
