@@ -298,7 +298,7 @@ pub fn plan(protocol: &ProtocolSource) -> Vec<CheckSpec> {
                 }
             };
             let mut cases = vec![AuthCase::Valid, AuthCase::Malformed];
-            if auth.credential == Credential::Jwt {
+            if auth.accepts(Credential::Jwt) {
                 cases.extend([AuthCase::BadSignature, AuthCase::AlgNone, AuthCase::Expired]);
             }
             for case in cases {

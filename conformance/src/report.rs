@@ -52,6 +52,13 @@ pub struct ProtocolReport {
     pub checks: Vec<CheckReport>,
 }
 
+impl ProtocolReport {
+    /// Counts the statuses again, after they changed (the baseline).
+    pub fn recount(&mut self) {
+        self.summary = Summary::of(&self.checks, self.summary.exist as usize);
+    }
+}
+
 /// Name and version of the tool.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Tool {
@@ -70,45 +77,135 @@ impl Default for Tool {
     }
 }
 
-/// Counts of check statuses.
+/// Counts of check statuses, and how many of the protocol's checks ran.
+///
+/// `exist = ran + not_run + not_applicable + not_selected`; the status counts add up to the checks
+/// listed in the report (`passed + failed + skipped + warned + expected_fail + stale`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
     /// Checks that passed.
     pub passed: u32,
-    /// Checks that failed: a documented requirement was broken.
+    /// Checks that failed: a documented requirement was broken, or (`--strict`) a check was not
+    /// run.
     pub failed: u32,
-    /// Checks that were not run (no credentials, opt-in, not applicable).
+    /// Checks listed as skipped: not run, not applicable, or opt-in and not opted into.
     pub skipped: u32,
     /// Checks that found something the documents leave open.
     pub warned: u32,
+    /// Failed checks the baseline lists: they do not fail the run.
+    #[serde(default)]
+    pub expected_fail: u32,
+    /// Checks the baseline lists that no longer fail: they fail the run until the entry goes.
+    #[serde(default)]
+    pub stale: u32,
+    /// Checks the suite has for the protocol.
+    #[serde(default)]
+    pub exist: u32,
+    /// Checks that ran to a verdict.
+    #[serde(default)]
+    pub ran: u32,
+    /// Selected checks the suite could not run here (no credential, the run's deadline, a
+    /// prerequisite the server did not provide): a run with any is no proof; `--strict` fails
+    /// them.
+    #[serde(default)]
+    pub not_run: u32,
+    /// Checks that do not apply to this protocol or server (no documented limit, the other form
+    /// of a reply): nothing to verify.
+    #[serde(default)]
+    pub not_applicable: u32,
+    /// Checks left out by `--only`, `--skip`, or as opt-in (`--include-slow`).
+    #[serde(default)]
+    pub not_selected: u32,
 }
 
 impl Summary {
-    /// Counts the statuses of these checks.
-    pub fn of(checks: &[CheckReport]) -> Self {
-        let mut summary = Self::default();
+    /// Counts these checks, listed out of `exist` (the others were left out by `--only` or
+    /// `--skip`).
+    pub fn of(checks: &[CheckReport], exist: usize) -> Self {
+        let mut summary = Self {
+            exist: exist as u32,
+            not_selected: exist.saturating_sub(checks.len()) as u32,
+            ..Self::default()
+        };
         for check in checks {
-            summary.add(check.status);
+            summary.add(check);
         }
         summary
     }
 
-    /// Counts one more check.
-    pub fn add(&mut self, status: Status) {
-        match status {
+    /// Counts one more listed check.
+    fn add(&mut self, check: &CheckReport) {
+        match check.status {
             Status::Pass => self.passed += 1,
             Status::Fail => self.failed += 1,
             Status::Skip => self.skipped += 1,
             Status::Warn => self.warned += 1,
+            Status::ExpectedFail => self.expected_fail += 1,
+            Status::Stale => self.stale += 1,
+        }
+        match check.skip_kind {
+            None => self.ran += 1,
+            Some(SkipKind::NotRun) => self.not_run += 1,
+            Some(SkipKind::NotApplicable) => self.not_applicable += 1,
+            Some(SkipKind::NotSelected) => self.not_selected += 1,
         }
     }
 
     /// Adds another summary.
     pub fn merge(&mut self, other: Summary) {
-        self.passed += other.passed;
-        self.failed += other.failed;
-        self.skipped += other.skipped;
-        self.warned += other.warned;
+        let Summary {
+            passed,
+            failed,
+            skipped,
+            warned,
+            expected_fail,
+            stale,
+            exist,
+            ran,
+            not_run,
+            not_applicable,
+            not_selected,
+        } = other;
+        self.passed += passed;
+        self.failed += failed;
+        self.skipped += skipped;
+        self.warned += warned;
+        self.expected_fail += expected_fail;
+        self.stale += stale;
+        self.exist += exist;
+        self.ran += ran;
+        self.not_run += not_run;
+        self.not_applicable += not_applicable;
+        self.not_selected += not_selected;
+    }
+
+    /// Whether the run fails: a check failed, or a baseline entry is stale.
+    pub fn fails(&self) -> bool {
+        self.failed > 0 || self.stale > 0
+    }
+}
+
+/// Why a listed check did not run to a verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipKind {
+    /// It applies, but the suite could not run it here (no credential, the run's deadline, a
+    /// prerequisite the server did not provide): nothing was verified.
+    NotRun,
+    /// It does not apply to this protocol or server: nothing to verify.
+    NotApplicable,
+    /// Opt-in (it waits for a documented timeout) and not opted into with `--include-slow`.
+    NotSelected,
+}
+
+impl SkipKind {
+    /// The lower-case name used in every format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipKind::NotRun => "not run",
+            SkipKind::NotApplicable => "not applicable",
+            SkipKind::NotSelected => "not selected",
+        }
     }
 }
 
@@ -126,6 +223,13 @@ pub enum Status {
     Warn,
     /// A documented requirement was broken.
     Fail,
+    /// It failed, and the baseline (`--baseline`) lists it as a known failure: the run does not
+    /// fail for it.
+    #[serde(rename = "expected-fail")]
+    ExpectedFail,
+    /// The baseline lists it as a known failure, but it did not fail: the run fails until the
+    /// entry is removed, so the baseline only shrinks.
+    Stale,
 }
 
 impl Status {
@@ -136,6 +240,8 @@ impl Status {
             Status::Fail => "fail",
             Status::Skip => "skip",
             Status::Warn => "warn",
+            Status::ExpectedFail => "expected-fail",
+            Status::Stale => "stale",
         }
     }
 }
@@ -151,9 +257,16 @@ pub struct CheckReport {
     pub title: String,
     /// The sentence of the document the check rests on.
     pub requirement: Requirement,
-    /// Why the check was skipped.
+    /// Why the check did not run to a verdict.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skip_reason: Option<String>,
+    /// Whether that means nothing was verified (`not_run`: with `--strict`, or past the run's
+    /// deadline, the check fails), nothing applies, or it was not selected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_kind: Option<SkipKind>,
+    /// The reason of the baseline entry that lists the check (`expected-fail`, `stale`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_reason: Option<String>,
     /// Wall time of the check, in milliseconds.
     pub duration_ms: u64,
     /// What happened: frames sent and received, violations, closes, timeouts, findings.
@@ -371,11 +484,11 @@ impl ReportDocument {
         value
     }
 
-    /// Whether any check failed.
+    /// Whether the run fails: a check failed, or a baseline entry is stale.
     pub fn failed(&self) -> bool {
         match self {
-            ReportDocument::Single(report) => report.summary.failed > 0,
-            ReportDocument::Multiple(multi) => multi.summary.failed > 0,
+            ReportDocument::Single(report) => report.summary.fails(),
+            ReportDocument::Multiple(multi) => multi.summary.fails(),
         }
     }
 }

@@ -507,8 +507,10 @@ const NOT_A_COOKIE: &str = "abc; def";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_a_cookie_cannot_carry_skips_the_cookie_method_only() {
     // Socializer takes the token by query parameter first, by cookie second: the query checks run
-    // with it, the cookie's valid-credential check is skipped saying why.
-    let double = start("socializer", Fault::None).await;
+    // with it, the cookie's valid-credential check is skipped saying why. (A server that accepts
+    // such a token: one that refused it would stop the run, see
+    // `a_refused_valid_credential_exits_2_with_one_message`.)
+    let double = start("socializer", Fault::AcceptBadToken).await;
     let output = run_at(
         "socializer",
         &double.url,

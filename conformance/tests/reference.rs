@@ -66,3 +66,28 @@ fn every_check_passes_against_every_reference_server() {
         "the run took {elapsed:?}"
     );
 }
+
+/// `--include-slow` waits for General Bots' documented idle timeout (5 minutes): the run's
+/// deadline covers it, and while it waits the progress says what for.
+#[test]
+fn with_the_slow_checks_the_generalbots_reference_passes() {
+    let output = Command::new(env!("CARGO_BIN_EXE_conformance"))
+        .args(["run", "--protocol", "generalbots", "--include-slow"])
+        .output()
+        .expect("conformance runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    for slow in ["reaction.idle", "limit.ping_interval_seconds"] {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.trim_start().starts_with("PASS") && l.contains(slow)),
+            "{slow} did not pass:\n{stdout}"
+        );
+    }
+    assert!(
+        stderr.contains("reaction.idle: waiting for the server to close an idle connection"),
+        "no word of the long wait:\n{stderr}"
+    );
+}

@@ -3,7 +3,7 @@
 //! one is refused the documented way (close code, error reply, or a refused handshake where no
 //! close code is documented).
 
-use agentwire_spec::protocol::{AuthMethod, Outcome, Trigger};
+use agentwire_spec::protocol::{AuthMethod, Credential, Outcome, Trigger};
 
 use crate::checks::{Ctx, Presented, Stop};
 use crate::connection::{DialError, Recorder};
@@ -20,6 +20,13 @@ pub async fn run(
     case: AuthCase,
     recorder: &Recorder,
 ) -> Result<(), Stop> {
+    if matches!(
+        case,
+        AuthCase::BadSignature | AuthCase::AlgNone | AuthCase::Expired
+    ) && let Some(why) = jwt_cases_not_applicable(ctx)
+    {
+        return Err(Stop::NotApplicable(why));
+    }
     let token = match case {
         AuthCase::Valid => Some(ctx.valid_token().ok_or_else(|| {
             Stop::Skip("no valid credential: pass --token, or --jwt-secret for JWTs".into())
@@ -27,7 +34,7 @@ pub async fn run(
         AuthCase::Missing => None,
         AuthCase::Malformed => Some(
             match ctx.protocol.description.auth.as_ref().map(|a| a.credential) {
-                Some(agentwire_spec::protocol::Credential::Jwt) => crate::jwt::malformed(),
+                Some(Credential::Jwt) => crate::jwt::malformed(),
                 _ => format!("conformance-invalid-{}", crate::util::fresh_id()),
             },
         ),
@@ -118,6 +125,17 @@ pub async fn run(
         ),
     }
     Ok(())
+}
+
+/// Why the JWT cases do not apply to this run: the protocol's credential is not documented as a
+/// JWT, only accepted as one, and the run presents no JWT (no `--jwt-secret`).
+fn jwt_cases_not_applicable(ctx: &Ctx<'_>) -> Option<String> {
+    let auth = ctx.protocol.description.auth.as_ref()?;
+    (auth.credential != Credential::Jwt && ctx.target.jwt_secret.is_none()).then(|| {
+        "the protocol's token may be a JWT, and this run presents none: with --jwt-secret (the \
+         secret a server verifies HS256 JWTs with) the JWT cases run"
+            .to_string()
+    })
 }
 
 /// The documented outcomes of this case's trigger (falling back to `auth_invalid`'s, then to

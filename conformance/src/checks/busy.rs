@@ -21,7 +21,7 @@ pub async fn run(
         d.exchanges
             .iter()
             .position(|e| e.request == request)
-            .ok_or_else(|| Stop::Skip(format!("`{request}` has no documented answer")))
+            .ok_or_else(|| Stop::NotApplicable(format!("`{request}` has no documented answer")))
     };
     let (first, second) = (exchange_of(&rule.busy_with)?, exchange_of(&rule.request)?);
     let mut conversation = ctx.connect("A", recorder, level).await?;
@@ -34,7 +34,7 @@ pub async fn run(
         ctx.requests()
             .build(request, session.as_deref(), &ctx.correlation_of(request))
             .map(|built| built.frame)
-            .ok_or_else(|| Stop::Skip(format!("no valid example of `{request}`")))
+            .ok_or_else(|| Stop::NotApplicable(format!("no valid example of `{request}`")))
     };
     let (busy_with, request) = (build(&rule.busy_with)?, build(&rule.request)?);
     recorder.info(format!(

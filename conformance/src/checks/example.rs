@@ -22,7 +22,7 @@ pub async fn run(
 ) -> Result<(), Stop> {
     let protocol = ctx.protocol;
     let Some((example, value)) = protocol.valid_examples().into_iter().nth(index) else {
-        return Err(Stop::Skip("no such example".into()));
+        return Err(Stop::NotApplicable("no such example".into()));
     };
     let message = &example.message;
     let place = example

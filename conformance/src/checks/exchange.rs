@@ -104,7 +104,7 @@ pub async fn run_stream(
     let Some(ReplyForm::Stream(stream)) =
         ctx.protocol.description.exchanges[index].replies.get(form)
     else {
-        return Err(Stop::Skip("not a stream form".into()));
+        return Err(Stop::NotApplicable("not a stream form".into()));
     };
     let (request, answer) = ask_once(ctx, index, recorder, level).await?;
     let (start, chunks, end) = match answer.reply {
@@ -115,7 +115,7 @@ pub async fn run_stream(
             form: f,
         } if f == form => (start, chunks, end),
         Reply::Single { message, .. } => {
-            return Err(Stop::Skip(format!(
+            return Err(Stop::NotApplicable(format!(
                 "the server answered with a single `{message}`, which the document also allows; no stream to check"
             )));
         }
@@ -129,7 +129,11 @@ pub async fn run_stream(
                 }
             )));
         }
-        Reply::Stream { .. } => return Err(Stop::Skip("answered by another stream form".into())),
+        Reply::Stream { .. } => {
+            return Err(Stop::NotApplicable(
+                "answered by another stream form".into(),
+            ));
+        }
     };
     for finding in judge::answer::stream(stream, &start, &chunks, &end, level, answer.budget) {
         recorder.record(finding);

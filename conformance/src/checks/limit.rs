@@ -22,7 +22,7 @@ pub async fn size_accepted(
         .limits
         .max_message_bytes
         .as_ref()
-        .ok_or_else(|| Stop::Skip("no documented size limit".into()))?
+        .ok_or_else(|| Stop::NotApplicable("no documented size limit".into()))?
         .value as usize;
     // "64 KB" may be 65,536 or 64,000 bytes: stay below both.
     let size = limit.min(limit / 1024 * 1000).saturating_sub(100).max(1);
@@ -93,7 +93,7 @@ pub async fn size_accepted(
     let (what, base) = ctx
         .requests()
         .paddable()
-        .ok_or_else(|| Stop::Skip("no valid example to pad".into()))?;
+        .ok_or_else(|| Stop::NotApplicable("no valid example to pad".into()))?;
     let mut conversation = ctx.connect("A", recorder, level).await?;
     recorder.info(format!(
         "sending `{what}` padded to {size} bytes (limit {limit}), then a WebSocket ping"
@@ -141,7 +141,7 @@ pub async fn ping_interval(
         .limits
         .ping_interval_seconds
         .as_ref()
-        .ok_or_else(|| Stop::Skip("no documented ping interval".into()))?
+        .ok_or_else(|| Stop::NotApplicable("no documented ping interval".into()))?
         .value;
     let mut conversation = ctx.connect("A", recorder, level).await?;
     let waited = Duration::from_secs(seconds) + ctx.settings.timeout;

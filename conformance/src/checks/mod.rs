@@ -29,7 +29,7 @@ use crate::connection::Recorder;
 use crate::conversation::{Conversation, Unserved};
 use crate::frames::Requests;
 use crate::plan::{CheckKind, CheckSpec};
-use crate::report::Severity;
+use crate::report::{Severity, SkipKind};
 use crate::schemas::Schemas;
 use crate::target::Target;
 use crate::validate::ProtocolValidators;
@@ -69,10 +69,23 @@ pub struct Settings {
 /// The ways a check can end early.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stop {
-    /// The check cannot run here (no credentials, no example to build from); the reason.
+    /// The check applies but cannot run here (no credential, a prerequisite the server did not
+    /// provide): nothing was verified, which `--strict` fails; the reason.
     Skip(String),
+    /// The check does not apply (no documented limit, no example to build from, the server chose
+    /// the reply form another check judges): nothing to verify; the reason.
+    NotApplicable(String),
     /// The check already recorded why it failed.
     Recorded,
+}
+
+/// Why a check did not run to a verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// Whether anything was left unverified.
+    pub kind: SkipKind,
+    /// Why.
+    pub reason: String,
 }
 
 /// What a credential is attached as.
@@ -114,10 +127,10 @@ impl<'a> Ctx<'a> {
             return Some(token.clone());
         }
         let auth = self.protocol.description.auth.as_ref()?;
-        match (auth.credential, &self.target.jwt_secret) {
-            (Credential::Jwt, Some(secret)) => crate::jwt::valid(secret).ok(),
-            _ => None,
-        }
+        let secret = self.target.jwt_secret.as_deref()?;
+        auth.accepts(Credential::Jwt)
+            .then(|| crate::jwt::valid(secret).ok())
+            .flatten()
     }
 
     /// How this run authenticates ordinary connections: the first documented method with the
@@ -185,8 +198,8 @@ pub async fn served(
     conversation.probe().await
 }
 
-/// Runs one check, recording into `recorder`; a skip reason when it did not run.
-pub async fn run(ctx: &Ctx<'_>, spec: &CheckSpec, recorder: &Recorder) -> Option<String> {
+/// Runs one check, recording into `recorder`; why it did not run to a verdict, if it did not.
+pub async fn run(ctx: &Ctx<'_>, spec: &CheckSpec, recorder: &Recorder) -> Option<Skipped> {
     let level = Severity::from(spec.requirement.level);
     let result = match &spec.kind {
         CheckKind::Handshake => handshake::run(ctx, level, recorder).await,
@@ -212,6 +225,13 @@ pub async fn run(ctx: &Ctx<'_>, spec: &CheckSpec, recorder: &Recorder) -> Option
     };
     match result {
         Ok(()) | Err(Stop::Recorded) => None,
-        Err(Stop::Skip(reason)) => Some(reason),
+        Err(Stop::Skip(reason)) => Some(Skipped {
+            kind: SkipKind::NotRun,
+            reason,
+        }),
+        Err(Stop::NotApplicable(reason)) => Some(Skipped {
+            kind: SkipKind::NotApplicable,
+            reason,
+        }),
     }
 }

@@ -37,14 +37,14 @@ pub async fn run(
         Trigger::NotAnObject => Bad::Json(json!(["conformance", 1])),
         Trigger::UnknownType => {
             let (what, frame) = requests.unknown_type().ok_or_else(|| {
-                Stop::Skip("no client message has a discriminator to change".into())
+                Stop::NotApplicable("no client message has a discriminator to change".into())
             })?;
             recorder.info(format!("sending {what}"));
             Bad::Json(frame)
         }
         Trigger::MissingField => {
             let (what, frame) = requests.missing_field().ok_or_else(|| {
-                Stop::Skip(
+                Stop::NotApplicable(
                     "no valid example has a required field besides its discriminators".into(),
                 )
             })?;
@@ -53,14 +53,14 @@ pub async fn run(
         }
         Trigger::MissingDiscriminator => {
             let (what, frame) = requests.missing_discriminator().ok_or_else(|| {
-                Stop::Skip("no client message has a discriminator to leave out".into())
+                Stop::NotApplicable("no client message has a discriminator to leave out".into())
             })?;
             recorder.info(format!("sending {what}"));
             Bad::Json(frame)
         }
         Trigger::WrongFieldType => {
             let (what, frame) = requests.wrong_field_type().ok_or_else(|| {
-                Stop::Skip("no valid example has a field whose type can be changed".into())
+                Stop::NotApplicable("no valid example has a field whose type can be changed".into())
             })?;
             recorder.info(format!("sending {what}"));
             Bad::Json(frame)
@@ -72,10 +72,10 @@ pub async fn run(
                 .limits
                 .max_message_bytes
                 .as_ref()
-                .ok_or_else(|| Stop::Skip("no documented size limit to exceed".into()))?;
+                .ok_or_else(|| Stop::NotApplicable("no documented size limit to exceed".into()))?;
             let (what, base) = requests
                 .paddable()
-                .ok_or_else(|| Stop::Skip("no valid example to pad".into()))?;
+                .ok_or_else(|| Stop::NotApplicable("no valid example to pad".into()))?;
             let size = limit.value as usize + 1024;
             recorder.info(format!(
                 "sending `{what}` padded to {size} bytes (limit {})",
@@ -106,7 +106,7 @@ pub async fn run(
             return Ok(());
         }
         Trigger::AuthMissing | Trigger::AuthInvalid | Trigger::AuthExpired => {
-            return Err(Stop::Skip("judged by the auth checks".into()));
+            return Err(Stop::NotApplicable("judged by the auth checks".into()));
         }
     };
     let mut conversation = ctx.connect("A", recorder, level).await?;
@@ -213,7 +213,7 @@ async fn burst(
                 .iter()
                 .position(|e| ctx.requests().example(&e.request).is_some())
         })
-        .ok_or_else(|| Stop::Skip("no documented request to send in a burst".into()))?;
+        .ok_or_else(|| Stop::NotApplicable("no documented request to send in a burst".into()))?;
     let exchange = &d.exchanges[index];
     let answers: Vec<&str> = exchange
         .replies
@@ -332,7 +332,7 @@ async fn connections(
         .limits
         .max_connections_per_ip
         .as_ref()
-        .ok_or_else(|| Stop::Skip("no documented per-IP connection limit".into()))?
+        .ok_or_else(|| Stop::NotApplicable("no documented per-IP connection limit".into()))?
         .value;
     if limit > ctx.settings.max_connections {
         return Err(Stop::Skip(format!(

@@ -23,7 +23,7 @@ pub async fn run(
     recorder: &Recorder,
 ) -> Result<(), Stop> {
     let Some(sessions) = &ctx.protocol.description.sessions else {
-        return Err(Stop::Skip("the protocol has no sessions".into()));
+        return Err(Stop::NotApplicable("the protocol has no sessions".into()));
     };
     let refusals = if foreign {
         &sessions.foreign
@@ -59,7 +59,9 @@ pub async fn run(
         let correlation = ctx.correlation_of(request);
         let Some(built) = ctx.requests().build(request, Some(&named), &correlation) else {
             a.close().await;
-            return Err(Stop::Skip(format!("no valid example of `{request}`")));
+            return Err(Stop::NotApplicable(format!(
+                "no valid example of `{request}`"
+            )));
         };
         let result =
             judge_refusal(ctx, &mut a, refusal, request, &built.frame, level, foreign).await;

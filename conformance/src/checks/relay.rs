@@ -266,7 +266,7 @@ fn build(
     who: &str,
 ) -> Result<Value, Stop> {
     let mut frame = ctx.requests().example(&relay.request).ok_or_else(|| {
-        Stop::Skip(format!(
+        Stop::NotApplicable(format!(
             "examples/index.json has no valid example of `{}`",
             relay.request
         ))

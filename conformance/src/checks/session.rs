@@ -15,7 +15,7 @@ use crate::report::Severity;
 pub async fn run(ctx: &Ctx<'_>, level: Severity, recorder: &Recorder) -> Result<(), Stop> {
     let d = &ctx.protocol.description;
     let Some(sessions) = &d.sessions else {
-        return Err(Stop::Skip("the protocol has no sessions".into()));
+        return Err(Stop::NotApplicable("the protocol has no sessions".into()));
     };
     let origin = match &sessions.origin {
         SessionOrigin::Request { message, .. } | SessionOrigin::Announcement { message, .. } => {

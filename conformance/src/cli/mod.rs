@@ -6,6 +6,7 @@
 //!
 //! `run` lives in [`run`], `validate` in [`validate`]; `list` is here.
 
+mod credentials;
 mod run;
 mod validate;
 

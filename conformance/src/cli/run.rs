@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use agentwire_spec::protocol::AuthMethod;
 use anyhow::{Context, Result, anyhow};
 use clap::{Parser, ValueEnum};
 
@@ -45,13 +44,26 @@ pub struct RunArgs {
     /// --url, the embedded reference server is started.
     #[arg(long)]
     pub url: Option<String>,
-    /// A valid credential. One a cookie value cannot carry (whitespace, ", ',', ';', '\') skips
-    /// the valid-cookie check, or is a usage error where every connection presents it in a cookie.
+    /// A valid credential; without it, the AGENTWIRE_TOKEN environment variable (which keeps it
+    /// out of process lists and CI logs). One a cookie value cannot carry (whitespace, ", ',',
+    /// ';', '\') skips the valid-cookie check, or is a usage error where every connection
+    /// presents it in a cookie. A usage error where no protocol of the run takes a credential.
     #[arg(long)]
     pub token: Option<String>,
-    /// The secret the server verifies HS256 JWTs with: valid and expired tokens are minted.
+    /// The secret the server verifies HS256 JWTs with (else AGENTWIRE_JWT_SECRET): valid,
+    /// expired and wrongly signed tokens are minted for the protocols whose credential may be a
+    /// JWT; a usage error where none may be.
     #[arg(long)]
     pub jwt_secret: Option<String>,
+    /// Fail every check that was not run (no credential, a prerequisite missing): a run that
+    /// verified less than it could is no proof (also AGENTWIRE_STRICT=1).
+    #[arg(
+        long,
+        env = "AGENTWIRE_STRICT",
+        action = clap::ArgAction::SetTrue,
+        value_parser = clap::builder::FalseyValueParser::new()
+    )]
+    pub strict: bool,
     /// An extra handshake header, NAME:VALUE (repeatable).
     #[arg(long = "header", value_name = "NAME:VALUE")]
     pub headers: Vec<String>,
@@ -166,48 +178,14 @@ pub(super) fn run(schemas: &Schemas, args: &RunArgs, launcher: &dyn Launcher) ->
             )));
         }
     }
-    if let Some(token) = &args.token
-        && (token.is_empty()
-            || tokio_tungstenite::tungstenite::http::HeaderValue::from_str(token).is_err())
-    {
-        return Err(usage(
-            "--token: empty, or holds characters an HTTP header (a cookie) cannot carry",
-        ));
-    }
-    // A credential that cannot travel in a cookie is a usage error where a cookie is how every
-    // connection of a protocol would present it; where the cookie is one method among others,
-    // only that method's valid-credential check is skipped (the token may suit the others).
-    if let Some(token) = &args.token
-        && !crate::util::cookie_safe(token)
-    {
-        for id in &ids {
-            let auth = schemas
-                .protocol(id)
-                .expect("checked")
-                .description
-                .auth
-                .as_ref();
-            let selected = || {
-                !runner::select(
-                    plan(schemas.protocol(id).expect("checked")),
-                    &args.only,
-                    &args.skip,
-                )
-                .is_empty()
-            };
-            if let Some(auth) = auth
-                && auth.required
-                && let Some(AuthMethod::Cookie { name, .. }) = auth.methods.first()
-                && selected()
-            {
-                return Err(usage(format!(
-                    "--token: holds characters a cookie value cannot carry (RFC 6265: \
-                     whitespace, '\"', ',', ';' or '\\'), and {id} presents it in the cookie \
-                     `{name}` on every connection"
-                )));
-            }
-        }
-    }
+    let credentials = super::credentials::credentials(
+        schemas,
+        &ids,
+        args.token.as_deref(),
+        args.jwt_secret.as_deref(),
+        &args.only,
+        &args.skip,
+    )?;
     let base = match &args.url {
         Some(url) => Some(Target::parse(url).map_err(|e| usage(format!("{e:#}")))?),
         None => None,
@@ -224,6 +202,7 @@ pub(super) fn run(schemas: &Schemas, args: &RunArgs, launcher: &dyn Launcher) ->
         burst: args.burst as usize,
         max_connections: args.max_connections,
         concurrency: args.concurrency as usize,
+        strict: args.strict,
     };
     let planned: Vec<String> = ids
         .iter()
@@ -265,14 +244,14 @@ pub(super) fn run(schemas: &Schemas, args: &RunArgs, launcher: &dyn Launcher) ->
             let (target, _guard) = match &base {
                 Some(base) => {
                     let mut target = base.clone();
-                    target.token = args.token.clone();
-                    target.jwt_secret = args.jwt_secret.clone();
+                    target.token = credentials.token.clone();
+                    target.jwt_secret = credentials.jwt_secret.clone();
                     (target, None)
                 }
                 None => {
                     let server = tokio::time::timeout(
                         LAUNCH_TIMEOUT,
-                        launcher.launch(id, args.jwt_secret.as_deref()),
+                        launcher.launch(id, credentials.jwt_secret.as_deref()),
                     )
                     .await
                     .map_err(|_| {
@@ -284,8 +263,9 @@ pub(super) fn run(schemas: &Schemas, args: &RunArgs, launcher: &dyn Launcher) ->
                     .map_err(|e| usage(format!("{id}: {e:#}")))?;
                     let mut target = Target::parse(&server.url)
                         .map_err(|e| anyhow!("the launched server's URL: {e:#}"))?;
-                    target.token = args.token.clone().or(server.token.clone());
-                    target.jwt_secret = args.jwt_secret.clone().or(server.jwt_secret.clone());
+                    target.token = credentials.token.clone().or(server.token.clone());
+                    target.jwt_secret =
+                        credentials.jwt_secret.clone().or(server.jwt_secret.clone());
                     (target, Some(server.guard))
                 }
             };
@@ -306,7 +286,7 @@ pub(super) fn run(schemas: &Schemas, args: &RunArgs, launcher: &dyn Launcher) ->
     // one); the run's deadlines must hold to the exit.
     runtime.shutdown_timeout(SHUTDOWN_GRACE);
     outcome?;
-    let failed = reports.iter().any(|r| r.summary.failed > 0);
+    let failed = reports.iter().any(|r| r.summary.fails());
     let text = match args.format {
         Format::Human => reports
             .iter()

@@ -35,7 +35,7 @@ impl<'a> Conversation<'a> {
         let exchange = &ctx.protocol.description.exchanges[index];
         let correlation = ctx.correlation_of(&exchange.request);
         if ctx.requests().example(&exchange.request).is_none() {
-            return Err(Stop::Skip(format!(
+            return Err(Stop::NotApplicable(format!(
                 "examples/index.json has no valid example of `{}` to build the request from",
                 exchange.request
             )));
@@ -50,7 +50,7 @@ impl<'a> Conversation<'a> {
         let built = ctx
             .requests()
             .build(&exchange.request, id, &correlation)
-            .ok_or_else(|| Stop::Skip("no example".into()))?;
+            .ok_or_else(|| Stop::NotApplicable("no example".into()))?;
         if !built.valid {
             recorder.info(format!(
                 "the request built from the example of `{}` does not validate against client.schema.json",
@@ -65,7 +65,7 @@ impl<'a> Conversation<'a> {
     pub async fn open_session(&mut self, severity: Severity) -> Result<Session, Stop> {
         let ctx = self.ctx();
         let Some(sessions) = &ctx.protocol.description.sessions else {
-            return Err(Stop::Skip("the protocol has no sessions".into()));
+            return Err(Stop::NotApplicable("the protocol has no sessions".into()));
         };
         let failed = match &sessions.origin {
             SessionOrigin::Announcement { message, id } => {
@@ -81,7 +81,7 @@ impl<'a> Conversation<'a> {
                 Ok(session) => return Ok(session),
                 Err(Some(why)) => why,
                 Err(None) => {
-                    return Err(Stop::Skip(format!(
+                    return Err(Stop::NotApplicable(format!(
                         "no valid example of `{message}` to create a session with"
                     )));
                 }

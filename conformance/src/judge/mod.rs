@@ -8,10 +8,12 @@
 //!   test.
 //! - [`refusal`]: whether a request naming a session the server must not serve was refused.
 //! - [`busy`]: what became of a request sent while the server was busy with another.
+//! - [`credential`]: whether the run's own credential was refused.
 
 pub mod answer;
 pub mod busy;
 pub mod close;
+pub mod credential;
 pub mod outcome;
 pub mod refusal;
 pub mod reply;

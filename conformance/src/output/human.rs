@@ -2,8 +2,9 @@
 
 use std::io::Write as _;
 
-use crate::report::{CheckReport, Evidence, ProtocolReport, Severity, Status};
+use crate::report::{CheckReport, Evidence, ProtocolReport, Severity, SkipKind, Status};
 use crate::runner::Progress;
+use crate::runner::waits::Waiting;
 
 /// Prints one line per finished check to stderr.
 #[derive(Debug, Clone, Copy, Default)]
@@ -25,6 +26,25 @@ impl Progress for ProgressLines {
             check.duration_ms
         );
     }
+
+    fn waiting(&self, protocol: &str, waits: &[Waiting]) {
+        let mut err = std::io::stderr().lock();
+        for wait in waits {
+            let _ = writeln!(err, "{}", waiting_line(protocol, wait));
+        }
+    }
+}
+
+/// The progress line of a check that has been running for a while: what it waits for, and how
+/// long it has waited of the most it may take.
+pub fn waiting_line(protocol: &str, wait: &Waiting) -> String {
+    format!(
+        "  ... {protocol} {}: waiting for {}, {} s of at most {} s",
+        wait.check,
+        wait.what,
+        wait.elapsed.as_secs(),
+        wait.budget.as_secs()
+    )
 }
 
 /// The table of one protocol's report: per check its status and one line of detail; for a
@@ -43,23 +63,33 @@ pub fn table(report: &ProtocolReport) -> String {
         .max()
         .unwrap_or(5)
         .max(5);
+    let status_width = report
+        .checks
+        .iter()
+        .map(|c| c.status.as_str().len())
+        .max()
+        .unwrap_or(6)
+        .max(6);
     out.push_str(&format!(
-        "  {:<6} {:<id_width$}  {}\n",
+        "  {:<status_width$} {:<id_width$}  {}\n",
         "STATUS", "CHECK", "DETAIL"
     ));
     for check in &report.checks {
         out.push_str(&format!(
-            "  {:<6} {:<id_width$}  {}\n",
+            "  {:<status_width$} {:<id_width$}  {}\n",
             check.status.as_str().to_uppercase(),
             check.id,
             detail(check)
         ));
-        if !matches!(check.status, Status::Fail | Status::Warn) {
+        if !matches!(
+            check.status,
+            Status::Fail | Status::Warn | Status::ExpectedFail | Status::Stale
+        ) {
             continue;
         }
         let mut more = |label: &str, text: &str| {
             out.push_str(&format!(
-                "  {:<6} {:<id_width$}  {label} {}\n",
+                "  {:<status_width$} {:<id_width$}  {label} {}\n",
                 "",
                 "",
                 crate::util::prefix(text, 240)
@@ -99,11 +129,55 @@ pub fn table(report: &ProtocolReport) -> String {
         };
         more("rests on:", &quote);
     }
+    out.push_str(&summary_lines(report));
+    out
+}
+
+/// The closing lines: the statuses, how many checks ran of how many exist, and why the others
+/// did not (the reasons of checks not run, which a run that proves something has none of).
+pub fn summary_lines(report: &ProtocolReport) -> String {
     let s = report.summary;
+    let p = &report.protocol;
+    let mut out = format!(
+        "{p}: {} passed, {} failed, {} skipped, {} warned",
+        s.passed, s.failed, s.skipped, s.warned
+    );
+    if s.expected_fail > 0 || s.stale > 0 {
+        out.push_str(&format!(
+            ", {} expected-fail (baseline), {} stale (baseline)",
+            s.expected_fail, s.stale
+        ));
+    }
+    out.push_str(&format!(" in {} ms\n", report.duration_ms));
     out.push_str(&format!(
-        "{}: {} passed, {} failed, {} skipped, {} warned in {} ms\n",
-        report.protocol, s.passed, s.failed, s.skipped, s.warned, report.duration_ms
+        "{p}: ran {} of {} checks ({} not run, {} not applicable, {} not selected)\n",
+        s.ran, s.exist, s.not_run, s.not_applicable, s.not_selected
     ));
+    let mut reasons: Vec<(&str, usize)> = Vec::new();
+    for check in &report.checks {
+        if check.skip_kind == Some(SkipKind::NotRun)
+            && let Some(reason) = check.skip_reason.as_deref()
+        {
+            match reasons.iter_mut().find(|(r, _)| *r == reason) {
+                Some((_, count)) => *count += 1,
+                None => reasons.push((reason, 1)),
+            }
+        }
+    }
+    reasons.sort_by_key(|(_, count)| std::cmp::Reverse(*count));
+    for (reason, count) in reasons.iter().take(3) {
+        out.push_str(&format!(
+            "{p}: not run ({count}): {}\n",
+            crate::util::prefix(reason, 240)
+        ));
+    }
+    if s.not_run > 0 && s.failed == 0 {
+        out.push_str(&format!(
+            "{p}: {} checks were not run, so this run proves less than it could; --strict (or \
+             AGENTWIRE_STRICT=1) fails it\n",
+            s.not_run
+        ));
+    }
     out
 }
 

@@ -27,6 +27,25 @@ pub fn junit(reports: &[ProtocolReport]) -> String {
                     status.set_message(detail(check));
                     status
                 }
+                // A known failure the baseline accepts: skipped, as JUnit has no expected failure.
+                Status::ExpectedFail => {
+                    let mut status = TestCaseStatus::skipped();
+                    status.set_message(format!(
+                        "expected failure ({}): {}",
+                        check
+                            .baseline_reason
+                            .as_deref()
+                            .unwrap_or("in the baseline"),
+                        detail(check)
+                    ));
+                    status
+                }
+                Status::Stale => {
+                    let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    status.set_message(detail(check));
+                    status.set_type("stale-baseline");
+                    status
+                }
                 Status::Fail => {
                     let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
                     status.set_message(detail(check));
@@ -81,6 +100,8 @@ mod tests {
                 source: "/exchanges/0/rule".into(),
             },
             skip_reason: None,
+            skip_kind: None,
+            baseline_reason: None,
             duration_ms: 1,
             evidence: vec![Evidence::finding(Severity::Fail, message)],
         };
@@ -91,7 +112,7 @@ mod tests {
             tool: Tool::default(),
             duration_ms: 1,
             started_at: None,
-            summary: Summary::of(std::slice::from_ref(&check)),
+            summary: Summary::of(std::slice::from_ref(&check), 1),
             checks: vec![check],
         }
     }
@@ -187,6 +208,8 @@ mod xml_tests {
                 source: "/exchanges/0/rule".into(),
             },
             skip_reason: None,
+            skip_kind: None,
+            baseline_reason: None,
             duration_ms: ms,
             evidence: vec![Evidence::finding(Severity::Warn, message)],
         }
@@ -210,7 +233,7 @@ mod xml_tests {
             tool: Tool::default(),
             duration_ms: 2345,
             started_at: Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000)),
-            summary: Summary::of(&checks),
+            summary: Summary::of(&checks, checks.len()),
             checks,
         };
         let xml = junit(&[report]);

@@ -1,20 +1,27 @@
 //! Running a protocol's checks against a target: a first handshake that shows the endpoint can be
 //! tested at all, selection (`--only`, `--skip`, opt-in slow checks), concurrency with results in
-//! plan order, a deadline per check and for the whole run.
+//! plan order, a deadline per check and for the whole run ([`budget`]), and word of long waits
+//! ([`waits`]).
+
+pub mod budget;
+pub mod waits;
 
 use std::time::{Duration, Instant};
 
-use agentwire_spec::protocol::{Level, ReplyBudget};
+use agentwire_spec::protocol::Level;
 use anyhow::{Result, anyhow};
 use futures_util::StreamExt;
 
-use crate::checks::{self, Ctx, Presented, Settings};
-use crate::connection::Recorder;
+use crate::checks::{self, Ctx, Presented, Settings, Skipped};
+use crate::connection::{DialError, Recorder};
 use crate::conversation::Conversation;
-use crate::plan::{CheckKind, CheckSpec, plan};
-use crate::report::{CheckReport, Evidence, ProtocolReport, Severity, Status, Summary, Tool};
+use crate::plan::{CheckSpec, plan};
+use crate::report::{
+    CheckReport, Evidence, ProtocolReport, Severity, SkipKind, Status, Summary, Tool,
+};
 use crate::schemas::Schemas;
 use crate::target::Target;
+use waits::{InFlight, Waiting};
 
 /// How to run the suite.
 #[derive(Debug, Clone)]
@@ -44,6 +51,8 @@ pub struct RunOptions {
     pub max_connections: u64,
     /// Checks run at once (`--concurrency`).
     pub concurrency: usize,
+    /// Whether a check that was not run fails (`--strict`): a skip is no proof.
+    pub strict: bool,
 }
 
 impl Default for RunOptions {
@@ -60,6 +69,7 @@ impl Default for RunOptions {
             burst: 50,
             max_connections: 256,
             concurrency: 8,
+            strict: false,
         }
     }
 }
@@ -70,6 +80,8 @@ pub trait Progress: Sync {
     fn start(&self, _protocol: &str, _total: usize) {}
     /// A check ended; `done` checks of `total` have.
     fn done(&self, _protocol: &str, _done: usize, _total: usize, _check: &CheckReport) {}
+    /// These checks have been running for a while (every [`waits::REPORT_EVERY`]).
+    fn waiting(&self, _protocol: &str, _waits: &[Waiting]) {}
 }
 
 /// Reports no progress.
@@ -128,13 +140,19 @@ pub async fn run_protocol(
         target,
         settings: &settings,
     };
-    let specs = select(plan(protocol), &options.only, &options.skip);
+    let all = plan(protocol);
+    let planned = all.len();
+    let specs = select(all, &options.only, &options.skip);
     let started = Instant::now();
     let started_at = std::time::SystemTime::now();
     let run_deadline = started
-        + options
-            .run_timeout
-            .unwrap_or_else(|| default_run_timeout(&specs, options, &ctx));
+        + options.run_timeout.unwrap_or_else(|| {
+            let budgets: Vec<_> = specs
+                .iter()
+                .map(|s| (budget::budget(s, options, &ctx), s.exclusive))
+                .collect();
+            budget::run_timeout(&budgets, options.concurrency)
+        });
     if let Some(untestable) = first_handshake(&ctx, run_deadline).await {
         return Err(anyhow::Error::new(untestable));
     }
@@ -146,23 +164,44 @@ pub async fn run_protocol(
         progress.done(id, n, total, &report);
         report
     };
+    let in_flight = InFlight::default();
     type Indexed<'s> = Vec<(usize, &'s CheckSpec)>;
     let (shared, exclusive): (Indexed<'_>, Indexed<'_>) =
         specs.iter().enumerate().partition(|(_, s)| !s.exclusive);
     let mut results: Vec<Option<CheckReport>> = vec![None; total];
-    let concurrent = futures_util::stream::iter(shared.into_iter().map(|(i, spec)| {
-        let ctx = &ctx;
-        let finish = &finish;
-        async move { (i, finish(run_one(ctx, spec, options, run_deadline).await)) }
-    }))
-    .buffered(options.concurrency.max(1))
-    .collect::<Vec<_>>()
-    .await;
-    for (i, report) in concurrent {
-        results[i] = Some(report);
-    }
-    for (i, spec) in exclusive {
-        results[i] = Some(finish(run_one(&ctx, spec, options, run_deadline).await));
+    let work = async {
+        let concurrent = futures_util::stream::iter(shared.into_iter().map(|(i, spec)| {
+            let (ctx, finish, in_flight) = (&ctx, &finish, &in_flight);
+            async move {
+                let report = run_one(ctx, spec, options, run_deadline, in_flight).await;
+                (i, finish(report))
+            }
+        }))
+        .buffered(options.concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await;
+        for (i, report) in concurrent {
+            results[i] = Some(report);
+        }
+        for (i, spec) in exclusive {
+            let report = run_one(&ctx, spec, options, run_deadline, &in_flight).await;
+            results[i] = Some(finish(report));
+        }
+    };
+    let tell_long_waits = async {
+        let mut every = tokio::time::interval(waits::REPORT_EVERY);
+        every.tick().await;
+        loop {
+            every.tick().await;
+            let long = in_flight.long_waits(Instant::now(), waits::REPORT_AFTER);
+            if !long.is_empty() {
+                progress.waiting(id, &long);
+            }
+        }
+    };
+    tokio::select! {
+        () = work => {}
+        () = tell_long_waits => {}
     }
     let checks: Vec<CheckReport> = results.into_iter().flatten().collect();
     Ok(ProtocolReport {
@@ -172,7 +211,7 @@ pub async fn run_protocol(
         tool: Tool::default(),
         duration_ms: started.elapsed().as_millis() as u64,
         started_at: Some(started_at),
-        summary: Summary::of(&checks),
+        summary: Summary::of(&checks, planned),
         checks,
     })
 }
@@ -205,73 +244,66 @@ impl std::error::Error for Untestable {}
 
 /// One handshake the way ordinary connections make it, before any check: when it is refused for
 /// a reason that says nothing of the server (see [`crate::judge::untestable`]), every check would
-/// fail the same way, so the run stops instead. No time left: the checks report that.
+/// fail the same way, so the run stops instead. So it does when the run's valid credential is
+/// refused the documented way (a wrong `--token` or `--jwt-secret`: the user's mistake, not the
+/// server's). No time left: the checks report that.
 async fn first_handshake(ctx: &Ctx<'_>, run_deadline: Instant) -> Option<Untestable> {
     let left = run_deadline.saturating_duration_since(Instant::now());
     if left.is_zero() {
         return None;
     }
     let presented = ctx.presented().unwrap_or(Presented::Nothing);
+    let credentialed = presented != Presented::Nothing;
     let quiet = Recorder::default();
-    let dialed =
-        tokio::time::timeout(left, Conversation::dial(*ctx, "first", &presented, &quiet)).await;
-    let error = match dialed {
-        Err(_) => return None,
-        Ok(Ok(conversation)) => {
-            conversation.close_unread().await;
-            return None;
+    let first = async {
+        let mut conversation = Conversation::dial(*ctx, "first", &presented, &quiet).await?;
+        let served = if credentialed {
+            conversation.settle().await;
+            conversation.probe().await.is_ok()
+        } else {
+            true
+        };
+        conversation.close_unread().await;
+        Ok::<bool, DialError>(served)
+    };
+    let untestable = |cause: String, hint: String| Untestable {
+        protocol: ctx.protocol.description.id.clone(),
+        url: ctx.target.shown_url(ctx.protocol, None),
+        cause,
+        hint,
+    };
+    let error = match tokio::time::timeout(left, first).await {
+        Err(_) | Ok(Ok(true)) => return None,
+        Ok(Ok(false)) => {
+            let refusals = crate::judge::credential::refusals(ctx.protocol);
+            let how = crate::judge::credential::refused(&refusals, &quiet.take())?;
+            let (what, hint) = credential_source(ctx.target);
+            return Some(untestable(
+                format!("the valid credential ({what}) was refused: {how}"),
+                hint.to_string(),
+            ));
         }
         Ok(Err(error)) => error,
     };
     let endpoint = &ctx.protocol.description.endpoint;
     let path_required = endpoint.rule.level == Level::Required && !ctx.target.overrides_path();
-    let credentialed = presented != Presented::Nothing;
     let path = ctx.target.endpoint_path(ctx.protocol);
     let (cause, hint) = crate::judge::untestable(&error, &path, path_required, credentialed)?;
-    Some(Untestable {
-        protocol: ctx.protocol.description.id.clone(),
-        url: ctx.target.shown_url(ctx.protocol, None),
-        cause,
-        hint,
-    })
+    Some(untestable(cause, hint))
 }
 
-/// Enough for every check to use its budget, plus the slow checks' documented waits.
-fn default_run_timeout(specs: &[CheckSpec], options: &RunOptions, ctx: &Ctx<'_>) -> Duration {
-    let waits: Duration = specs.iter().map(|s| budget(s, options, ctx)).sum();
-    Duration::from_secs(30).max(waits / options.concurrency.max(1) as u32 * 2)
-}
-
-/// The longest one check may take: a dozen waits (thirty for those that load the server), a few
-/// settling connections, and two generated replies where a model answers some request.
-fn budget(spec: &CheckSpec, options: &RunOptions, ctx: &Ctx<'_>) -> Duration {
-    let generated = ctx
-        .protocol
-        .description
-        .exchanges
-        .iter()
-        .any(|e| e.budget == ReplyBudget::Generated);
-    let base = options.timeout * if spec.exclusive { 30 } else { 12 }
-        + options.settle * 4
-        + if generated {
-            options.reply_timeout * 2
-        } else {
-            Duration::ZERO
-        };
-    let limits = &ctx.protocol.description.limits;
-    let documented = match &spec.kind {
-        CheckKind::PingInterval => limits.ping_interval_seconds.as_ref().map(|l| l.value),
-        CheckKind::Reaction { index }
-            if ctx.protocol.description.reactions[*index].trigger
-                == agentwire_spec::protocol::Trigger::Idle =>
-        {
-            Some(crate::plan::idle_seconds(ctx.protocol))
-        }
-        _ => None,
-    };
-    match documented {
-        Some(seconds) if options.include_slow => base + Duration::from_secs(seconds),
-        _ => base,
+/// Where the run's valid credential came from, and what to check when it is refused.
+fn credential_source(target: &Target) -> (&'static str, &'static str) {
+    if target.token.is_some() {
+        (
+            "the token of --token or AGENTWIRE_TOKEN",
+            "check that the token is current and issued for this server",
+        )
+    } else {
+        (
+            "an HS256 JWT minted with --jwt-secret or AGENTWIRE_JWT_SECRET",
+            "check that the secret is the one this server verifies JWTs with",
+        )
     }
 }
 
@@ -280,23 +312,31 @@ async fn run_one(
     spec: &CheckSpec,
     options: &RunOptions,
     run_deadline: Instant,
+    in_flight: &InFlight,
 ) -> CheckReport {
     let started = Instant::now();
     let recorder = Recorder::default();
     let skip = if spec.slow && !options.include_slow {
-        Some("waits for a documented timeout: opt in with --include-slow".to_string())
+        Some(Skipped {
+            kind: SkipKind::NotSelected,
+            reason: "waits for a documented timeout: opt in with --include-slow".into(),
+        })
     } else if started >= run_deadline {
-        // Not a skip, and a failure whatever the rule's level: a run cut short must not pass
-        // for a run that found nothing.
-        recorder.finding(
-            Severity::Fail,
-            "not run: the run's deadline (--run-timeout-ms) passed before this check started",
-        );
-        None
+        // A failure whatever the rule's level: a run cut short must not pass for a run that
+        // found nothing.
+        Some(Skipped {
+            kind: SkipKind::NotRun,
+            reason: "the run's deadline (--run-timeout-ms) passed before this check started".into(),
+        })
     } else {
-        let own = budget(spec, options, ctx);
+        let own = budget::budget(spec, options, ctx);
         let allowed = own.min(run_deadline - started);
-        match tokio::time::timeout(allowed, guarded(checks::run(ctx, spec, &recorder))).await {
+        let what = budget::documented_wait(spec, ctx)
+            .map_or_else(|| format!("{} (its answers)", spec.title), |(_, what)| what);
+        in_flight.start(&spec.id, what, allowed);
+        let ran = tokio::time::timeout(allowed, guarded(checks::run(ctx, spec, &recorder))).await;
+        in_flight.end(&spec.id);
+        match ran {
             Ok(Ok(skip)) => skip,
             Ok(Err(panic)) => {
                 recorder.finding(
@@ -333,7 +373,19 @@ async fn run_one(
             }
         }
     };
+    let strict_fails = |skip: &Skipped| {
+        skip.kind == SkipKind::NotRun && (options.strict || started >= run_deadline)
+    };
     let status = match (&skip, recorder.worst()) {
+        (Some(skip), _) if strict_fails(skip) => {
+            let why = if options.strict {
+                "not run, which --strict fails"
+            } else {
+                "not run"
+            };
+            recorder.finding(Severity::Fail, format!("{why}: {}", skip.reason));
+            Status::Fail
+        }
         (Some(_), _) => Status::Skip,
         (None, Some(Severity::Fail)) => Status::Fail,
         (None, Some(Severity::Warn)) => Status::Warn,
@@ -344,7 +396,9 @@ async fn run_one(
         status,
         title: spec.title.clone(),
         requirement: spec.requirement.clone(),
-        skip_reason: skip,
+        skip_kind: skip.as_ref().map(|s| s.kind),
+        skip_reason: skip.map(|s| s.reason),
+        baseline_reason: None,
         duration_ms: started.elapsed().as_millis() as u64,
         evidence: recorder.take(),
     }

@@ -1,0 +1,307 @@
+//! The suite as a CI gate: a run cannot go green while testing nothing. Credentials that do not
+//! apply are refused, a refused credential stops the run with one message (exit 2), `--strict`
+//! fails checks that were not run, and every run says how many checks ran of how many exist.
+
+mod support;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::Output;
+
+use serde_json::Value;
+use support::{Fault, start};
+
+/// Runs the binary with these arguments and environment variables.
+async fn conformance(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_conformance"));
+    command
+        .args(args)
+        .env_remove("AGENTWIRE_TOKEN")
+        .env_remove("AGENTWIRE_JWT_SECRET")
+        .env_remove("AGENTWIRE_STRICT");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    tokio::task::spawn_blocking(move || command.output().expect("the binary runs"))
+        .await
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn json(output: &Output, code: i32) -> Value {
+    assert_eq!(output.status.code(), Some(code), "{}", text(&output.stderr));
+    serde_json::from_slice(&output.stdout).expect("JSON on stdout")
+}
+
+/// A General Bots reference server (HS256 JWTs) with this secret.
+async fn generalbots_reference(secret: &str) -> agentwire_reference::Running {
+    let mut options = agentwire_reference::Options::new("generalbots").unwrap();
+    options.jwt_secret = secret.to_string();
+    agentwire_reference::start(options, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+        .await
+        .unwrap()
+}
+
+fn statuses(report: &Value) -> Vec<(String, String)> {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_string(),
+                c["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jwt_secret_runs_the_auth_checks_of_generalbots() {
+    let server = generalbots_reference("gate-secret").await;
+    let output = conformance(
+        &[
+            "run",
+            "--protocol",
+            "generalbots",
+            "--url",
+            &server.url,
+            "--jwt-secret",
+            "gate-secret",
+            "--only",
+            "auth",
+            "--format",
+            "json",
+        ],
+        &[],
+    )
+    .await;
+    let report = json(&output, 0);
+    let checks = statuses(&report);
+    // Valid tokens by both methods, and the JWT cases its tokens allow.
+    for id in [
+        "auth.missing",
+        "auth.query.valid",
+        "auth.query.bad_signature",
+        "auth.query.alg_none",
+        "auth.query.expired",
+        "auth.first_message.valid",
+        "auth.first_message.expired",
+    ] {
+        assert!(
+            checks.contains(&(id.to_string(), "pass".to_string())),
+            "{id} did not pass: {checks:?}"
+        );
+    }
+    assert_eq!(report["summary"]["skipped"], 0, "{checks:?}");
+    assert_eq!(report["summary"]["ran"], checks.len(), "{checks:?}");
+
+    // The secret from the environment does the same, and stays out of the process list.
+    let output = conformance(
+        &[
+            "run",
+            "--protocol",
+            "generalbots",
+            "--url",
+            &server.url,
+            "--only",
+            "auth.query.valid",
+            "--format",
+            "json",
+        ],
+        &[("AGENTWIRE_JWT_SECRET", "gate-secret")],
+    )
+    .await;
+    assert_eq!(statuses(&json(&output, 0))[0].1, "pass");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_valid_credential_exits_2_with_one_message() {
+    let server = generalbots_reference("gate-secret").await;
+    for (flag, value) in [
+        (
+            "--token",
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.not-its-signature",
+        ),
+        ("--jwt-secret", "not-the-secret"),
+    ] {
+        let output = conformance(
+            &[
+                "run",
+                "--protocol",
+                "generalbots",
+                "--url",
+                &server.url,
+                flag,
+                value,
+            ],
+            &[],
+        )
+        .await;
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{flag}: {stderr}");
+        assert_eq!(
+            stderr.matches("was refused").count(),
+            1,
+            "{flag}: one message: {stderr}"
+        );
+        assert!(stderr.contains("the valid credential"), "{stderr}");
+        assert!(!stderr.contains("not served"), "no check ran: {stderr}");
+        assert!(
+            output.stdout.is_empty(),
+            "no report: {}",
+            text(&output.stdout)
+        );
+    }
+    // The Socializer double closes with the documented 1008.
+    let double = start("socializer", Fault::None).await;
+    let output = conformance(
+        &[
+            "run",
+            "--protocol",
+            "socializer",
+            "--url",
+            &double.url,
+            "--jwt-secret",
+            "wrong",
+        ],
+        &[],
+    )
+    .await;
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("was refused: closed with 1008"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_credential_no_protocol_takes_is_a_usage_error_unless_it_comes_from_the_environment() {
+    let double = start("datagram", Fault::None).await;
+    for (flag, value) in [("--jwt-secret", "s"), ("--token", "t")] {
+        let output = conformance(
+            &[
+                "run",
+                "--protocol",
+                "datagram",
+                "--url",
+                &double.url,
+                flag,
+                value,
+            ],
+            &[],
+        )
+        .await;
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{flag}: {stderr}");
+        assert!(stderr.contains(&format!("{flag}: ")), "{stderr}");
+        assert!(stderr.contains("datagram"), "{stderr}");
+    }
+    // Socializer's credential is a JWT: its secret applies; rixa with it does not.
+    let output = conformance(&["run", "--protocol", "rixa", "--jwt-secret", "s"], &[]).await;
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    // Set for a whole CI job, the variables are ignored where they do not apply, with a warning.
+    let output = conformance(
+        &[
+            "run",
+            "--protocol",
+            "datagram",
+            "--url",
+            &double.url,
+            "--only",
+            "handshake",
+            "--format",
+            "json",
+        ],
+        &[("AGENTWIRE_JWT_SECRET", "s"), ("AGENTWIRE_TOKEN", "t")],
+    )
+    .await;
+    let stderr = text(&output.stderr);
+    json(&output, 0);
+    assert!(
+        stderr.contains("warning: AGENTWIRE_JWT_SECRET is set"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("warning: AGENTWIRE_TOKEN is set"),
+        "{stderr}"
+    );
+    // An empty flag is a mistake too.
+    let output = conformance(
+        &[
+            "run",
+            "--protocol",
+            "socializer",
+            "--url",
+            &double.url,
+            "--jwt-secret",
+            "",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strict_fails_a_run_with_checks_not_run() {
+    // General Bots without a credential: most checks cannot run.
+    let double = start("generalbots", Fault::None).await;
+    let args = ["run", "--protocol", "generalbots", "--url", &double.url];
+    let lenient = conformance(&args, &[]).await;
+    let stdout = text(&lenient.stdout);
+    assert_eq!(lenient.status.code(), Some(0), "{stdout}");
+    let ran = stdout
+        .lines()
+        .find(|l| l.starts_with("generalbots: ran "))
+        .unwrap_or_else(|| panic!("no ran-of-exist line: {stdout}"));
+    assert!(ran.contains(" of 27 checks ("), "{ran}");
+    assert!(
+        stdout.contains("not run (") && stdout.contains("pass --token"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("--strict"), "{stdout}");
+
+    let mut strict_args = args.to_vec();
+    strict_args.extend(["--strict", "--format", "json"]);
+    let report = json(&conformance(&strict_args, &[]).await, 1);
+    let summary = &report["summary"];
+    let figure = |name: &str| summary[name].as_u64().unwrap();
+    assert!(figure("not_run") > 10, "{summary}");
+    assert_eq!(figure("failed"), figure("not_run"), "{summary}");
+    assert_eq!(
+        figure("exist"),
+        figure("ran") + figure("not_run") + figure("not_applicable") + figure("not_selected"),
+        "{summary}"
+    );
+    let failed_not_run = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["skip_kind"] == "not_run")
+        .expect("a check not run");
+    assert_eq!(failed_not_run["status"], "fail");
+
+    let mut env_args = args.to_vec();
+    env_args.extend(["--format", "json"]);
+    let report = json(
+        &conformance(&env_args, &[("AGENTWIRE_STRICT", "1")]).await,
+        1,
+    );
+    assert_eq!(report["summary"], *summary);
+    // What does not apply never fails, strict or not: the JWT cases without a secret.
+    let na: Vec<&Value> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["skip_kind"] == "not_applicable")
+        .collect();
+    assert!(
+        !na.is_empty() && na.iter().all(|c| c["status"] == "skip"),
+        "{na:?}"
+    );
+    json(
+        &conformance(&env_args, &[("AGENTWIRE_STRICT", "0")]).await,
+        0,
+    );
+}
