@@ -23,7 +23,9 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{
+    Connector, MaybeTlsStream, WebSocketStream, connect_async_tls_with_config,
+};
 
 pub use crate::recorder::Recorder;
 use crate::report::{Evidence, FrameDirection, Severity};
@@ -50,6 +52,8 @@ pub struct Dial {
     pub timeout: Duration,
     /// Largest frame accepted from the server.
     pub max_frame_bytes: usize,
+    /// For `wss://`: the TLS configuration, and whether it verifies the certificate.
+    pub tls: Option<(Arc<rustls::ClientConfig>, bool)>,
 }
 
 /// Why a connection could not be opened.
@@ -59,6 +63,9 @@ pub enum DialError {
     Refused(u16),
     /// No TCP connection: nothing listening, a name that does not resolve, a network down.
     Unreachable(String),
+    /// The TLS handshake failed: a certificate not trusted, expired or for another name, or no
+    /// common TLS version.
+    Tls(String),
     /// The handshake failed otherwise.
     Failed(String),
     /// No handshake within the deadline.
@@ -70,6 +77,7 @@ impl std::fmt::Display for DialError {
         match self {
             DialError::Refused(status) => write!(f, "the handshake was refused with HTTP {status}"),
             DialError::Unreachable(why) => write!(f, "the connection failed: {why}"),
+            DialError::Tls(why) => write!(f, "{why}"),
             DialError::Failed(why) => write!(f, "the connection failed: {why}"),
             DialError::Timeout => write!(f, "no handshake within the deadline"),
         }
@@ -171,11 +179,16 @@ impl Connection {
             Err(DialError::Refused(status)) => (Some(*status), Some(result_text(&result))),
             Err(_) => (None, Some(result_text(&result))),
         };
+        let verified = dial.tls.as_ref().is_some_and(|(_, verified)| *verified);
         recorder.push(Evidence::Handshake {
             connection: name.to_string(),
             url: dial.shown_url.clone(),
             status,
             error,
+            tls: result
+                .as_ref()
+                .ok()
+                .and_then(|ws| crate::tls::session_of(ws.get_ref(), verified)),
         });
         let ws = result?;
         Ok(Self {
@@ -580,10 +593,20 @@ async fn handshake(dial: &Dial) -> Result<WebSocketStream<MaybeTlsStream<TcpStre
     let config = WebSocketConfig::default()
         .max_message_size(Some(dial.max_frame_bytes))
         .max_frame_size(Some(dial.max_frame_bytes));
-    match tokio_tungstenite::connect_async_with_config(request, Some(config), true).await {
+    let connector = dial
+        .tls
+        .as_ref()
+        .map(|(config, _)| Connector::Rustls(Arc::clone(config)));
+    match connect_async_tls_with_config(request, Some(config), true, connector).await {
         Ok((ws, _response)) => Ok(ws),
         Err(WsError::Http(response)) => Err(DialError::Refused(response.status().as_u16())),
-        Err(WsError::Io(error)) => Err(DialError::Unreachable(error.to_string())),
+        Err(WsError::Io(error)) => Err(match crate::tls::tls_failure(&error) {
+            Some(why) => DialError::Tls(why),
+            None => DialError::Unreachable(error.to_string()),
+        }),
+        Err(WsError::Tls(error)) => {
+            Err(DialError::Tls(format!("the TLS handshake failed: {error}")))
+        }
         Err(other) => Err(DialError::Failed(other.to_string())),
     }
 }

@@ -6,6 +6,8 @@
 //! and `examples/index.json`): a new protocol folder gets handshake, auth, unprompted, exchange,
 //! session, reaction, limit and relay checks without code changes. The suite never looks at how a
 //! server is implemented.
+//!
+//! It reaches endpoints over `ws://` and `wss://` ([`tls`]).
 
 pub mod checks;
 pub mod cli;
@@ -22,6 +24,7 @@ pub mod report;
 pub mod runner;
 pub mod schemas;
 pub mod target;
+pub mod tls;
 pub mod util;
 pub mod validate;
 

@@ -347,6 +347,18 @@ impl From<Level> for Severity {
     }
 }
 
+/// What the TLS handshake of a `wss://` connection settled on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TlsSession {
+    /// The protocol version, e.g. `TLS 1.3`.
+    pub version: String,
+    /// The subject of the server's certificate (RFC 4514), when it parses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// Whether the certificate was verified; false with `--insecure`.
+    pub verified: bool,
+}
+
 /// Who sent a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -373,6 +385,9 @@ pub enum Evidence {
         /// Why the handshake failed, when it did.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
+        /// The TLS session of a `wss://` connection.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tls: Option<TlsSession>,
     },
     /// A frame sent or received.
     Frame {

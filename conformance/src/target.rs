@@ -1,6 +1,7 @@
 //! The endpoint under test: where to connect, with which headers, parameters and credentials.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use agentwire_spec::ProtocolSource;
 use anyhow::{Result, bail};
@@ -27,21 +28,23 @@ pub struct Target {
     pub token: Option<String>,
     /// The secret the server verifies HS256 JWTs with (`--jwt-secret`).
     pub jwt_secret: Option<String>,
+    /// How to trust a `wss://` server (`--ca-cert`, `--insecure`); Mozilla's roots when `None`.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// Whether `tls` skips verifying the certificate (`--insecure`).
+    pub insecure: bool,
 }
 
 impl Target {
-    /// Reads a `ws://` URL: `ws://HOST[:PORT][/PATH][?QUERY]`. `wss://` is refused (this build has
-    /// no TLS), and so are user info (it would show in reports: pass credentials with `--token`
-    /// or `--header`), a fragment, and a port that is not a number from 1 to 65535.
+    /// Reads a WebSocket URL: `ws://` or `wss://` then `HOST[:PORT][/PATH][?QUERY]`. User info
+    /// is refused (it would show in reports: pass credentials with `--token` or `--header`), and
+    /// so are a fragment and a port that is not a number from 1 to 65535.
     pub fn parse(url: &str) -> Result<Self> {
         let scheme_end = url.find("://").unwrap_or(0);
-        let rest = match url[..scheme_end].to_ascii_lowercase().as_str() {
-            "ws" => &url[scheme_end + 3..],
-            "wss" => {
-                bail!("{url}: wss:// is not supported by this build (no TLS); use a ws:// URL")
-            }
-            _ => bail!("{url}: not a WebSocket URL (it must start with ws://)"),
-        };
+        let scheme = url[..scheme_end].to_ascii_lowercase();
+        if scheme != "ws" && scheme != "wss" {
+            bail!("{url}: not a WebSocket URL (it must start with ws:// or wss://)");
+        }
+        let rest = &url[scheme_end + 3..];
         if rest.contains('#') {
             bail!("{url}: a WebSocket URL has no fragment (#...)");
         }
@@ -73,10 +76,24 @@ impl Target {
         };
         let path = (!path.is_empty() && path != "/").then(|| path.to_string());
         Ok(Self {
-            origin: format!("ws://{authority}"),
+            origin: format!("{scheme}://{authority}"),
             path,
             query: query.filter(|q| !q.is_empty()),
             ..Self::default()
+        })
+    }
+
+    /// Whether connections use TLS (`wss://`).
+    pub fn is_secure(&self) -> bool {
+        self.origin.starts_with("wss://")
+    }
+
+    /// The TLS configuration of a `wss://` target and whether it verifies certificates; `None`
+    /// for `ws://`.
+    pub fn tls(&self) -> Option<(Arc<rustls::ClientConfig>, bool)> {
+        self.is_secure().then(|| {
+            let config = self.tls.clone().unwrap_or_else(crate::tls::default_config);
+            (config, !self.insecure)
         })
     }
 
@@ -145,7 +162,10 @@ mod tests {
         let t = Target::parse("ws://h:1/ws/meet?x=1").unwrap();
         assert_eq!(t.path.as_deref(), Some("/ws/meet"));
         assert_eq!(t.query.as_deref(), Some("x=1"));
-        assert!(Target::parse("wss://h").is_err());
+        let secure = Target::parse("WSS://example.com/ws").unwrap();
+        assert_eq!(secure.origin, "wss://example.com");
+        assert!(secure.is_secure() && secure.tls().is_some_and(|(_, verified)| verified));
+        assert!(!t.is_secure() && t.tls().is_none());
         assert!(Target::parse("http://h").is_err());
         assert!(Target::parse("ws://").is_err());
         assert_eq!(

@@ -40,8 +40,8 @@ pub struct RunArgs {
     /// Check every protocol.
     #[arg(long)]
     pub all: bool,
-    /// The endpoint, ws://HOST:PORT[/PATH]; without a path the documented one is used. Without
-    /// --url, the embedded reference server is started.
+    /// The endpoint, ws://HOST:PORT[/PATH] or wss://...; without a path the documented one is
+    /// used. Without --url, the embedded reference server is started.
     #[arg(long)]
     pub url: Option<String>,
     /// A valid credential; without it, the AGENTWIRE_TOKEN environment variable (which keeps it
@@ -115,6 +115,14 @@ pub struct RunArgs {
     /// Checks run at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=64))]
     pub concurrency: u64,
+    /// For wss://: also trust the certificate authorities of this PEM file (a private CA, or the
+    /// system's bundle); repeatable. Mozilla's roots are always trusted.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Vec<PathBuf>,
+    /// For wss://: do not verify the server's certificate (the run warns every time: it proves
+    /// nothing about who answered).
+    #[arg(long, conflicts_with = "ca_cert")]
+    pub insecure: bool,
 }
 
 fn parse_pairs(items: &[String], separator: char, what: &str) -> Result<Vec<(String, String)>> {
@@ -187,7 +195,16 @@ pub(super) fn run(schemas: &Schemas, args: &RunArgs, launcher: &dyn Launcher) ->
         &args.skip,
     )?;
     let base = match &args.url {
-        Some(url) => Some(Target::parse(url).map_err(|e| usage(format!("{e:#}")))?),
+        Some(url) => Some(secure(
+            Target::parse(url).map_err(|e| usage(format!("{e:#}")))?,
+            args,
+        )?),
+        None if args.insecure || !args.ca_cert.is_empty() => {
+            return Err(usage(
+                "--ca-cert and --insecure apply to wss:// URLs only: the embedded reference \
+                 server speaks ws://",
+            ));
+        }
         None => None,
     };
     let options = RunOptions {
@@ -298,6 +315,32 @@ pub(super) fn run(schemas: &Schemas, args: &RunArgs, launcher: &dyn Launcher) ->
     };
     write_out(args.output.as_deref(), &text)?;
     Ok(!failed)
+}
+
+/// Sets up TLS for a `wss://` target; `--ca-cert` and `--insecure` elsewhere are usage errors
+/// (they would be silently ignored).
+fn secure(mut target: Target, args: &RunArgs) -> Result<Target> {
+    if !target.is_secure() {
+        if args.insecure || !args.ca_cert.is_empty() {
+            return Err(usage(
+                "--ca-cert and --insecure apply to wss:// URLs only: pass --url wss://...",
+            ));
+        }
+        return Ok(target);
+    }
+    let options = crate::tls::TlsOptions {
+        ca_certs: args.ca_cert.clone(),
+        insecure: args.insecure,
+    };
+    target.tls = Some(crate::tls::client_config(&options).map_err(|e| usage(format!("{e:#}")))?);
+    target.insecure = args.insecure;
+    if args.insecure {
+        eprintln!(
+            "conformance: warning: --insecure: the server's certificate is not verified, so this \
+             run proves nothing about who answered"
+        );
+    }
+    Ok(target)
 }
 
 /// The JSON document of one or several reports.

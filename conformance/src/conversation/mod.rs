@@ -169,6 +169,7 @@ impl<'a> Conversation<'a> {
             headers,
             timeout: ctx.settings.timeout,
             max_frame_bytes: ctx.settings.max_frame_bytes,
+            tls: ctx.target.tls(),
         };
         let connection =
             Connection::open(name, &dial, recorder, Arc::clone(ctx.validators)).await?;

@@ -139,6 +139,9 @@ pub fn untestable(
             "nothing answered at that host and port: is the server running, and is --url right?"
                 .to_string()
         }
+        DialError::Tls(_) => "for a server whose certificate a private CA signed, pass --ca-cert \
+             FILE (PEM); --insecure skips verifying the certificate"
+            .to_string(),
         DialError::Failed(_) => "check --url, and --header values the server may need".to_string(),
     };
     Some((error.to_string(), hint))

@@ -1,0 +1,217 @@
+//! `wss://`: a reference server behind a TLS proxy whose self-signed certificate is made at test
+//! time. Trusted with `--ca-cert` the run passes and its handshakes show the TLS version and the
+//! certificate's subject; untrusted, the run could not test the endpoint (exit 2, naming the
+//! cause); `--insecure` passes with a warning.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::Output;
+use std::sync::{Arc, Mutex};
+
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use serde_json::Value;
+use tokio::net::{TcpListener, TcpStream};
+
+/// The subject of the test certificate.
+const SUBJECT: &str = "agentwire conformance test server";
+
+/// A TLS proxy in front of a reference server.
+struct Proxy {
+    /// `wss://localhost:PORT`.
+    url: String,
+    /// The certificate, PEM.
+    pem: String,
+    /// The server names (SNI) clients asked for.
+    names: Arc<Mutex<Vec<String>>>,
+    _reference: agentwire_reference::Running,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+#[allow(deprecated)]
+fn ring() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+async fn proxy(protocol: &str) -> Proxy {
+    let reference = agentwire_reference::start(
+        agentwire_reference::Options::new(protocol).unwrap(),
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+    )
+    .await
+    .unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params =
+        rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+            .unwrap();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, SUBJECT);
+    let certificate = params.self_signed(&key).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(ring())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![CertificateDer::from(certificate.der().to_vec())],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        )
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let backend = reference.addr;
+    let names = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&names);
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((socket, _)) = listener.accept().await else {
+                return;
+            };
+            let (acceptor, seen) = (acceptor.clone(), Arc::clone(&seen));
+            tokio::spawn(async move {
+                // A client that refuses the certificate ends the handshake: nothing to relay.
+                let Ok(mut tls) = acceptor.accept(socket).await else {
+                    return;
+                };
+                if let Some(name) = tls.get_ref().1.server_name() {
+                    seen.lock().unwrap().push(name.to_string());
+                }
+                if let Ok(mut plain) = TcpStream::connect(backend).await {
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+                }
+            });
+        }
+    });
+    Proxy {
+        url: format!("wss://localhost:{port}"),
+        pem: certificate.pem(),
+        names,
+        _reference: reference,
+        task,
+    }
+}
+
+async fn conformance(args: Vec<String>) -> Output {
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_conformance"))
+            .args(args)
+            .output()
+            .expect("the binary runs")
+    })
+    .await
+    .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Every TLS session the report's handshakes show.
+fn sessions(report: &Value) -> Vec<Value> {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["evidence"].as_array().unwrap().iter())
+        .filter(|e| e["kind"] == "handshake")
+        .filter_map(|e| e.get("tls").cloned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wss_passes_with_the_ca_cert_and_could_not_be_tested_without_it() {
+    let proxy = proxy("datagram").await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &proxy.pem).unwrap();
+    let run = |extra: &[&str]| {
+        let mut args: Vec<String> = ["run", "--protocol", "datagram", "--url", &proxy.url]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        conformance(args)
+    };
+
+    let trusted = run(&["--ca-cert", ca.to_str().unwrap(), "--format", "json"]).await;
+    assert_eq!(trusted.status.code(), Some(0), "{}", text(&trusted.stderr));
+    let report: Value = serde_json::from_slice(&trusted.stdout).unwrap();
+    assert!(
+        report["target"]
+            .as_str()
+            .unwrap()
+            .starts_with("wss://localhost:")
+    );
+    let sessions = sessions(&report);
+    assert!(!sessions.is_empty(), "no TLS session in the evidence");
+    for session in &sessions {
+        assert!(
+            session["version"].as_str().unwrap().starts_with("TLS 1."),
+            "{session}"
+        );
+        assert_eq!(session["subject"], format!("CN={SUBJECT}"));
+        assert_eq!(session["verified"], true);
+    }
+    assert!(
+        proxy.names.lock().unwrap().iter().all(|n| n == "localhost"),
+        "SNI from the URL's host: {:?}",
+        proxy.names.lock().unwrap()
+    );
+
+    let untrusted = run(&[]).await;
+    let stderr = text(&untrusted.stderr);
+    assert_eq!(untrusted.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("certificate was not accepted (UnknownIssuer)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--ca-cert"), "{stderr}");
+    assert!(untrusted.stdout.is_empty());
+
+    let insecure = run(&["--insecure", "--format", "json", "--only", "handshake"]).await;
+    let stderr = text(&insecure.stderr);
+    assert_eq!(insecure.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("warning: --insecure"), "{stderr}");
+    let report: Value = serde_json::from_slice(&insecure.stdout).unwrap();
+    assert!(
+        self::sessions(&report)
+            .iter()
+            .all(|s| s["verified"] == false)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_options_without_wss_and_unusable_ca_files_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_pem = dir.path().join("key.pem");
+    std::fs::write(
+        &not_pem,
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let not_pem = not_pem.to_str().unwrap();
+    for (args, says) in [
+        (
+            vec!["--url", "ws://127.0.0.1:9", "--insecure"],
+            "apply to wss:// URLs only",
+        ),
+        (vec!["--ca-cert", not_pem], "apply to wss:// URLs only"),
+        (
+            vec!["--url", "wss://127.0.0.1:9", "--ca-cert", not_pem],
+            "no PEM certificate",
+        ),
+    ] {
+        let mut all = vec!["run", "--protocol", "datagram"];
+        all.extend(args);
+        let output = conformance(all.iter().map(|s| s.to_string()).collect()).await;
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{all:?}: {stderr}");
+        assert!(stderr.contains(says), "{all:?}: {stderr}");
+    }
+}
