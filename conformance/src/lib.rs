@@ -9,6 +9,7 @@
 //!
 //! It reaches endpoints over `ws://` and `wss://` ([`tls`]).
 
+pub mod baseline;
 pub mod checks;
 pub mod cli;
 pub mod connection;

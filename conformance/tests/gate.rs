@@ -305,3 +305,136 @@ async fn strict_fails_a_run_with_checks_not_run() {
         0,
     );
 }
+
+/// The ids of a report's checks with this status.
+fn with_status(report: &Value, status: &str) -> Vec<String> {
+    statuses(report)
+        .into_iter()
+        .filter(|(_, s)| s == status)
+        .map(|(id, _)| id)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_baseline_hides_listed_failures_fails_on_stale_entries_and_round_trips() {
+    // RIXA sending an error in a shape the document does not show: a known, accepted deviation.
+    let faulty = start("rixa", Fault::ErrorShape("get_chat_start_info")).await;
+    let correct = start("rixa", Fault::None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let run = |url: &str, extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "--protocol",
+            "rixa",
+            "--url",
+            url,
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            conformance(&args, &[]).await
+        }
+    };
+    let report = json(&run(&faulty.url, &[]).await, 1);
+    let failed = with_status(&report, "fail");
+    assert!(!failed.is_empty(), "the fault fails some check");
+
+    for name in ["baseline.toml", "baseline.json"] {
+        let path = dir.path().join(name);
+        let path = path.to_str().unwrap();
+        // Writing the baseline changes nothing of the run's verdict.
+        json(&run(&faulty.url, &["--write-baseline", path]).await, 1);
+        let written = std::fs::read_to_string(path).unwrap();
+        for id in &failed {
+            assert!(
+                written.contains(id.as_str()),
+                "{name} lacks {id}: {written}"
+            );
+        }
+        // The listed failures no longer fail the run.
+        let report = json(&run(&faulty.url, &["--baseline", path]).await, 0);
+        assert_eq!(with_status(&report, "expected-fail"), failed, "{name}");
+        assert!(with_status(&report, "fail").is_empty());
+        assert_eq!(report["summary"]["expected_fail"], failed.len());
+        let listed = &report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["status"] == "expected-fail")
+            .unwrap()["baseline_reason"];
+        assert!(listed.as_str().is_some_and(|r| !r.is_empty()), "{listed}");
+        // Written again from the run it allowed, the baseline is the same.
+        json(
+            &run(&faulty.url, &["--baseline", path, "--write-baseline", path]).await,
+            0,
+        );
+        assert_eq!(std::fs::read_to_string(path).unwrap(), written, "{name}");
+        // Once the server is fixed, the entries are stale and fail the run.
+        let report = json(&run(&correct.url, &["--baseline", path]).await, 1);
+        assert_eq!(with_status(&report, "stale"), failed, "{name}");
+        assert_eq!(report["summary"]["stale"], failed.len());
+    }
+
+    // The human table says so too.
+    let path = dir.path().join("baseline.json");
+    let human = conformance(
+        &[
+            "run",
+            "--protocol",
+            "rixa",
+            "--url",
+            &correct.url,
+            "--baseline",
+            path.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .await;
+    let stdout = text(&human.stdout);
+    assert_eq!(human.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("STALE") && stdout.contains("stale baseline entry"),
+        "{stdout}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_baseline_is_a_usage_error_naming_the_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, content, says) in [
+        (
+            "b.json",
+            r#"{"expected_failures": [{"check": "handshake.connect", "reason": "ok"}, {"check": "handshake.conect", "reason": "typo"}]}"#,
+            "entry 2 (handshake.conect): no protocol has a check",
+        ),
+        (
+            "b.toml",
+            "[[expected_failures]]\ncheck = \"exchange.ping\"\nprotocol = \"datagram\"\n",
+            "entry 1 (exchange.ping): `reason` is missing",
+        ),
+        ("c.json", "{not json", "not JSON"),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        let output = conformance(
+            &[
+                "run",
+                "--protocol",
+                "datagram",
+                "--url",
+                "ws://127.0.0.1:9",
+                "--baseline",
+                path.to_str().unwrap(),
+            ],
+            &[],
+        )
+        .await;
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{name}: {stderr}");
+        assert!(stderr.contains(says), "{name}: {stderr}");
+        assert!(stderr.contains(name), "{name}: {stderr}");
+    }
+}

@@ -1,12 +1,13 @@
 //! `conformance run`: drives live endpoints through every check of their protocols.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
 use clap::{Parser, ValueEnum};
 
 use super::{check_protocol, usage, write_out};
+use crate::baseline::Baseline;
 use crate::launcher::Launcher;
 use crate::output::{self, human};
 use crate::plan::plan;
@@ -115,6 +116,14 @@ pub struct RunArgs {
     /// Checks run at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=64))]
     pub concurrency: u64,
+    /// Known failures (JSON, or TOML for a .toml file): a listed check that fails is
+    /// `expected-fail` and does not fail the run; one that passes fails it as stale.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Write the run's failures as a baseline (keeping the reasons, and the entries of checks
+    /// the run did not judge, of --baseline).
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
     /// For wss://: also trust the certificate authorities of this PEM file (a private CA, or the
     /// system's bundle); repeatable. Mozilla's roots are always trusted.
     #[arg(long, value_name = "FILE")]
@@ -177,15 +186,18 @@ pub(super) fn run(schemas: &Schemas, args: &RunArgs, launcher: &dyn Launcher) ->
         }
     }
     // Arguments that can only fail at the end, or inside every check, are checked first.
-    if let Some(path) = &args.output {
-        let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
-        if path.is_dir() || parent.is_some_and(|p| !p.is_dir()) {
-            return Err(usage(format!(
-                "--output {}: not a file in an existing folder",
-                path.display()
-            )));
+    for (flag, path) in [
+        ("--output", &args.output),
+        ("--write-baseline", &args.write_baseline),
+    ] {
+        if let Some(path) = path {
+            writable(flag, path)?;
         }
     }
+    let baseline = match &args.baseline {
+        Some(path) => Baseline::read(path, schemas).map_err(|e| usage(format!("{e:#}")))?,
+        None => Baseline::default(),
+    };
     let credentials = super::credentials::credentials(
         schemas,
         &ids,
@@ -303,6 +315,13 @@ pub(super) fn run(schemas: &Schemas, args: &RunArgs, launcher: &dyn Launcher) ->
     // one); the run's deadlines must hold to the exit.
     runtime.shutdown_timeout(SHUTDOWN_GRACE);
     outcome?;
+    for report in &mut reports {
+        baseline.apply(report);
+    }
+    if let Some(path) = &args.write_baseline {
+        let text = baseline.of_failures(&reports).to_text(path)?;
+        write_out(Some(path), &text)?;
+    }
     let failed = reports.iter().any(|r| r.summary.fails());
     let text = match args.format {
         Format::Human => reports
@@ -315,6 +334,18 @@ pub(super) fn run(schemas: &Schemas, args: &RunArgs, launcher: &dyn Launcher) ->
     };
     write_out(args.output.as_deref(), &text)?;
     Ok(!failed)
+}
+
+/// A usage error unless `path` can be a file written at the end of the run.
+fn writable(flag: &str, path: &Path) -> Result<()> {
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+    if path.is_dir() || parent.is_some_and(|p| !p.is_dir()) {
+        return Err(usage(format!(
+            "{flag} {}: not a file in an existing folder",
+            path.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Sets up TLS for a `wss://` target; `--ca-cert` and `--insecure` elsewhere are usage errors

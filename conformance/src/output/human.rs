@@ -128,6 +128,9 @@ pub fn table(report: &ProtocolReport) -> String {
             ),
         };
         more("rests on:", &quote);
+        if let Some(reason) = &check.baseline_reason {
+            more("baseline:", reason);
+        }
     }
     out.push_str(&summary_lines(report));
     out
