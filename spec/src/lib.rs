@@ -4,8 +4,9 @@
 //! `protocol.json` description of what schemas cannot say, and the document's own examples. This
 //! crate loads and checks them ([`workspace`]): where the files come from ([`tree`]), the schema
 //! set and its validators ([`source`]), the description format ([`protocol`]) and the examples'
-//! index ([`examples`]), what message schemas annotate ([`annotations`]), and how a frame's message
-//! is picked by its discriminators ([`union`]).
+//! index ([`examples`]), what message schemas annotate ([`annotations`]), how a frame's message
+//! is picked by its discriminators ([`union`]), and where a quoted sentence stands in its document
+//! ([`quote`]).
 //! It generates no code: `agentwire-codegen` builds its model on it, and
 //! `agentwire-conformance` checks live servers with it, each without the other.
 
@@ -13,6 +14,7 @@ pub mod annotations;
 pub mod error;
 pub mod examples;
 pub mod protocol;
+pub mod quote;
 pub mod source;
 pub mod tree;
 pub mod union;

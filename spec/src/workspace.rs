@@ -12,6 +12,7 @@ use crate::examples::{ExampleIndex, InvalidExample, StandsFor, ValidExample, par
 use crate::protocol::{
     AuthMethod, Direction, Outcome, ProtocolDescription, ReplyForm, SessionOrigin,
 };
+use crate::quote::normalise;
 use crate::source::SchemaSet;
 use crate::tree::{SourceTree, join_relative};
 use crate::union::Union;
@@ -50,6 +51,17 @@ pub struct ProtocolSource {
     uris: BTreeMap<String, String>,
     /// Message name of every message schema URI.
     names: BTreeMap<String, String>,
+}
+
+/// Where a quote stands in a protocol's documents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuoteLocation {
+    /// The document, relative to the protocol folder.
+    pub document: String,
+    /// The line the quote starts on (1-based).
+    pub first_line: usize,
+    /// The line it ends on.
+    pub last_line: usize,
 }
 
 impl Workspace {
@@ -470,7 +482,7 @@ impl ProtocolSource {
         let normalized: BTreeMap<&str, String> = self
             .documents
             .iter()
-            .map(|(file, text)| (file.as_str(), collapse_whitespace(text)))
+            .map(|(file, text)| (file.as_str(), normalise(text)))
             .collect();
         let main = self
             .description
@@ -486,7 +498,7 @@ impl ProtocolSource {
                     format!("document {file} is not listed in `documents`"),
                 )
             })?;
-            if !text.contains(&collapse_whitespace(&rule.quote)) {
+            if !text.contains(&normalise(&rule.quote)) {
                 return Err((at, format!("the quote {:?} is not in {file}", rule.quote)));
             }
         }
@@ -671,6 +683,22 @@ impl ProtocolSource {
         Ok(())
     }
 
+    /// Where a quoted sentence stands: the document that has it (`document` first, then the
+    /// others of `documents`) and the lines it spans there (1-based, first and last), whitespace
+    /// normalised as the loader's quote check does.
+    pub fn locate(&self, quote: &str, document: Option<&str>) -> Option<QuoteLocation> {
+        let others = self.description.documents.iter().map(|d| d.file.as_str());
+        document.into_iter().chain(others).find_map(|file| {
+            let text = self.documents.get(file)?;
+            let (first_line, last_line) = crate::quote::lines_of(text, quote)?;
+            Some(QuoteLocation {
+                document: file.to_string(),
+                first_line,
+                last_line,
+            })
+        })
+    }
+
     /// The valid examples with their parsed frames.
     pub fn valid_examples(&self) -> Vec<(&ValidExample, &Value)> {
         self.examples
@@ -712,8 +740,4 @@ fn outcome_references<'d>(
             }));
         }
     }
-}
-
-fn collapse_whitespace(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }

@@ -575,3 +575,30 @@ fn loose_values_are_marked_where_the_examples_show_one_kind_and_the_schema_accep
         "sender": "Alice", "bot": true, "type": "text", "data": "SGk="}});
     assert!(validator.is_valid(&drift));
 }
+
+#[test]
+fn every_rule_is_located_in_its_document_on_the_lines_that_hold_it() {
+    for protocol in &workspace().protocols {
+        let main = protocol.description.documents[0].file.as_str();
+        for (at, rule) in protocol.description.rules() {
+            let document = rule.document.as_deref().unwrap_or(main);
+            let found = protocol
+                .locate(&rule.quote, Some(document))
+                .unwrap_or_else(|| panic!("{} {at}: {:?} not located", protocol.id, rule.quote));
+            assert_eq!(found.document, document, "{} {at}", protocol.id);
+            let lines: Vec<&str> = protocol.documents[document].lines().collect();
+            let span = lines[found.first_line - 1..found.last_line].join(" ");
+            let first_word = rule.quote.split_whitespace().next().unwrap();
+            let last_word = rule.quote.split_whitespace().last().unwrap();
+            assert!(
+                lines[found.first_line - 1].contains(first_word)
+                    && lines[found.last_line - 1].contains(last_word),
+                "{} {at}: {:?} is not on lines {}-{}: {span}",
+                protocol.id,
+                rule.quote,
+                found.first_line,
+                found.last_line
+            );
+        }
+    }
+}
