@@ -438,3 +438,76 @@ async fn a_malformed_baseline_is_a_usage_error_naming_the_entry() {
         assert!(stderr.contains(name), "{name}: {stderr}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sarif_results_point_at_the_sentence_and_html_shows_the_failure() {
+    // RIXA answering a request with an error in a shape the document does not show.
+    let faulty = start("rixa", Fault::ErrorShape("get_chat_start_info")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let sarif_path = dir.path().join("report.sarif");
+    let html_path = dir.path().join("report.html");
+    let output = conformance(
+        &[
+            "run",
+            "--protocol",
+            "rixa",
+            "--url",
+            &faulty.url,
+            "--format",
+            "json",
+            "--report",
+            &format!("sarif={}", sarif_path.display()),
+            "--report",
+            &format!("html={}", html_path.display()),
+        ],
+        &[],
+    )
+    .await;
+    let report = json(&output, 1);
+    let failed = with_status(&report, "fail");
+    let sarif: Value =
+        serde_json::from_str(&std::fs::read_to_string(&sarif_path).unwrap()).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    let run = &sarif["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    assert_eq!(
+        rules.len(),
+        report["checks"].as_array().unwrap().len(),
+        "one rule per check"
+    );
+    let results = run["results"].as_array().unwrap();
+    let ids: Vec<&str> = results
+        .iter()
+        .map(|r| r["ruleId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, failed, "one result per failed check");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for result in results {
+        let index = result["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[index]["id"], result["ruleId"]);
+        let location = &result["locations"][0]["physicalLocation"];
+        let uri = location["artifactLocation"]["uri"].as_str().unwrap();
+        assert!(uri.starts_with("schema/rixa/document."), "{uri}");
+        let document = std::fs::read_to_string(root.join(uri)).unwrap();
+        let line = location["region"]["startLine"].as_u64().unwrap() as usize;
+        let snippet = location["region"]["snippet"]["text"].as_str().unwrap();
+        let first_word = snippet.split_whitespace().next().unwrap();
+        assert!(
+            document.lines().nth(line - 1).unwrap().contains(first_word),
+            "{uri}:{line} does not hold {snippet:?}"
+        );
+        assert!(
+            result["message"]["text"]
+                .as_str()
+                .unwrap()
+                .contains("Rests on")
+        );
+    }
+    let page = std::fs::read_to_string(&html_path).unwrap();
+    for id in &failed {
+        assert!(
+            page.contains(&format!("data-check=\"{id}\" data-status=\"fail\" open>")),
+            "{id}"
+        );
+    }
+}

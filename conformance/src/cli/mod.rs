@@ -132,7 +132,14 @@ fn execute(cli: Cli, launcher: &dyn Launcher) -> Result<bool> {
     match cli.command {
         Command::List(args) => list(&schemas, &args),
         Command::Validate(args) => validate::validate(&schemas, &args),
-        Command::Run(args) => run::run(&schemas, &args, launcher),
+        Command::Run(args) => {
+            // Where code scanning finds the documents SARIF results point into.
+            let documents = crate::output::sarif::DocumentRoot(match &cli.schema_dir {
+                Some(dir) => dir.to_string_lossy().into_owned(),
+                None => "schema".into(),
+            });
+            run::run(&schemas, &args, launcher, &documents)
+        }
     }
 }
 

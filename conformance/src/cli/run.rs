@@ -9,6 +9,7 @@ use clap::{Parser, ValueEnum};
 use super::{check_protocol, usage, write_out};
 use crate::baseline::Baseline;
 use crate::launcher::Launcher;
+use crate::output::sarif::DocumentRoot;
 use crate::output::{self, human};
 use crate::plan::plan;
 use crate::report::{MultiReport, ProtocolReport, ReportDocument, Summary, Tool};
@@ -30,6 +31,11 @@ pub enum Format {
     Json,
     /// JUnit XML.
     Junit,
+    /// SARIF 2.1.0, for code scanning: a result per failed or warned check, located at the
+    /// sentence of the protocol document it rests on.
+    Sarif,
+    /// One self-contained HTML page: a summary, and per check its status, sentence and frames.
+    Html,
 }
 
 /// Arguments of `run`.
@@ -77,6 +83,10 @@ pub struct RunArgs {
     /// Write the report here instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Also write the report in another format to a file, FORMAT=FILE (repeatable), so that one
+    /// run feeds CI several ways: `--report sarif=conformance.sarif --report junit=junit.xml`.
+    #[arg(long = "report", value_name = "FORMAT=FILE", value_parser = parse_report)]
+    pub reports: Vec<(Format, PathBuf)>,
     /// Deadline of every wait, in milliseconds, and the budget of replies the server's own logic
     /// produces (the control budget).
     #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
@@ -150,7 +160,12 @@ fn parse_pairs(items: &[String], separator: char, what: &str) -> Result<Vec<(Str
         .collect()
 }
 
-pub(super) fn run(schemas: &Schemas, args: &RunArgs, launcher: &dyn Launcher) -> Result<bool> {
+pub(super) fn run(
+    schemas: &Schemas,
+    args: &RunArgs,
+    launcher: &dyn Launcher,
+    documents: &DocumentRoot,
+) -> Result<bool> {
     let ids: Vec<String> = match &args.protocol {
         Some(id) => {
             check_protocol(schemas, id)?;
@@ -193,6 +208,9 @@ pub(super) fn run(schemas: &Schemas, args: &RunArgs, launcher: &dyn Launcher) ->
         if let Some(path) = path {
             writable(flag, path)?;
         }
+    }
+    for (_, path) in &args.reports {
+        writable("--report", path)?;
     }
     let baseline = match &args.baseline {
         Some(path) => Baseline::read(path, schemas).map_err(|e| usage(format!("{e:#}")))?,
@@ -323,17 +341,45 @@ pub(super) fn run(schemas: &Schemas, args: &RunArgs, launcher: &dyn Launcher) ->
         write_out(Some(path), &text)?;
     }
     let failed = reports.iter().any(|r| r.summary.fails());
-    let text = match args.format {
+    for (format, path) in &args.reports {
+        write_out(Some(path), &render(*format, &reports, schemas, documents))?;
+    }
+    let text = render(args.format, &reports, schemas, documents);
+    write_out(args.output.as_deref(), &text)?;
+    Ok(!failed)
+}
+
+/// The reports in a format.
+fn render(
+    format: Format,
+    reports: &[ProtocolReport],
+    schemas: &Schemas,
+    documents: &DocumentRoot,
+) -> String {
+    match format {
         Format::Human => reports
             .iter()
             .map(human::table)
             .collect::<Vec<_>>()
             .join("\n"),
-        Format::Json => output::json(&document(reports.clone())),
-        Format::Junit => output::junit::junit(&reports),
-    };
-    write_out(args.output.as_deref(), &text)?;
-    Ok(!failed)
+        Format::Json => output::json(&document(reports.to_vec())),
+        Format::Junit => output::junit::junit(reports),
+        Format::Sarif => output::sarif::sarif(reports, schemas, documents),
+        Format::Html => output::html::html(reports),
+    }
+}
+
+/// Reads `FORMAT=FILE`.
+fn parse_report(text: &str) -> std::result::Result<(Format, PathBuf), String> {
+    let (format, file) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not FORMAT=FILE"))?;
+    let format = Format::from_str(format, true)
+        .map_err(|_| format!("{format:?} is no format: human, json, junit, sarif or html"))?;
+    if file.is_empty() {
+        return Err(format!("{text:?} names no file"));
+    }
+    Ok((format, PathBuf::from(file)))
 }
 
 /// A usage error unless `path` can be a file written at the end of the run.

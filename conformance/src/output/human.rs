@@ -186,7 +186,7 @@ pub fn summary_lines(report: &ProtocolReport) -> String {
 
 /// The first of the worst findings and violations of a check: usually the cause, later ones its
 /// consequences.
-fn worst(check: &CheckReport) -> Option<&Evidence> {
+pub fn worst(check: &CheckReport) -> Option<&Evidence> {
     check
         .evidence
         .iter()
