@@ -22,6 +22,25 @@ const TS_TESTS: &[(&str, bool)] = &[
     ("codegen/tests/ts/consumer.test.mjs", false),
 ];
 
+/// The Node test files of the conformance reports (SARIF against its schema, HTML in Chromium),
+/// and whether each drives Chromium.
+const REPORT_TESTS: &[(&str, bool)] = &[
+    ("conformance/tests/reports/sarif.test.mjs", false),
+    ("conformance/tests/reports/html.test.mjs", true),
+];
+
+/// A `node --test` command of these files (those that need no browser, without one).
+fn node_tests(files: &[(&'static str, bool)], browser: bool) -> Vec<&'static str> {
+    let mut command = vec!["node", "--test", "--test-timeout=600000"];
+    command.extend(
+        files
+            .iter()
+            .filter(|(_, needs_browser)| browser || !needs_browser)
+            .map(|(file, _)| *file),
+    );
+    command
+}
+
 /// One step: its name, its command, and whether it needs the browser.
 struct Step {
     name: &'static str,
@@ -46,13 +65,6 @@ fn browser_step(name: &'static str, command: &[&str]) -> Step {
 
 /// The steps, in order; without the browser, those that need it are left out.
 fn steps(browser: bool) -> Vec<Step> {
-    let mut ts_tests = vec!["node", "--test", "--test-timeout=600000"];
-    ts_tests.extend(
-        TS_TESTS
-            .iter()
-            .filter(|(_, needs_browser)| browser || !needs_browser)
-            .map(|(file, _)| *file),
-    );
     let all = vec![
         step(
             "generated/ is fresh",
@@ -111,9 +123,10 @@ fn steps(browser: bool) -> Vec<Step> {
             &["node", "codegen/tests/ts/build.mjs"],
         ),
         // The clients' conversations (reference.test.mjs, browser.test.mjs) run the reference
-        // servers: built here, outside the tests' time limits, so a fresh clone needs nothing more.
+        // servers, and the report tests the conformance binary: built here, outside the tests'
+        // time limits, so a fresh clone needs nothing more.
         step(
-            "reference servers for the TypeScript tests",
+            "reference servers and the conformance binary for the Node tests",
             &[
                 "cargo",
                 "build",
@@ -121,9 +134,28 @@ fn steps(browser: bool) -> Vec<Step> {
                 "agentwire-reference",
                 "--bin",
                 "reference",
+                "-p",
+                "agentwire-conformance",
+                "--bin",
+                "conformance",
             ],
         ),
-        step("TypeScript bindings", &ts_tests),
+        step("TypeScript bindings", &node_tests(TS_TESTS, browser)),
+        step(
+            "conformance report test install",
+            &[
+                "npm",
+                "ci",
+                "--prefix",
+                "conformance/tests/reports",
+                "--no-audit",
+                "--no-fund",
+            ],
+        ),
+        step(
+            "conformance reports (SARIF schema, HTML in Chromium)",
+            &node_tests(REPORT_TESTS, browser),
+        ),
         // Last, as it is the slowest: the npm package and the Rust crates pack, build from
         // their tarballs alone, and pass a dry-run publish.
         step("publishable packages", &["cargo", "xtask", "bindings"]),
@@ -165,9 +197,12 @@ mod tests {
         let without: Vec<String> = steps(false).iter().map(|s| s.command.join(" ")).collect();
         assert!(with.iter().any(|c| c.contains("chromium")));
         assert!(with.iter().any(|c| c.contains("browser.test.mjs")));
+        assert!(with.iter().any(|c| c.contains("html.test.mjs")));
         for command in &without {
             assert!(
-                !command.contains("chromium") && !command.contains("browser"),
+                !command.contains("chromium")
+                    && !command.contains("browser")
+                    && !command.contains("html.test"),
                 "{command}"
             );
         }
@@ -177,5 +212,6 @@ mod tests {
             "only the Chromium install goes"
         );
         assert!(without.iter().any(|c| c.contains("reference.test.mjs")));
+        assert!(without.iter().any(|c| c.contains("sarif.test.mjs")));
     }
 }
