@@ -271,44 +271,22 @@ fn entry(item: &Value, schemas: &Schemas) -> std::result::Result<Entry, String> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{CheckReport, Requirement, RuleLevel, Summary, Tool};
+    use crate::report::CheckReport;
     use serde_json::json;
 
     fn schemas() -> Schemas {
         Schemas::embedded().unwrap()
     }
 
-    fn check(id: &str, status: Status) -> CheckReport {
-        CheckReport {
-            id: id.into(),
-            status,
-            title: "t".into(),
-            requirement: Requirement {
-                quote: "q".into(),
-                level: RuleLevel::Required,
-                document: "document.md".into(),
-                reading: None,
-                source: "/x".into(),
-            },
-            skip_reason: (status == Status::Skip).then(|| "no credential".into()),
-            skip_kind: None,
-            baseline_reason: None,
-            duration_ms: 1,
-            evidence: vec![Evidence::finding(Severity::Fail, format!("{id} broke"))],
-        }
-    }
-
-    fn report(protocol: &str, checks: Vec<CheckReport>) -> ProtocolReport {
-        ProtocolReport {
-            protocol: protocol.into(),
-            title: "T".into(),
-            target: "ws://h/".into(),
-            tool: Tool::default(),
-            duration_ms: 1,
-            started_at: None,
-            summary: Summary::of(&checks, checks.len()),
-            checks,
-        }
+    fn report(protocol: &str, checks: &[(&str, Status)]) -> ProtocolReport {
+        let checks = checks
+            .iter()
+            .map(|(id, status)| {
+                let broke = Evidence::finding(Severity::Fail, format!("{id} broke"));
+                CheckReport::sample(id, *status, vec![broke])
+            })
+            .collect();
+        ProtocolReport::sample(protocol, checks)
     }
 
     #[test]
@@ -371,11 +349,11 @@ mod tests {
         .unwrap();
         let mut datagram = report(
             "datagram",
-            vec![
-                check("exchange.ping", Status::Fail),
-                check("handshake.connect", Status::Pass),
-                check("session.lifecycle", Status::Skip),
-                check("exchange.chat_request", Status::Fail),
+            &[
+                ("exchange.ping", Status::Fail),
+                ("handshake.connect", Status::Pass),
+                ("session.lifecycle", Status::Skip),
+                ("exchange.chat_request", Status::Fail),
             ],
         );
         baseline.apply(&mut datagram);
@@ -399,7 +377,7 @@ mod tests {
         assert_eq!((s.expected_fail, s.stale, s.failed), (1, 1, 1));
         assert!(s.fails());
         // Another protocol: only the entry without a protocol applies.
-        let mut rixa = report("rixa", vec![check("exchange.ping", Status::Fail)]);
+        let mut rixa = report("rixa", &[("exchange.ping", Status::Fail)]);
         baseline.apply(&mut rixa);
         assert_eq!(rixa.checks[0].status, Status::Fail);
     }
@@ -417,10 +395,10 @@ mod tests {
         .unwrap();
         let mut datagram = report(
             "datagram",
-            vec![
-                check("exchange.ping", Status::Fail),
-                check("handshake.connect", Status::Pass),
-                check("exchange.chat_request", Status::Fail),
+            &[
+                ("exchange.ping", Status::Fail),
+                ("handshake.connect", Status::Pass),
+                ("exchange.chat_request", Status::Fail),
             ],
         );
         old.apply(&mut datagram);

@@ -486,6 +486,47 @@ impl Evidence {
     }
 }
 
+#[cfg(test)]
+impl CheckReport {
+    /// A check for tests: it rests on a required sentence of `document.md`, with this evidence.
+    pub(crate) fn sample(id: &str, status: Status, evidence: Vec<Evidence>) -> Self {
+        Self {
+            id: id.into(),
+            status,
+            title: format!("title of {id}"),
+            requirement: Requirement {
+                quote: "The server answers.".into(),
+                level: RuleLevel::Required,
+                document: "document.md".into(),
+                reading: None,
+                source: "/exchanges/0/rule".into(),
+            },
+            skip_reason: (status == Status::Skip).then(|| "no credential".into()),
+            skip_kind: (status == Status::Skip).then_some(SkipKind::NotRun),
+            baseline_reason: None,
+            duration_ms: 1,
+            evidence,
+        }
+    }
+}
+
+#[cfg(test)]
+impl ProtocolReport {
+    /// A report for tests: these checks of a protocol, every one the protocol has.
+    pub(crate) fn sample(protocol: &str, checks: Vec<CheckReport>) -> Self {
+        Self {
+            protocol: protocol.into(),
+            title: protocol.to_uppercase(),
+            target: "ws://127.0.0.1:9/".into(),
+            tool: Tool::default(),
+            duration_ms: 1,
+            started_at: None,
+            summary: Summary::of(&checks, checks.len()),
+            checks,
+        }
+    }
+}
+
 impl ReportDocument {
     /// The JSON Schema of the report, as checked in at `conformance/report.schema.json`.
     pub fn json_schema() -> Value {

@@ -26,6 +26,13 @@ async fn conformance(args: &[&str], env: &[(&str, &str)]) -> Output {
         .unwrap()
 }
 
+/// `run --protocol PROTOCOL --url URL EXTRA...`.
+async fn run_at(protocol: &str, url: &str, extra: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut args = vec!["run", "--protocol", protocol, "--url", url];
+    args.extend_from_slice(extra);
+    conformance(&args, env).await
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -61,13 +68,10 @@ fn statuses(report: &Value) -> Vec<(String, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_jwt_secret_runs_the_auth_checks_of_generalbots() {
     let server = generalbots_reference("gate-secret").await;
-    let output = conformance(
+    let output = run_at(
+        "generalbots",
+        &server.url,
         &[
-            "run",
-            "--protocol",
-            "generalbots",
-            "--url",
-            &server.url,
             "--jwt-secret",
             "gate-secret",
             "--only",
@@ -99,18 +103,10 @@ async fn a_jwt_secret_runs_the_auth_checks_of_generalbots() {
     assert_eq!(report["summary"]["ran"], checks.len(), "{checks:?}");
 
     // The secret from the environment does the same, and stays out of the process list.
-    let output = conformance(
-        &[
-            "run",
-            "--protocol",
-            "generalbots",
-            "--url",
-            &server.url,
-            "--only",
-            "auth.query.valid",
-            "--format",
-            "json",
-        ],
+    let output = run_at(
+        "generalbots",
+        &server.url,
+        &["--only", "auth.query.valid", "--format", "json"],
         &[("AGENTWIRE_JWT_SECRET", "gate-secret")],
     )
     .await;
@@ -127,19 +123,7 @@ async fn a_refused_valid_credential_exits_2_with_one_message() {
         ),
         ("--jwt-secret", "not-the-secret"),
     ] {
-        let output = conformance(
-            &[
-                "run",
-                "--protocol",
-                "generalbots",
-                "--url",
-                &server.url,
-                flag,
-                value,
-            ],
-            &[],
-        )
-        .await;
+        let output = run_at("generalbots", &server.url, &[flag, value], &[]).await;
         let stderr = text(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{flag}: {stderr}");
         assert_eq!(
@@ -157,19 +141,7 @@ async fn a_refused_valid_credential_exits_2_with_one_message() {
     }
     // The Socializer double closes with the documented 1008.
     let double = start("socializer", Fault::None).await;
-    let output = conformance(
-        &[
-            "run",
-            "--protocol",
-            "socializer",
-            "--url",
-            &double.url,
-            "--jwt-secret",
-            "wrong",
-        ],
-        &[],
-    )
-    .await;
+    let output = run_at("socializer", &double.url, &["--jwt-secret", "wrong"], &[]).await;
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("was refused: closed with 1008"), "{stderr}");
@@ -179,19 +151,7 @@ async fn a_refused_valid_credential_exits_2_with_one_message() {
 async fn a_credential_no_protocol_takes_is_a_usage_error_unless_it_comes_from_the_environment() {
     let double = start("datagram", Fault::None).await;
     for (flag, value) in [("--jwt-secret", "s"), ("--token", "t")] {
-        let output = conformance(
-            &[
-                "run",
-                "--protocol",
-                "datagram",
-                "--url",
-                &double.url,
-                flag,
-                value,
-            ],
-            &[],
-        )
-        .await;
+        let output = run_at("datagram", &double.url, &[flag, value], &[]).await;
         let stderr = text(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{flag}: {stderr}");
         assert!(stderr.contains(&format!("{flag}: ")), "{stderr}");
@@ -201,18 +161,10 @@ async fn a_credential_no_protocol_takes_is_a_usage_error_unless_it_comes_from_th
     let output = conformance(&["run", "--protocol", "rixa", "--jwt-secret", "s"], &[]).await;
     assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
     // Set for a whole CI job, the variables are ignored where they do not apply, with a warning.
-    let output = conformance(
-        &[
-            "run",
-            "--protocol",
-            "datagram",
-            "--url",
-            &double.url,
-            "--only",
-            "handshake",
-            "--format",
-            "json",
-        ],
+    let output = run_at(
+        "datagram",
+        &double.url,
+        &["--only", "handshake", "--format", "json"],
         &[("AGENTWIRE_JWT_SECRET", "s"), ("AGENTWIRE_TOKEN", "t")],
     )
     .await;
@@ -227,19 +179,7 @@ async fn a_credential_no_protocol_takes_is_a_usage_error_unless_it_comes_from_th
         "{stderr}"
     );
     // An empty flag is a mistake too.
-    let output = conformance(
-        &[
-            "run",
-            "--protocol",
-            "socializer",
-            "--url",
-            &double.url,
-            "--jwt-secret",
-            "",
-        ],
-        &[],
-    )
-    .await;
+    let output = run_at("socializer", &double.url, &["--jwt-secret", ""], &[]).await;
     assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
 }
 
@@ -321,23 +261,12 @@ async fn a_baseline_hides_listed_failures_fails_on_stale_entries_and_round_trips
     let faulty = start("rixa", Fault::ErrorShape("get_chat_start_info")).await;
     let correct = start("rixa", Fault::None).await;
     let dir = tempfile::tempdir().unwrap();
-    let run = |url: &str, extra: &[&str]| {
-        let mut args = vec![
-            "run",
-            "--protocol",
-            "rixa",
-            "--url",
-            url,
-            "--format",
-            "json",
-        ];
-        args.extend_from_slice(extra);
-        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        async move {
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            conformance(&args, &[]).await
-        }
-    };
+    // `run --format json` of RIXA at a URL.
+    async fn run(url: &str, extra: &[&str]) -> Output {
+        let mut args = extra.to_vec();
+        args.extend(["--format", "json"]);
+        run_at("rixa", url, &args, &[]).await
+    }
     let report = json(&run(&faulty.url, &[]).await, 1);
     let failed = with_status(&report, "fail");
     assert!(!failed.is_empty(), "the fault fails some check");
@@ -380,16 +309,10 @@ async fn a_baseline_hides_listed_failures_fails_on_stale_entries_and_round_trips
 
     // The human table says so too.
     let path = dir.path().join("baseline.json");
-    let human = conformance(
-        &[
-            "run",
-            "--protocol",
-            "rixa",
-            "--url",
-            &correct.url,
-            "--baseline",
-            path.to_str().unwrap(),
-        ],
+    let human = run_at(
+        "rixa",
+        &correct.url,
+        &["--baseline", path.to_str().unwrap()],
         &[],
     )
     .await;
@@ -419,16 +342,10 @@ async fn a_malformed_baseline_is_a_usage_error_naming_the_entry() {
     ] {
         let path = dir.path().join(name);
         std::fs::write(&path, content).unwrap();
-        let output = conformance(
-            &[
-                "run",
-                "--protocol",
-                "datagram",
-                "--url",
-                "ws://127.0.0.1:9",
-                "--baseline",
-                path.to_str().unwrap(),
-            ],
+        let output = run_at(
+            "datagram",
+            "ws://127.0.0.1:9",
+            &["--baseline", path.to_str().unwrap()],
             &[],
         )
         .await;
@@ -446,13 +363,10 @@ async fn sarif_results_point_at_the_sentence_and_html_shows_the_failure() {
     let dir = tempfile::tempdir().unwrap();
     let sarif_path = dir.path().join("report.sarif");
     let html_path = dir.path().join("report.html");
-    let output = conformance(
+    let output = run_at(
+        "rixa",
+        &faulty.url,
         &[
-            "run",
-            "--protocol",
-            "rixa",
-            "--url",
-            &faulty.url,
             "--format",
             "json",
             "--report",

@@ -388,58 +388,35 @@ fn severity_name(severity: Severity) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{Requirement, RuleLevel, Summary, Tool};
     use serde_json::json;
 
     const HOSTILE: &str = "</pre><script>alert(1)</script><img src=x onerror=alert(2)>\"'&";
 
     fn report() -> ProtocolReport {
-        let check = |id: &str, status: Status| CheckReport {
-            id: id.into(),
-            status,
-            title: format!("title of {id}"),
-            requirement: Requirement {
-                quote: "The server answers.".into(),
-                level: RuleLevel::Required,
-                document: "document.md".into(),
-                reading: None,
-                source: "/x".into(),
+        let evidence = vec![
+            Evidence::Frame {
+                connection: "A".into(),
+                direction: FrameDirection::Received,
+                json: Some(json!({"content": HOSTILE})),
+                text: None,
+                bytes: None,
+                message: Some(HOSTILE.into()),
             },
-            skip_reason: None,
-            skip_kind: None,
-            baseline_reason: None,
-            duration_ms: 1,
-            evidence: vec![
-                Evidence::Frame {
-                    connection: "A".into(),
-                    direction: FrameDirection::Received,
-                    json: Some(json!({"content": HOSTILE})),
-                    text: None,
-                    bytes: None,
-                    message: Some(HOSTILE.into()),
-                },
-                Evidence::Close {
-                    connection: "A".into(),
-                    code: Some(1011),
-                    reason: HOSTILE.into(),
-                },
-                Evidence::finding(Severity::Fail, HOSTILE),
-            ],
-        };
-        let checks = vec![
-            check("exchange.pass", Status::Pass),
-            check("exchange.broken", Status::Fail),
+            Evidence::Close {
+                connection: "A".into(),
+                code: Some(1011),
+                reason: HOSTILE.into(),
+            },
+            Evidence::finding(Severity::Fail, HOSTILE),
         ];
-        ProtocolReport {
-            protocol: "datagram".into(),
-            title: "Datagram".into(),
-            target: format!("ws://h/{HOSTILE}"),
-            tool: Tool::default(),
-            duration_ms: 1,
-            started_at: None,
-            summary: Summary::of(&checks, 3),
-            checks,
-        }
+        let checks = vec![
+            CheckReport::sample("exchange.pass", Status::Pass, evidence.clone()),
+            CheckReport::sample("exchange.broken", Status::Fail, evidence),
+        ];
+        let mut report = ProtocolReport::sample("datagram", checks);
+        report.target = format!("ws://h/{HOSTILE}");
+        report.summary.exist = 3;
+        report
     }
 
     #[test]

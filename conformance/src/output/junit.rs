@@ -85,36 +85,12 @@ pub fn junit(reports: &[ProtocolReport]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{CheckReport, Evidence, Requirement, RuleLevel, Severity, Summary, Tool};
+    use crate::report::{CheckReport, Evidence, Severity};
 
     fn report(message: &str, status: Status) -> ProtocolReport {
-        let check = CheckReport {
-            id: "exchange.ping".into(),
-            status,
-            title: "t".into(),
-            requirement: Requirement {
-                quote: "q".into(),
-                level: RuleLevel::Required,
-                document: "document.md".into(),
-                reading: None,
-                source: "/exchanges/0/rule".into(),
-            },
-            skip_reason: None,
-            skip_kind: None,
-            baseline_reason: None,
-            duration_ms: 1,
-            evidence: vec![Evidence::finding(Severity::Fail, message)],
-        };
-        ProtocolReport {
-            protocol: "p".into(),
-            title: "P".into(),
-            target: "ws://h/".into(),
-            tool: Tool::default(),
-            duration_ms: 1,
-            started_at: None,
-            summary: Summary::of(std::slice::from_ref(&check), 1),
-            checks: vec![check],
-        }
+        let finding = Evidence::finding(Severity::Fail, message);
+        let check = CheckReport::sample("exchange.ping", status, vec![finding]);
+        ProtocolReport::sample("p", vec![check])
     }
 
     #[test]
