@@ -153,7 +153,9 @@ pub async fn run_protocol(
                 .collect();
             budget::run_timeout(&budgets, options.concurrency)
         });
-    if let Some(untestable) = first_handshake(&ctx, run_deadline).await {
+    // Boxed, as are the checks below: a run's futures are large (a debug build nests every
+    // conversation step), and a caller's stack need not hold them.
+    if let Some(untestable) = Box::pin(first_handshake(&ctx, run_deadline)).await {
         return Err(anyhow::Error::new(untestable));
     }
     let total = specs.len();
@@ -200,7 +202,7 @@ pub async fn run_protocol(
         }
     };
     tokio::select! {
-        () = work => {}
+        () = Box::pin(work) => {}
         () = tell_long_waits => {}
     }
     let checks: Vec<CheckReport> = results.into_iter().flatten().collect();
@@ -334,7 +336,8 @@ async fn run_one(
         let what = budget::documented_wait(spec, ctx)
             .map_or_else(|| format!("{} (its answers)", spec.title), |(_, what)| what);
         in_flight.start(&spec.id, what, allowed);
-        let ran = tokio::time::timeout(allowed, guarded(checks::run(ctx, spec, &recorder))).await;
+        let check = Box::pin(checks::run(ctx, spec, &recorder));
+        let ran = tokio::time::timeout(allowed, guarded(check)).await;
         in_flight.end(&spec.id);
         match ran {
             Ok(Ok(skip)) => skip,
