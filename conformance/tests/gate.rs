@@ -195,7 +195,12 @@ async fn strict_fails_a_run_with_checks_not_run() {
         .lines()
         .find(|l| l.starts_with("generalbots: ran "))
         .unwrap_or_else(|| panic!("no ran-of-exist line: {stdout}"));
-    assert!(ran.contains(" of 27 checks ("), "{ran}");
+    // "generalbots: ran N of M checks (...)": most of them did not run.
+    let figures: Vec<u32> = ran
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    assert!(figures[0] * 2 < figures[1], "{ran}");
     assert!(
         stdout.contains("not run (") && stdout.contains("pass --token"),
         "{stdout}"
@@ -261,10 +266,10 @@ async fn a_baseline_hides_listed_failures_fails_on_stale_entries_and_round_trips
     let faulty = start("rixa", Fault::ErrorShape("get_chat_start_info")).await;
     let correct = start("rixa", Fault::None).await;
     let dir = tempfile::tempdir().unwrap();
-    // `run --format json` of RIXA at a URL.
+    // `run --format json` of RIXA's exchanges at a URL (the other checks only take time here).
     async fn run(url: &str, extra: &[&str]) -> Output {
         let mut args = extra.to_vec();
-        args.extend(["--format", "json"]);
+        args.extend(["--format", "json", "--only", "exchange"]);
         run_at("rixa", url, &args, &[]).await
     }
     let report = json(&run(&faulty.url, &[]).await, 1);
@@ -312,7 +317,7 @@ async fn a_baseline_hides_listed_failures_fails_on_stale_entries_and_round_trips
     let human = run_at(
         "rixa",
         &correct.url,
-        &["--baseline", path.to_str().unwrap()],
+        &["--baseline", path.to_str().unwrap(), "--only", "exchange"],
         &[],
     )
     .await;
