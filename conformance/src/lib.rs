@@ -28,6 +28,7 @@ pub mod target;
 pub mod tls;
 pub mod util;
 pub mod validate;
+pub mod watch;
 
 pub use launcher::{LaunchFuture, LaunchedServer, Launcher, NoLauncher};
 pub use plan::{CheckKind, CheckSpec, plan};

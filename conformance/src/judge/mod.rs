@@ -9,6 +9,7 @@
 //! - [`refusal`]: whether a request naming a session the server must not serve was refused.
 //! - [`busy`]: what became of a request sent while the server was busy with another.
 //! - [`credential`]: whether the run's own credential was refused.
+//! - [`trigger`]: which bad input (a reaction's trigger) a client frame is.
 
 pub mod answer;
 pub mod busy;
@@ -17,6 +18,7 @@ pub mod credential;
 pub mod outcome;
 pub mod refusal;
 pub mod reply;
+pub mod trigger;
 
 use std::time::Duration;
 
