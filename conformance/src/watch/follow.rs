@@ -6,7 +6,9 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use agentwire_spec::protocol::{Correlation, Direction, Exchange, ReplyForm, StreamReply};
+use agentwire_spec::protocol::{
+    Correlation, Direction, Exchange, Outcome, ProtocolDescription, ReplyForm, StreamReply, Trigger,
+};
 use serde_json::Value;
 
 use crate::conversation::{Answer, Chunk, Reply, StreamEnd};
@@ -93,14 +95,36 @@ struct OpenStream {
     deadline: Duration,
 }
 
+/// The last request answered: a close right after it is a close in answer to it.
+#[derive(Debug, Clone)]
+struct LastAnswer {
+    request: String,
+    reply: String,
+    at: Duration,
+    /// The reply, when it was an error message (it may be a reaction the document has the
+    /// server follow with a close).
+    error: Option<Value>,
+}
+
+impl LastAnswer {
+    fn new(request: String, reply: &str, at: Duration) -> Self {
+        Self {
+            request,
+            reply: reply.to_string(),
+            at,
+            error: None,
+        }
+    }
+}
+
 /// What a watch remembers between frames.
 #[derive(Debug, Default)]
 pub struct Follow {
     pending: VecDeque<Pending>,
     expired: VecDeque<Pending>,
     streams: Vec<OpenStream>,
-    /// The last request answered, its reply message and when.
-    last_answer: Option<(String, String, Duration)>,
+    /// The last request answered.
+    last_answer: Option<LastAnswer>,
 }
 
 /// A verdict of [`crate::judge`] as a finding about `by` at `at`.
@@ -330,16 +354,13 @@ impl Follow {
                 .position(|p| matches!(p.awaiting, Awaiting::Request { .. }))
             {
                 let pending = self.pending.remove(i).expect("in range");
-                let mut note = Finding::new(connection, at, Direction::Server, Severity::Info);
-                note.message = Some(message.to_string());
-                note.finding = format!(
-                    "`{}` was answered by `{message}`, an error message, after {} ms: \
-                     answered, not served",
-                    pending.message,
-                    (at.saturating_sub(pending.sent)).as_millis()
-                );
-                self.last_answer = Some((pending.message, message.to_string(), at));
-                return vec![note];
+                let elapsed = at.saturating_sub(pending.sent);
+                let note = not_served(ctx, connection, at, &pending.message, elapsed, seen, true);
+                self.last_answer = Some(LastAnswer {
+                    error: Some(crate::util::shorten(seen.frame)),
+                    ..LastAnswer::new(pending.message, message, at)
+                });
+                return note.into_iter().collect();
             }
             return Vec::new();
         }
@@ -397,6 +418,23 @@ impl Follow {
             ];
         }
         let elapsed = at.saturating_sub(pending.sent);
+        if stream_form(exchange, form).is_none()
+            && let Some(note) = not_served(
+                ctx,
+                connection,
+                at,
+                &pending.message,
+                elapsed,
+                seen,
+                is_error,
+            )
+        {
+            self.last_answer = Some(LastAnswer {
+                error: is_error.then(|| crate::util::shorten(seen.frame)),
+                ..LastAnswer::new(pending.message, message, at)
+            });
+            return vec![note];
+        }
         let budget = ctx.budget_of(exchange_index);
         let reply = match stream_form(exchange, form) {
             Some(stream) => {
@@ -427,7 +465,7 @@ impl Follow {
                 }
             }
             None => {
-                self.last_answer = Some((pending.message.clone(), message.to_string(), at));
+                self.last_answer = Some(LastAnswer::new(pending.message.clone(), message, at));
                 Reply::Single {
                     frame: seen.frame.clone(),
                     message: message.to_string(),
@@ -574,7 +612,7 @@ impl Follow {
             level,
             budget,
         );
-        self.last_answer = Some((exchange.request.clone(), message.to_string(), at));
+        self.last_answer = Some(LastAnswer::new(exchange.request.clone(), message, at));
         Some(
             findings
                 .into_iter()
@@ -842,6 +880,9 @@ impl Follow {
             )
         };
         let mut findings = Vec::new();
+        // Requests awaiting answers, one finding per kind of request: (exchange, first sent, how
+        // many).
+        let mut awaited: Vec<(usize, Duration, usize)> = Vec::new();
         for pending in &self.pending {
             match &pending.awaiting {
                 Awaiting::Request {
@@ -849,16 +890,10 @@ impl Follow {
                     valid: true,
                     busy: None,
                     ..
-                } => {
-                    if let Some(verdict) =
-                        closed_in_answer(description, &pending.message, None, &closed(pending.sent))
-                    {
-                        findings.push(cite_exchange(
-                            judged(connection, at, Direction::Server, &pending.message, verdict),
-                            *exchange,
-                        ));
-                    }
-                }
+                } => match awaited.iter_mut().find(|(e, _, _)| e == exchange) {
+                    Some((_, _, count)) => *count += 1,
+                    None => awaited.push((*exchange, pending.sent, 1)),
+                },
                 Awaiting::Request { .. } => {}
                 Awaiting::Reaction { reaction } => {
                     let reaction_index = *reaction;
@@ -898,6 +933,22 @@ impl Follow {
                 }
             }
         }
+        for (exchange, sent, count) in awaited {
+            let request = &description.exchanges[exchange].request;
+            let Some(verdict) = closed_in_answer(description, request, None, &closed(sent)) else {
+                continue;
+            };
+            let mut finding = cite_exchange(
+                judged(connection, at, Direction::Server, request, verdict),
+                exchange,
+            );
+            if count > 1 {
+                finding
+                    .finding
+                    .push_str(&format!(" ({count} of them awaited answers)"));
+            }
+            findings.push(unforeseen(description, code, finding));
+        }
         for open in &self.streams {
             let exchange = &description.exchanges[open.exchange];
             let start = stream_form(exchange, open.form).map(|s| s.start.as_str());
@@ -919,19 +970,25 @@ impl Follow {
         }
         if self.pending.is_empty()
             && self.streams.is_empty()
-            && let Some((request, reply, when)) = &self.last_answer
-            && at.saturating_sub(*when) <= CLOSE_AFTER_ANSWER
+            && let Some(last) = &self.last_answer
+            && at.saturating_sub(last.at) <= CLOSE_AFTER_ANSWER
+            && !reaction_then_close(description, last, code)
             && let Some(index) = description
                 .exchanges
                 .iter()
-                .position(|e| &e.request == request)
-            && let Some(verdict) =
-                closed_in_answer(description, request, Some(reply), &closed(*when))
+                .position(|e| e.request == last.request)
+            && let Some(verdict) = closed_in_answer(
+                description,
+                &last.request,
+                Some(&last.reply),
+                &closed(last.at),
+            )
         {
-            findings.push(cite_exchange(
-                judged(connection, at, Direction::Server, request, verdict),
+            let finding = cite_exchange(
+                judged(connection, at, Direction::Server, &last.request, verdict),
                 index,
-            ));
+            );
+            findings.push(unforeseen(description, code, finding));
         }
         findings
     }
@@ -955,6 +1012,119 @@ impl Follow {
         let streams = self.streams.iter().map(|s| s.deadline);
         pending.chain(streams).min()
     }
+}
+
+/// Whether a close right after an error message completes a reaction the document gives: the
+/// error is one of its reply outcomes, and closing (with this code) another (General Bots refuses
+/// a credential with `AUTH_FAILED`, then closes).
+fn reaction_then_close(
+    description: &ProtocolDescription,
+    last: &LastAnswer,
+    code: Option<u16>,
+) -> bool {
+    let Some(error) = &last.error else {
+        return false;
+    };
+    description.reactions.iter().any(|r| {
+        matches!(reply_outcome(&r.outcomes, &last.reply, error), Some(Ok(_)))
+            && r.outcomes.iter().any(|o| {
+                matches!(o, Outcome::Close { codes }
+                    if codes.is_empty() || code.is_some_and(|c| codes.contains(&c)))
+            })
+    })
+}
+
+/// A close in answer to requests is at most a warning where the document has the server close
+/// that way in reaction to something the watch cannot see (a rate or connection limit, an idle
+/// timeout, a credential refused): with a code that reaction lists, or one the document names.
+fn unforeseen(
+    description: &ProtocolDescription,
+    code: Option<u16>,
+    mut finding: Finding,
+) -> Finding {
+    let Some(code) = code else { return finding };
+    let named = description.close_codes.iter().any(|c| c.code == code);
+    let reactions: Vec<String> = description
+        .reactions
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.trigger,
+                Trigger::RateExceeded
+                    | Trigger::TooManyConnections
+                    | Trigger::Idle
+                    | Trigger::AuthMissing
+                    | Trigger::AuthInvalid
+                    | Trigger::AuthExpired
+            ) && r.outcomes.iter().any(|o| {
+                matches!(o, Outcome::Close { codes } if codes.contains(&code) || (codes.is_empty() && named))
+            })
+        })
+        .map(|r| trigger_name(r.trigger))
+        .collect();
+    if !reactions.is_empty() {
+        finding.severity = finding.severity.min(Severity::Warn);
+        finding.finding.push_str(&format!(
+            "; the document has the server close this way in reaction to {}, which the proxy \
+             cannot tell from here",
+            reactions.join(" or ")
+        ));
+    }
+    finding
+}
+
+/// A reply that answers a request without serving it, which the exchange's expectations (what a
+/// served request's reply shows) do not apply to: an error message ("answered, but not served"),
+/// or a refusal the document gives for a request naming a session that does not exist or is
+/// another connection's (the watch cannot tell which sessions exist, so it takes the document's
+/// refusal as one). `None` for any other reply.
+fn not_served(
+    ctx: &Context,
+    connection: u64,
+    at: Duration,
+    request: &str,
+    elapsed: Duration,
+    seen: Seen<'_>,
+    is_error: bool,
+) -> Option<Finding> {
+    let message = seen.message?;
+    let mut note = Finding::new(connection, at, Direction::Server, Severity::Info);
+    note.message = Some(message.to_string());
+    if is_error {
+        note.finding = format!(
+            "`{request}` was answered by `{message}`, an error message, after {} ms: answered, \
+             not served",
+            elapsed.as_millis()
+        );
+        return Some(note);
+    }
+    let sessions = ctx.description.sessions.as_ref()?;
+    let refusals = sessions
+        .unknown
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r, format!("/sessions/unknown/{i}/rule")))
+        .chain(
+            sessions
+                .foreign
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r, format!("/sessions/foreign/{i}/rule"))),
+        );
+    for (refusal, pointer) in refusals {
+        if !refusal.requests.iter().any(|r| r == request) {
+            continue;
+        }
+        if let Some(Ok(how)) = reply_outcome(&refusal.outcomes, message, seen.frame) {
+            note.finding = format!(
+                "`{request}` was refused ({how}) after {} ms, as the document has a request \
+                 naming a session that is not the client's refused",
+                elapsed.as_millis()
+            );
+            return Some(note.citing(&refusal.rule, pointer));
+        }
+    }
+    None
 }
 
 /// Every value an exchange's replies copy from the request.

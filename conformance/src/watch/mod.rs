@@ -168,6 +168,8 @@ pub struct Watch {
     follow: Follow,
     /// Who closed first; the other side's close frame is the answer to it.
     closing: Option<Direction>,
+    /// Whether the watch was stopped: nothing after is judged.
+    stopped: bool,
 }
 
 impl Watch {
@@ -180,6 +182,7 @@ impl Watch {
             client_spoke: false,
             follow: Follow::default(),
             closing: None,
+            stopped: false,
         }
     }
 
@@ -219,6 +222,9 @@ impl Watch {
         frame: &Inspected,
         forwarded: bool,
     ) -> Vec<Finding> {
+        if self.stopped {
+            return Vec::new();
+        }
         let mut findings = self.tick(at);
         if self.closing.is_some() {
             // Frames that cross a close are not part of the conversation any more.
@@ -286,6 +292,9 @@ impl Watch {
         code: Option<u16>,
         reason: &str,
     ) -> Vec<Finding> {
+        if self.stopped {
+            return Vec::new();
+        }
         let mut findings = self.tick(at);
         if self.closing.is_some() {
             return findings;
@@ -326,6 +335,9 @@ impl Watch {
     /// The connection of `by` ended at `at` without a close frame (a reset, an end of stream, a
     /// frame WebSocket does not allow).
     pub fn ended(&mut self, at: Duration, by: Direction, how: &str) -> Vec<Finding> {
+        if self.stopped {
+            return Vec::new();
+        }
         let mut findings = self.tick(at);
         if self.closing.is_some() {
             return findings;
@@ -350,6 +362,9 @@ impl Watch {
 
     /// Judges what was due by `at`: requests unanswered, streams unfinished, reactions missing.
     pub fn tick(&mut self, at: Duration) -> Vec<Finding> {
+        if self.stopped {
+            return Vec::new();
+        }
         self.follow.expire(&self.ctx, self.connection, at)
     }
 
@@ -362,6 +377,10 @@ impl Watch {
     /// having closed: what was due is judged, what was not yet due is said to be unjudged.
     pub fn stop(&mut self, at: Duration) -> Vec<Finding> {
         let mut findings = self.tick(at);
+        if self.stopped {
+            return findings;
+        }
+        self.stopped = true;
         if self.closing.is_none() {
             let awaited = self.follow.awaited();
             if awaited > 0 {
@@ -373,6 +392,106 @@ impl Watch {
         }
         self.follow.clear();
         findings
+    }
+}
+
+/// What a watch (or several) saw and found, counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tally {
+    /// Connections.
+    pub connections: u64,
+    /// Data frames the clients sent.
+    pub client_frames: u64,
+    /// Data frames the servers sent.
+    pub server_frames: u64,
+    /// Failures and warnings of the clients.
+    pub client: Counts,
+    /// Failures and warnings of the servers.
+    pub server: Counts,
+}
+
+/// Findings above info, by severity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Broken requirements.
+    pub failed: u64,
+    /// Broken open readings.
+    pub warned: u64,
+}
+
+impl Tally {
+    /// Counts findings.
+    pub fn add(&mut self, findings: &[Finding]) {
+        for finding in findings {
+            let counts = match finding.by {
+                Direction::Client => &mut self.client,
+                Direction::Server => &mut self.server,
+            };
+            match finding.severity {
+                Severity::Fail => counts.failed += 1,
+                Severity::Warn => counts.warned += 1,
+                Severity::Info => {}
+            }
+        }
+    }
+
+    /// Counts a data frame sent by `by`.
+    pub fn frame(&mut self, by: Direction) {
+        match by {
+            Direction::Client => self.client_frames += 1,
+            Direction::Server => self.server_frames += 1,
+        }
+    }
+
+    /// Whether anything failed.
+    pub fn failed(&self) -> bool {
+        self.client.failed + self.server.failed > 0
+    }
+
+    /// `3 connections, 40 client frames, 41 server frames; client: 1 failed, 0 warned; server: ...`.
+    pub fn line(&self) -> String {
+        format!(
+            "{} connection(s), {} client frame(s), {} server frame(s); client: {} failed, {} \
+             warned; server: {} failed, {} warned",
+            self.connections,
+            self.client_frames,
+            self.server_frames,
+            self.client.failed,
+            self.client.warned,
+            self.server.failed,
+            self.server.warned
+        )
+    }
+}
+
+impl Finding {
+    /// The finding in one line for people: connection, who, severity, message, pointer, what,
+    /// and the sentence it rests on.
+    pub fn line(&self) -> String {
+        let mut line = format!(
+            "#{} {} {}",
+            self.connection,
+            side(self.by),
+            match self.severity {
+                Severity::Fail => "FAIL",
+                Severity::Warn => "warn",
+                Severity::Info => "info",
+            }
+        );
+        if let Some(message) = &self.message {
+            line.push_str(&format!(" `{message}`"));
+        }
+        if let Some(pointer) = self.pointer.as_deref().filter(|p| !p.is_empty()) {
+            line.push_str(&format!(" at {pointer}"));
+        }
+        line.push_str(&format!(": {}", self.finding));
+        if let Some(received) = &self.received {
+            line.push_str(&format!(" (received: {received})"));
+        }
+        if let Some(quote) = &self.rests_on {
+            line.push_str(&format!(" | \"{quote}\""));
+        }
+        line
     }
 }
 

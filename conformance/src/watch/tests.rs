@@ -446,3 +446,62 @@ fn deadlines_are_those_of_the_exchanges_budgets() {
     dropped.frame(Duration::ZERO, Client, &frame, false);
     assert_eq!(dropped.next_deadline(), None);
 }
+
+#[test]
+fn refusals_and_error_messages_answer_without_being_served() {
+    // A resume of a session that does not exist, refused as the document says.
+    let resume = json!({"msg": "session", "cid": "r", "content": {"request": "resume", "session_id": "nope"}});
+    let refused = json!({"msg": "session", "cid": "r", "content": {"success": false, "error": "no such session"}});
+    let found = run(
+        "datagram",
+        vec![Frame(0, Client, resume), Frame(3, Server, refused)],
+    );
+    assert_eq!(problems(&found), []);
+    assert!(
+        found.iter().any(|f| f.finding.contains("was refused")),
+        "{found:?}"
+    );
+    // A RIXA command answered by an error status: answered, not served, whatever its role says.
+    let found = run(
+        "rixa",
+        vec![
+            Frame(0, Client, json!({"type": "get_chat_modes"})),
+            Frame(
+                3,
+                Server,
+                json!({"type": "status", "level": "error", "content": "no"}),
+            ),
+        ],
+    );
+    assert_eq!(problems(&found), []);
+    assert!(
+        found
+            .iter()
+            .any(|f| f.finding.contains("answered, not served"))
+    );
+    // A General Bots error then a close: the documented refusal of a credential, not a crash.
+    let denied = json!({"type": "error", "code": "AUTH_FAILED", "message": "no"});
+    let found = run(
+        "generalbots",
+        vec![
+            Frame(0, Client, json!({"type": "ping"})),
+            Frame(1, Server, denied),
+            Close(2, Server, Some(1008)),
+        ],
+    );
+    assert_eq!(problems(&found), []);
+    // The same close after a served answer breaks the exchange.
+    let found = run(
+        "generalbots",
+        vec![
+            Frame(0, Client, json!({"type": "ping"})),
+            Frame(
+                1,
+                Server,
+                json!({"type": "pong", "timestamp": "2024-01-01T10:00:00Z"}),
+            ),
+            Close(2, Server, Some(1011)),
+        ],
+    );
+    assert_eq!(problems(&found).len(), 1, "{found:?}");
+}
