@@ -26,6 +26,7 @@ pub mod runner;
 pub mod schemas;
 pub mod target;
 pub mod tls;
+pub mod transcript;
 pub mod util;
 pub mod validate;
 pub mod watch;
