@@ -20,6 +20,7 @@ pub mod jwt;
 pub mod launcher;
 pub mod output;
 pub mod plan;
+pub mod proxy;
 pub mod recorder;
 pub mod report;
 pub mod runner;

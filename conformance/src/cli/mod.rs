@@ -1,12 +1,14 @@
-//! The `conformance` command line: `run`, `validate` and `list`.
+//! The `conformance` command line: `run`, `validate`, `list` and `proxy`.
 //!
 //! Exit codes: 0 when every check (or frame) passed, skips and warnings allowed; 1 when any
 //! failed; 2 when nothing was judged: a usage error (bad arguments, unknown protocol, unreadable
 //! input, no target) or an endpoint that could not be tested (no handshake succeeds).
 //!
-//! `run` lives in [`run`], `validate` in [`validate`]; `list` is here.
+//! `run` lives in [`run`], `validate` in [`validate`], `proxy` in [`proxy`]; `list` and what
+//! several commands parse are here.
 
 mod credentials;
+mod proxy;
 mod run;
 mod validate;
 
@@ -23,6 +25,7 @@ use crate::plan::plan;
 use crate::runner;
 use crate::schemas::Schemas;
 
+pub use proxy::ProxyArgs;
 pub use run::{Format, RunArgs, document};
 pub use validate::ValidateArgs;
 
@@ -43,10 +46,13 @@ pub struct Cli {
 pub enum Command {
     /// Drive a live endpoint through every check of a protocol.
     Run(Box<RunArgs>),
-    /// Validate recorded frames (one JSON value, or JSON Lines, per file).
+    /// Validate recorded frames (one JSON value, or JSON Lines, per file), or judge a proxy's
+    /// transcript again.
     Validate(ValidateArgs),
     /// List the checks, with the sentence each rests on.
     List(ListArgs),
+    /// Sit between a client and a server: forward every frame, judge both sides live.
+    Proxy(Box<ProxyArgs>),
 }
 
 /// Output formats of `validate` and `list`.
@@ -140,6 +146,7 @@ fn execute(cli: Cli, launcher: &dyn Launcher) -> Result<bool> {
             });
             run::run(&schemas, &args, launcher, &documents)
         }
+        Command::Proxy(args) => proxy::run(&schemas, &args),
     }
 }
 
@@ -151,6 +158,41 @@ pub(crate) fn check_protocol(schemas: &Schemas, id: &str) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+fn parse_pairs(items: &[String], separator: char, what: &str) -> Result<Vec<(String, String)>> {
+    items
+        .iter()
+        .map(|item| {
+            let (name, value) = item
+                .split_once(separator)
+                .ok_or_else(|| usage(format!("{what} {item:?} is not NAME{separator}VALUE")))?;
+            let name = name.trim();
+            if name.is_empty() {
+                return Err(usage(format!("{what} {item:?} has no name")));
+            }
+            Ok((name.to_string(), value.trim().to_string()))
+        })
+        .collect()
+}
+
+/// `--header NAME:VALUE` arguments (`run`, `proxy`), each one HTTP can carry.
+fn headers(items: &[String]) -> Result<Vec<(String, String)>> {
+    let headers = parse_pairs(items, ':', "--header")?;
+    for (name, value) in &headers {
+        use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
+        if HeaderName::from_bytes(name.as_bytes()).is_err() {
+            return Err(usage(format!(
+                "--header: {name:?} is not an HTTP header name"
+            )));
+        }
+        if HeaderValue::from_str(value).is_err() {
+            return Err(usage(format!(
+                "--header {name}: the value holds characters an HTTP header cannot carry"
+            )));
+        }
+    }
+    Ok(headers)
 }
 
 fn list(schemas: &Schemas, args: &ListArgs) -> Result<bool> {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow};
 use clap::{Parser, ValueEnum};
 
-use super::{check_protocol, usage, write_out};
+use super::{check_protocol, headers, parse_pairs, usage, write_out};
 use crate::baseline::Baseline;
 use crate::launcher::Launcher;
 use crate::output::sarif::DocumentRoot;
@@ -144,22 +144,6 @@ pub struct RunArgs {
     pub insecure: bool,
 }
 
-fn parse_pairs(items: &[String], separator: char, what: &str) -> Result<Vec<(String, String)>> {
-    items
-        .iter()
-        .map(|item| {
-            let (name, value) = item
-                .split_once(separator)
-                .ok_or_else(|| usage(format!("{what} {item:?} is not NAME{separator}VALUE")))?;
-            let name = name.trim();
-            if name.is_empty() {
-                return Err(usage(format!("{what} {item:?} has no name")));
-            }
-            Ok((name.to_string(), value.trim().to_string()))
-        })
-        .collect()
-}
-
 pub(super) fn run(
     schemas: &Schemas,
     args: &RunArgs,
@@ -173,20 +157,7 @@ pub(super) fn run(
         }
         None => schemas.ids().into_iter().map(str::to_string).collect(),
     };
-    let headers = parse_pairs(&args.headers, ':', "--header")?;
-    for (name, value) in &headers {
-        use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
-        if HeaderName::from_bytes(name.as_bytes()).is_err() {
-            return Err(usage(format!(
-                "--header: {name:?} is not an HTTP header name"
-            )));
-        }
-        if HeaderValue::from_str(value).is_err() {
-            return Err(usage(format!(
-                "--header {name}: the value holds characters an HTTP header cannot carry"
-            )));
-        }
-    }
+    let headers = headers(&args.headers)?;
     let params = parse_pairs(&args.params, '=', "--param")?;
     for (name, _) in &params {
         let known = ids.iter().any(|id| {

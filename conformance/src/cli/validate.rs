@@ -33,24 +33,51 @@ pub enum DirectionArg {
 /// Arguments of `validate`.
 #[derive(Debug, Parser)]
 pub struct ValidateArgs {
-    /// The protocol.
+    /// The protocol (a transcript names its own).
     #[arg(long)]
-    pub protocol: String,
-    /// Who sent the frames.
+    pub protocol: Option<String>,
+    /// Who sent the frames (a transcript says, frame by frame).
     #[arg(long, value_enum)]
-    pub direction: DirectionArg,
+    pub direction: Option<DirectionArg>,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: SimpleFormat,
-    /// Files holding one JSON value, or one JSON value per line.
+    /// Files holding one JSON value, or one JSON value per line, or transcripts of
+    /// `conformance proxy --record`.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 }
 
 pub(super) fn validate(schemas: &Schemas, args: &ValidateArgs) -> Result<bool> {
-    check_protocol(schemas, &args.protocol)?;
-    let validators = schemas.validators(&args.protocol).expect("checked");
-    let direction = match args.direction {
+    if let Some(id) = &args.protocol {
+        check_protocol(schemas, id)?;
+    }
+    let transcripts = args
+        .files
+        .iter()
+        .filter(|f| crate::transcript::is_transcript(f))
+        .count();
+    if transcripts > 0 {
+        if transcripts < args.files.len() {
+            return Err(usage(
+                "transcripts and files of frames are validated in separate runs",
+            ));
+        }
+        let json = args.format == SimpleFormat::Json;
+        let (text, passed) =
+            crate::transcript::validate(schemas, args.protocol.as_deref(), &args.files, json)
+                .map_err(|e| usage(format!("{e:#}")))?;
+        write_out(None, &text)?;
+        return Ok(passed);
+    }
+    let (Some(protocol), Some(direction_arg)) = (&args.protocol, args.direction) else {
+        return Err(usage(
+            "files of frames need --protocol and --direction (a transcript of `conformance \
+             proxy --record` names both)",
+        ));
+    };
+    let validators = schemas.validators(protocol).expect("checked");
+    let direction = match direction_arg {
         DirectionArg::Client => Direction::Client,
         DirectionArg::Server => Direction::Server,
     };
@@ -168,8 +195,8 @@ pub(super) fn validate(schemas: &Schemas, args: &ValidateArgs) -> Result<bool> {
     }
     let text = if args.format == SimpleFormat::Json {
         serde_json::to_string_pretty(&json!({
-            "protocol": args.protocol,
-            "direction": args.direction.to_possible_value().map(|v| v.get_name().to_string()),
+            "protocol": protocol,
+            "direction": direction_arg.to_possible_value().map(|v| v.get_name().to_string()),
             "summary": {"valid": valid, "invalid": invalid, "warnings": warnings},
             "frames": results,
         }))? + "\n"
