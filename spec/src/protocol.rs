@@ -415,6 +415,10 @@ pub struct Sessions {
     /// Client messages that need a session on the connection but do not name it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub needed_by: Vec<String>,
+    /// Client messages that end the session they name (a destroy): once one is answered without
+    /// a refusal, the connection has no session until it obtains another.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ended_by: Vec<String>,
     /// Other ways the documents show of having a session, tried in order when `origin` is an open
     /// reading and gives none: an open reading is never a prerequisite.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -403,6 +403,14 @@ impl ProtocolSource {
                     Direction::Client,
                 ));
             }
+            for (i, message) in sessions.ended_by.iter().enumerate() {
+                if !sessions.id_in_requests.contains_key(message) {
+                    return Err((
+                        format!("/sessions/ended_by/{i}"),
+                        format!("{message} names no session (it is not in id_in_requests)"),
+                    ));
+                }
+            }
             for (key, refusals) in [
                 ("unknown", &sessions.unknown),
                 ("foreign", &sessions.foreign),
