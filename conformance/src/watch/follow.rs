@@ -7,7 +7,8 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use agentwire_spec::protocol::{
-    Correlation, Direction, Exchange, Outcome, ProtocolDescription, ReplyForm, StreamReply, Trigger,
+    Correlation, Direction, Exchange, Outcome, ProtocolDescription, ReplyForm, SessionOrigin,
+    StreamReply, Trigger,
 };
 use serde_json::Value;
 
@@ -65,6 +66,8 @@ enum Awaiting {
         /// The `while_busy` rule under which the server may ignore it (it was sent while the
         /// server was busy with the request the rule names).
         busy: Option<usize>,
+        /// Whether it needs a session and the connection had none: its answer is not judged.
+        sessionless: bool,
     },
     /// The documented reaction `reactions[reaction]` to bad input.
     Reaction { reaction: usize },
@@ -125,6 +128,9 @@ pub struct Follow {
     streams: Vec<OpenStream>,
     /// The last request answered.
     last_answer: Option<LastAnswer>,
+    /// Whether the connection has a session, as far as the watch can tell: one was obtained the
+    /// documented way (or a request naming one was served) and none was ended since.
+    has_session: bool,
 }
 
 /// A verdict of [`crate::judge`] as a finding about `by` at `at`.
@@ -199,11 +205,17 @@ impl Follow {
                                 && p.message == rule.busy_with
                         })
                 });
+                let sessionless = !self.has_session
+                    && description
+                        .sessions
+                        .as_ref()
+                        .is_some_and(|s| s.needed_by.iter().any(|m| m == message));
                 Awaiting::Request {
                     exchange,
                     correlation,
                     valid: true,
                     busy,
+                    sessionless,
                 }
             }
             _ => {
@@ -231,6 +243,39 @@ impl Follow {
             ),
         };
         let mut findings = Vec::new();
+        if let (
+            Awaiting::Request {
+                sessionless: true, ..
+            },
+            Some(sessions),
+        ) = (&awaiting, &description.sessions)
+        {
+            let mut finding = Finding::new(
+                connection,
+                at,
+                Direction::Client,
+                Severity::from(sessions.rule.level),
+            )
+            .citing(&sessions.rule, "/sessions/rule");
+            finding.message = Some(message.clone());
+            finding.finding = format!(
+                "`{message}` needs a session, and the connection has none (none was obtained on \
+                 it{})",
+                match sessions.ended_by.as_slice() {
+                    [] => String::new(),
+                    ended_by => format!(
+                        ", or a {} ended it",
+                        list(
+                            &ended_by
+                                .iter()
+                                .map(|m| format!("`{m}`"))
+                                .collect::<Vec<_>>()
+                        )
+                    ),
+                }
+            );
+            findings.push(finding);
+        }
         if self.pending.len() >= MAX_AWAITED
             && let Some(dropped) = self.pending.pop_front()
         {
@@ -268,6 +313,16 @@ impl Follow {
         let Some(message) = seen.message else {
             return Vec::new();
         };
+        if let Some(sessions) = &ctx.description.sessions
+            && let SessionOrigin::Announcement {
+                message: announced,
+                id,
+            } = &sessions.origin
+            && announced == message
+            && seen.frame.pointer(id).is_some()
+        {
+            self.has_session = true;
+        }
         if let Some(findings) = self.stream_frame(ctx, connection, at, message, seen.frame) {
             return findings;
         }
@@ -389,6 +444,7 @@ impl Follow {
             exchange: exchange_index,
             valid,
             busy: busy_rule,
+            sessionless,
             ..
         } = pending.awaiting
         else {
@@ -418,6 +474,20 @@ impl Follow {
             ];
         }
         let elapsed = at.saturating_sub(pending.sent);
+        if sessionless {
+            // The client's fault, reported when it sent the request: whatever the answer is,
+            // the document does not say.
+            let mut note = Finding::new(connection, at, Direction::Server, Severity::Info);
+            note.message = Some(message.to_string());
+            note.finding = format!(
+                "`{}`, sent without a session, was answered by `{message}` after {} ms (not \
+                 judged: the document does not say how)",
+                pending.message,
+                elapsed.as_millis()
+            );
+            self.last_answer = Some(LastAnswer::new(pending.message, message, at));
+            return vec![note];
+        }
         if stream_form(exchange, form).is_none()
             && let Some(note) = not_served(
                 ctx,
@@ -435,6 +505,7 @@ impl Follow {
             });
             return vec![note];
         }
+        self.served(ctx, &pending.message, seen.frame);
         let budget = ctx.budget_of(exchange_index);
         let reply = match stream_form(exchange, form) {
             Some(stream) => {
@@ -495,6 +566,26 @@ impl Follow {
             .collect()
     }
 
+    /// A request was served (answered, neither refused nor with an error): what it did to the
+    /// connection's session.
+    fn served(&mut self, ctx: &Context, request: &str, reply: &Value) {
+        let Some(sessions) = &ctx.description.sessions else {
+            return;
+        };
+        if let SessionOrigin::Request {
+            message,
+            id_in_reply,
+        } = &sessions.origin
+            && message == request
+            && reply.pointer(id_in_reply).is_some()
+        {
+            self.has_session = true;
+        }
+        if sessions.id_in_requests.contains_key(request) {
+            self.has_session = !sessions.ended_by.iter().any(|m| m == request);
+        }
+    }
+
     /// A chunk or end of an open stream: its findings (none for a chunk followed). `None` when
     /// the message is no part of any documented stream.
     fn stream_frame(
@@ -532,19 +623,15 @@ impl Follow {
                                 _ => None,
                             })
                     })?;
-            let mut finding = Finding::new(
-                connection,
-                at,
-                Direction::Server,
-                Severity::Warn.min(Severity::from(stream.rule.level)),
-            )
-            .citing(
-                &stream.rule,
-                format!("/exchanges/{i}/replies/{j}/stream/rule"),
-            );
+            let mut finding = Finding::new(connection, at, Direction::Server, Severity::Info)
+                .citing(
+                    &stream.rule,
+                    format!("/exchanges/{i}/replies/{j}/stream/rule"),
+                );
             finding.message = Some(message.to_string());
             finding.finding = format!(
-                "a `{message}` while no `{}`…`{}` stream is open",
+                "a `{message}` while no `{}`…`{}` stream is open on this connection (another's \
+                 delivered here, as a subscription does, or a stream the watch did not see open)",
                 stream.start, stream.end
             );
             finding.frame = Some(crate::util::shorten(frame));
@@ -663,10 +750,11 @@ impl Follow {
     }
 
     /// A documented reply that answers nothing awaited. Where it was almost the answer to a
-    /// request (an id that is not the request's), at that exchange's level; where no request
-    /// waits at all (and the client has spoken: what comes before is unprompted), a warning, as
-    /// the document does not say a server never sends one on its own. Any other frame that is
-    /// not the answer is judged on its own, as `run` judges it while it waits.
+    /// request (an id that is not the request's), a finding at that exchange's level; where no
+    /// request waits at all (and the client has spoken: what comes before is unprompted), it is
+    /// noted (info): documents do not say a server never sends one on its own, and some deliver
+    /// other connections' answers (a subscription). Any other frame that is not the answer is
+    /// judged on its own, as `run` judges it while it waits.
     #[allow(clippy::too_many_arguments)]
     fn reply_to_nothing(
         &self,
@@ -709,10 +797,9 @@ impl Follow {
                     .filter(|e| answers(e))
                     .map(|e| format!("`{}`", e.request))
                     .collect();
-                let level = Severity::from(description.exchanges[index].rule.level);
                 (
                     index,
-                    Severity::Warn.min(level),
+                    Severity::Info,
                     format!(
                         "a `{message}`, a documented reply to {}, while no request awaited an answer",
                         list(&requests)

@@ -164,7 +164,7 @@ fn invalid_frames_are_reported_for_the_side_that_sent_them() {
 }
 
 #[test]
-fn a_reply_to_nothing_warns_and_a_late_one_is_named() {
+fn a_reply_to_nothing_is_noted_and_a_late_one_is_named() {
     // Before the client speaks, what the server sends is unprompted: judged on its own.
     assert_eq!(
         self::problems(&run("datagram", vec![Frame(0, Server, ping("z"))])),
@@ -178,14 +178,13 @@ fn a_reply_to_nothing_warns_and_a_late_one_is_named() {
             Frame(2, Server, ping("z")),
         ],
     );
-    let problems = problems(&found);
-    assert_eq!(problems.len(), 1);
-    assert_eq!(problems[0].1, Severity::Warn);
+    assert_eq!(problems(&found), []);
+    let noted = found.iter().find(|f| f.ms == 2.0).expect("noted");
     assert!(
-        problems[0]
-            .2
+        noted
+            .finding
             .contains("a documented reply to `ping`, while no request awaited"),
-        "{problems:?}"
+        "{noted:?}"
     );
     let found = run(
         "datagram",
@@ -504,4 +503,38 @@ fn refusals_and_error_messages_answer_without_being_served() {
         ],
     );
     assert_eq!(problems(&found).len(), 1, "{found:?}");
+}
+
+#[test]
+fn a_request_that_needs_a_session_without_one_is_the_clients() {
+    let chat = json!({"msg": "chat", "cid": "c", "content": {"type": "text", "data": "aGk="}});
+    let refusal = json!({"msg": "chat", "cid": "c", "content": {"success": false, "error": "no session", "sender": "a", "bot": true, "type": "text", "data": ""}});
+    let create = json!({"msg": "session", "cid": "s", "content": {"request": "create", "settings": {"model": "m", "temperature": 0.5, "seed": 1}}});
+    let created = json!({"msg": "session", "cid": "s", "content": {"session_id": "x", "success": true, "error": null}});
+    let destroy =
+        json!({"msg": "session", "cid": "d", "content": {"request": "destroy", "session_id": "x"}});
+    let destroyed =
+        json!({"msg": "session", "cid": "d", "content": {"success": true, "error": null}});
+    let served = json!({"msg": "chat", "cid": "c", "content": {"success": true, "error": false, "sender": "a", "bot": true, "type": "text", "data": "aGk="}});
+    let found = run(
+        "datagram",
+        vec![
+            Frame(0, Client, chat.clone()),
+            Frame(1, Server, refusal.clone()),
+            Frame(2, Client, create),
+            Frame(3, Server, created),
+            Frame(4, Client, chat.clone()),
+            Frame(5, Server, served),
+            Frame(6, Client, destroy),
+            Frame(7, Server, destroyed),
+            Frame(8, Client, chat),
+            Frame(9, Server, refusal),
+        ],
+    );
+    let problems = problems(&found);
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    for (by, severity, what) in problems {
+        assert_eq!((by, severity), (Client, Severity::Fail));
+        assert!(what.contains("needs a session"), "{what}");
+    }
 }
