@@ -123,8 +123,8 @@ fn steps(browser: bool) -> Vec<Step> {
             &["node", "codegen/tests/ts/build.mjs"],
         ),
         // The clients' conversations (reference.test.mjs, browser.test.mjs) run the reference
-        // servers, and the report tests the conformance binary: built here, outside the tests'
-        // time limits, so a fresh clone needs nothing more.
+        // servers, directly and through `conformance proxy`, and the report tests the conformance
+        // binary: built here, outside the tests' time limits, so a fresh clone needs nothing more.
         step(
             "reference servers and the conformance binary for the Node tests",
             &[
@@ -141,6 +141,20 @@ fn steps(browser: bool) -> Vec<Step> {
             ],
         ),
         step("TypeScript bindings", &node_tests(TS_TESTS, browser)),
+        // The same conversations through `conformance proxy` (reference.test.mjs reads
+        // AGENTWIRE_VIA_PROXY): clients and servers talk unchanged, and the proxy finds no fault
+        // but what a test does wrong on purpose.
+        step(
+            "TypeScript clients through the proxy",
+            &[
+                "env",
+                "AGENTWIRE_VIA_PROXY=1",
+                "node",
+                "--test",
+                "--test-timeout=600000",
+                "codegen/tests/ts/reference.test.mjs",
+            ],
+        ),
         step(
             "conformance report test install",
             &[

@@ -3,6 +3,11 @@
 // authentication by query token, cookie and first message, requests correlated the protocol's way
 // (several in flight), streams, sessions, relays, commands and the server's error frames. Every
 // frame the server sends must pass the guards: a FrameError anywhere fails the test.
+//
+// With AGENTWIRE_VIA_PROXY=1 (a step of `cargo xtask test`), every conversation goes through
+// `conformance proxy` instead, unchanged: the same assertions hold, and once the tests are done
+// each proxy must have found nothing wrong with the server, and nothing with the client but what a
+// test does on purpose (bad input, a chat after its session was destroyed).
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -13,17 +18,45 @@ import WebSocket from "ws";
 
 import { importProtocol, importRoot } from "./lib/package.mjs";
 import { paths } from "./lib/paths.mjs";
-import { startReference } from "./lib/servers.mjs";
+import { startProxy, startReference } from "./lib/servers.mjs";
 import { JWT_SECRET, token } from "./lib/targets.mjs";
 
+const viaProxy = process.env.AGENTWIRE_VIA_PROXY === "1";
 const running = [];
+const proxies = [];
 
-after(() => Promise.all(running.map((server) => server.stop())));
+after(async () => {
+  const stopped = await Promise.all(proxies.map(async ({ id, proxy, clientFaults }) => ({ id, clientFaults, ...(await proxy.stop()) })));
+  await Promise.all(running.map((server) => server.stop()));
+  for (const { id, clientFaults, code, lines, stderr } of stopped) {
+    const problems = lines.filter((l) => l.kind === "finding" && l.severity !== "info");
+    const server = problems.filter((f) => f.by === "server");
+    const client = problems.filter((f) => f.by === "client");
+    assert.deepEqual(server, [], `${id}: the proxy found the reference server at fault`);
+    for (const finding of client) {
+      assert.ok(clientFaults.some((fault) => fault.test(finding.finding)), `${id}: the proxy found the typed client at fault: ${JSON.stringify(finding)}`);
+    }
+    for (const fault of clientFaults) {
+      assert.ok(client.some((f) => fault.test(f.finding)), `${id}: the client's fault on purpose (${fault}) was not reported`);
+    }
+    assert.equal(code, problems.some((f) => f.severity === "fail") ? 1 : 0, `${id}: ${stderr}`);
+    const summary = lines.at(-1);
+    assert.equal(summary.kind, "summary", `${id}: the summary ends the output`);
+    assert.ok(summary.connections > 0, `${id}: ${JSON.stringify(summary)}`);
+  }
+});
 
-async function reference(id) {
+/**
+ * The reference server of a protocol, or with AGENTWIRE_VIA_PROXY=1 a proxy in front of one.
+ * `clientFaults`: what the test's client does wrong on purpose, as the proxy words it.
+ */
+async function reference(id, { clientFaults = [] } = {}) {
   const server = await startReference(id, ["--jwt-secret", JWT_SECRET]);
   running.push(server);
-  return server;
+  if (!viaProxy) return server;
+  const proxy = await startProxy(id, server.origin);
+  proxies.push({ id, proxy, clientFaults });
+  return { ...server, origin: proxy.origin };
 }
 
 /** A client whose every error (a frame failing the guards, above all) is recorded. */
@@ -69,7 +102,7 @@ const base64 = (text) => Buffer.from(text, "utf8").toString("base64");
 
 test("datagram: cids correlate requests in flight together; a session's life; chat; refusals", { timeout: 60_000 }, async () => {
   const { Client } = await importProtocol("datagram");
-  const server = await reference("datagram");
+  const server = await reference("datagram", { clientFaults: [/`chat_request` needs a session/] });
   const { client, errors } = watched(new Client({ url: server.origin, WebSocket }));
   await client.connect();
 
@@ -290,7 +323,7 @@ test("the URL may be the server's or the endpoint's own; a refused handshake nam
   const { Client } = await importProtocol("generalbots");
   const socializer = await importProtocol("socializer");
   const { ConnectionError } = await importRoot();
-  const server = await reference("generalbots");
+  const server = await reference("generalbots", { clientFaults: [/not at the documented endpoint/] });
   // As the server prints it (with the path), and as the origin (the client appends the path).
   for (const url of [`${server.origin}${server.path}`, server.origin, `${server.origin}/`]) {
     const client = new Client({ url, token: await token(), WebSocket });
@@ -459,7 +492,8 @@ test("every protocol: the frames a reference server sends for bad input pass the
   const tok = await token();
   for (const [id, { path, query, expect, code }] of Object.entries(cases)) {
     const bindings = await importProtocol(id);
-    const server = await reference(id);
+    // The test's socket sends nothing but bad input: whatever the proxy says of it is the client's.
+    const server = await reference(id, { clientFaults: [/./] });
     const url = `${server.origin}${path}${query ? `?token=${tok}` : ""}`;
     const socket = new WebSocket(url);
     const frames = [];

@@ -47,33 +47,45 @@ export function nextFrame(socket, timeoutMs = 5_000) {
   });
 }
 
-let binary;
+const binaries = new Map();
 
 /**
- * The reference server's executable: `cargo build -p agentwire-reference` (a no-op when
+ * An executable of the workspace: `cargo build -p <crate> --bin <bin>` (a no-op when
  * `cargo xtask test` has built it), located by cargo's own report of what it built, so that
  * CARGO_TARGET_DIR and build settings are honoured.
  */
-export function referenceBinary() {
-  if (binary !== undefined) return binary;
-  const out = execFileSync("cargo", ["build", "--quiet", "-p", "agentwire-reference", "--bin", "reference", "--message-format=json"], {
+function workspaceBinary(crate, bin) {
+  if (binaries.has(bin)) return binaries.get(bin);
+  const out = execFileSync("cargo", ["build", "--quiet", "-p", crate, "--bin", bin, "--message-format=json"], {
     cwd: paths.root,
     encoding: "utf8",
     stdio: ["ignore", "pipe", "inherit"],
     maxBuffer: 64 * 1024 * 1024,
     timeout: 900_000,
   });
+  let found;
   for (const line of out.split("\n")) {
     if (!line.startsWith("{")) continue;
     const message = JSON.parse(line);
-    if (message.reason === "compiler-artifact" && message.target?.name === "reference" && message.executable) {
-      binary = message.executable;
+    if (message.reason === "compiler-artifact" && message.target?.name === bin && message.executable) {
+      found = message.executable;
     }
   }
-  if (binary === undefined || !existsSync(binary)) {
-    throw new Error("cargo build -p agentwire-reference reported no `reference` executable");
+  if (found === undefined || !existsSync(found)) {
+    throw new Error(`cargo build -p ${crate} reported no \`${bin}\` executable`);
   }
-  return binary;
+  binaries.set(bin, found);
+  return found;
+}
+
+/** The reference server's executable. */
+export function referenceBinary() {
+  return workspaceBinary("agentwire-reference", "reference");
+}
+
+/** The conformance suite's executable. */
+export function conformanceBinary() {
+  return workspaceBinary("agentwire-conformance", "conformance");
 }
 
 /**
@@ -136,4 +148,60 @@ export async function jwt(secret, claims) {
   const encode = (value) => Buffer.from(JSON.stringify(value)).toString("base64url");
   const body = `${encode({ alg: "HS256", typ: "JWT" })}.${encode(claims)}`;
   return `${body}.${createHmac("sha256", secret).update(body).digest("base64url")}`;
+}
+
+/**
+ * Starts `conformance proxy --protocol <id> --listen 127.0.0.1:0 --upstream <upstream> --format
+ * json` and resolves, once its first line (`proxying ws://ADDR -> UPSTREAM`) is out, with the
+ * origin clients connect to. `stop()` interrupts it (Ctrl-C) and resolves with its exit code and
+ * every JSON line it printed: frames, findings, connection events and the summary.
+ */
+export async function startProxy(id, upstream, args = [], timeoutMs = 60_000) {
+  const child = spawn(conformanceBinary(), ["proxy", "--protocol", id, "--listen", "127.0.0.1:0", "--upstream", upstream, "--format", "json", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (text) => {
+    stderr += text;
+  });
+  const lines = createInterface({ input: child.stdout });
+  const printed = [];
+  const first = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`conformance proxy --protocol ${id} printed nothing within ${timeoutMs} ms\n${stderr}`)), timeoutMs);
+    lines.on("line", (line) => {
+      if (printed.length === 0 && !line.startsWith("{")) {
+        clearTimeout(timer);
+        resolve(line);
+        printed.push(null);
+        return;
+      }
+      printed.push(JSON.parse(line));
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`conformance proxy --protocol ${id} exited with ${code} before listening\n${stderr}`));
+    });
+  });
+  const match = /^proxying (ws:\/\/\S+) -> (\S+)$/.exec(first);
+  if (!match || match[2] !== upstream) {
+    child.kill();
+    throw new Error(`conformance proxy: unexpected first line ${JSON.stringify(first)}\n${stderr}`);
+  }
+  const closed = new Promise((resolve) => lines.once("close", resolve));
+  return {
+    origin: match[1],
+    stderr: () => stderr,
+    stop: () =>
+      new Promise((resolve) => {
+        const done = (code) => closed.then(() => resolve({ code, lines: printed.slice(1), stderr }));
+        if (child.exitCode !== null || child.signalCode !== null) return done(child.exitCode);
+        const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+        child.once("exit", (code) => {
+          clearTimeout(timer);
+          done(code);
+        });
+        child.kill("SIGINT");
+      }),
+  };
 }
