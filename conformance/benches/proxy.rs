@@ -90,7 +90,11 @@ async fn bench() {
     let through_bare = paced(&bare).await;
     let through_proxy = paced(&proxied).await;
     let (p50, p99) = (percentile(&base, 0.50), percentile(&base, 0.99));
-    println!("  direct           p50 {:>7.3} ms   p99 {:>7.3} ms", ms(p50), ms(p99));
+    println!(
+        "  direct           p50 {:>7.3} ms   p99 {:>7.3} ms",
+        ms(p50),
+        ms(p99)
+    );
     for (label, samples) in [("bare forwarder", &through_bare), ("proxy", &through_proxy)] {
         let (q50, q99) = (percentile(samples, 0.50), percentile(samples, 0.99));
         println!(
@@ -99,7 +103,11 @@ async fn bench() {
             ms(q99),
             ms(q50) - ms(p50),
             ms(q99) - ms(p99),
-            if label == "proxy" { " (target < 1 ms)" } else { "" }
+            if label == "proxy" {
+                " (target < 1 ms)"
+            } else {
+                ""
+            }
         );
     }
     let _ = stop.send(());
@@ -136,9 +144,12 @@ async fn start_bare(upstream: &str) -> String {
                 else {
                     return;
                 };
-                let Ok((server, _)) =
-                    tokio_tungstenite::connect_async_with_config(upstream.as_str(), Some(config), true)
-                        .await
+                let Ok((server, _)) = tokio_tungstenite::connect_async_with_config(
+                    upstream.as_str(),
+                    Some(config),
+                    true,
+                )
+                .await
                 else {
                     return;
                 };

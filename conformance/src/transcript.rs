@@ -375,7 +375,7 @@ pub fn validate(
     for file in files {
         let judged = judge(file, schemas, protocol)?;
         passed &= !judged.tally.failed() && judged.bad_lines.is_empty();
-        merge(&mut total, &judged.tally);
+        total.merge(&judged.tally);
         if json {
             documents.push(serde_json::json!({
                 "file": file.display().to_string(),
@@ -418,14 +418,4 @@ pub fn validate(
         lines.join("\n") + "\n"
     };
     Ok((text, passed))
-}
-
-fn merge(total: &mut Tally, more: &Tally) {
-    total.connections += more.connections;
-    total.client_frames += more.client_frames;
-    total.server_frames += more.server_frames;
-    total.client.failed += more.client.failed;
-    total.client.warned += more.client.warned;
-    total.server.failed += more.server.failed;
-    total.server.warned += more.server.warned;
 }

@@ -292,6 +292,32 @@ impl Watch {
         code: Option<u16>,
         reason: &str,
     ) -> Vec<Finding> {
+        let said = format!("the {} {}", side(by), describe_close(code, reason));
+        self.end(at, by, code, reason, said)
+    }
+
+    /// The connection of `by` ended at `at` without a close frame (a reset, an end of stream, a
+    /// frame WebSocket does not allow).
+    pub fn ended(&mut self, at: Duration, by: Direction, how: &str) -> Vec<Finding> {
+        let said = format!(
+            "the {}'s connection {}",
+            side(by),
+            describe_close(None, how)
+        );
+        self.end(at, by, None, how, said)
+    }
+
+    /// The first side to end the connection (the other's close answers it): said, with the
+    /// document's close code cited where it names one; a server's end judged against what it
+    /// was still to answer.
+    fn end(
+        &mut self,
+        at: Duration,
+        by: Direction,
+        code: Option<u16>,
+        reason: &str,
+        said: String,
+    ) -> Vec<Finding> {
         if self.stopped {
             return Vec::new();
         }
@@ -301,17 +327,11 @@ impl Watch {
         }
         self.closing = Some(by);
         let mut event = Finding::new(self.connection, at, by, Severity::Info);
-        event.finding = format!("the {} {}", side(by), describe_close(code, reason));
-        let documented = code.and_then(|code| {
-            let position = self
-                .ctx
-                .description
-                .close_codes
-                .iter()
-                .position(|c| c.code == code)?;
-            Some((position, &self.ctx.description.close_codes[position]))
-        });
-        if let Some((i, documented)) = documented {
+        event.finding = said;
+        let close_codes = &self.ctx.description.close_codes;
+        if let Some((i, documented)) =
+            code.and_then(|code| close_codes.iter().enumerate().find(|(_, c)| c.code == code))
+        {
             event.finding.push_str(&format!(
                 ": a documented close code ({}, {})",
                 documented.name, documented.when
@@ -327,34 +347,6 @@ impl Watch {
                 code,
                 reason,
             ));
-        }
-        self.follow.clear();
-        findings
-    }
-
-    /// The connection of `by` ended at `at` without a close frame (a reset, an end of stream, a
-    /// frame WebSocket does not allow).
-    pub fn ended(&mut self, at: Duration, by: Direction, how: &str) -> Vec<Finding> {
-        if self.stopped {
-            return Vec::new();
-        }
-        let mut findings = self.tick(at);
-        if self.closing.is_some() {
-            return findings;
-        }
-        self.closing = Some(by);
-        let mut event = Finding::new(self.connection, at, by, Severity::Info);
-        event.finding = format!(
-            "the {}'s connection {}",
-            side(by),
-            describe_close(None, how)
-        );
-        findings.push(event);
-        if by == Direction::Server {
-            findings.extend(
-                self.follow
-                    .server_closed(&self.ctx, self.connection, at, None, how),
-            );
         }
         self.follow.clear();
         findings
@@ -440,6 +432,20 @@ impl Tally {
         match by {
             Direction::Client => self.client_frames += 1,
             Direction::Server => self.server_frames += 1,
+        }
+    }
+
+    /// Adds another tally.
+    pub fn merge(&mut self, more: &Tally) {
+        self.connections += more.connections;
+        self.client_frames += more.client_frames;
+        self.server_frames += more.server_frames;
+        for (counts, more) in [
+            (&mut self.client, more.client),
+            (&mut self.server, more.server),
+        ] {
+            counts.failed += more.failed;
+            counts.warned += more.warned;
         }
     }
 
