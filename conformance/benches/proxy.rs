@@ -1,6 +1,6 @@
 //! `conformance proxy` under load, beside a bare tokio-tungstenite forwarder with the same buffers
 //! (`proxy::buffers`), in one run: 1,000 clients each holding a connection through it to the
-//! datagram reference server (in this process, rate limit off), sending `ping`s answered by
+//! datagram reference server (in this process, rate and connection limits off), sending `ping`s answered by
 //! `pong`s. The proxy validates both directions and follows every answer; it writes no output.
 //!
 //! - Throughput: every client sends its next ping as soon as its pong is back (1,000 in flight),
@@ -45,13 +45,16 @@ fn main() {
 async fn bench() {
     println!(
         "proxy benchmark: datagram ping/pong, {CLIENTS} clients, the reference server in process \
-         (rate limit off), 2 runtime threads"
+         (rate and connection limits off), 2 runtime threads"
     );
     println!("load average before: {}", load());
     let mut options = agentwire_reference::Options::new("datagram").expect("datagram");
     options.config.rate_limit = None;
     options.config.max_connections = None;
     options.config.max_connections_per_ip = None;
+    // The clients connect 100 at a time, all from one address.
+    options.config.max_handshakes_per_ip = 1024;
+    options.config.max_handshakes = 1024;
     let server = agentwire_reference::start(options, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
         .await
         .expect("the reference server starts");
