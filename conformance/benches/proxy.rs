@@ -1,7 +1,8 @@
 //! `conformance proxy` under load, beside a bare tokio-tungstenite forwarder with the same buffers
 //! (`proxy::buffers`), in one run: 1,000 clients each holding a connection through it to the
-//! datagram reference server (in this process, rate and connection limits off), sending `ping`s answered by
-//! `pong`s. The proxy validates both directions and follows every answer; it writes no output.
+//! datagram reference server (in this process, rate and connection limits off), sending `ping`s
+//! answered by `pong`s. The proxy validates both directions and follows every answer; it writes
+//! no output.
 //!
 //! - Throughput: every client sends its next ping as soon as its pong is back (1,000 in flight),
 //!   for 5 s after 1 s of warm-up: round trips (requests) per second.
