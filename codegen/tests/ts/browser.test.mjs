@@ -2,7 +2,9 @@
 // that imports the packed package through its subpath exports (an import map) and holds
 // conversations with the reference servers of General Bots (the query token, a streamed reply, a
 // tool call), Socializer (cookie authentication, which only a browser page can do that way) and
-// datagram (a session, base64 chat).
+// datagram (a session, base64 chat). Then the same page again with `conformance proxy` between it
+// and each server, as the README's "find out who breaks the protocol" shows: the conversations
+// pass unchanged and the proxy finds no fault on either side.
 
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -14,6 +16,7 @@ import { after, before, test } from "node:test";
 import { chromium } from "playwright-core";
 
 import { paths } from "./lib/paths.mjs";
+import { startProxy } from "./lib/servers.mjs";
 import { conversationServers, token } from "./lib/targets.mjs";
 
 const CHROMIUM = process.env.AGENTWIRE_CHROMIUM ?? "/usr/bin/chromium";
@@ -100,15 +103,16 @@ after(async () => {
   await new Promise((resolve) => (http ? http.close(() => resolve()) : resolve()));
 });
 
-test("a page using the packed clients completes its conversations in Chromium", { timeout: 120_000 }, async () => {
+/** Loads the page against these servers (id to `ws://` origin); the page's result. */
+async function converse(urls) {
   const page = context.pages()[0] ?? (await context.newPage());
   const logs = [];
   page.on("console", (message) => logs.push(`${message.type()}: ${message.text()}`));
   page.on("pageerror", (error) => logs.push(`pageerror: ${error.message}`));
   const query = new URLSearchParams({
-    generalbots: servers.generalbots.url.replace("127.0.0.1", "localhost"),
-    socializer: servers.socializer.url.replace("127.0.0.1", "localhost"),
-    datagram: servers.datagram.url.replace("127.0.0.1", "localhost"),
+    generalbots: urls.generalbots.replace("127.0.0.1", "localhost"),
+    socializer: urls.socializer.replace("127.0.0.1", "localhost"),
+    datagram: urls.datagram.replace("127.0.0.1", "localhost"),
     token: await token("browser"),
   });
   await page.goto(`${origin}/?${query}`, { timeout: 30_000 });
@@ -131,5 +135,30 @@ test("a page using the packed clients completes its conversations in Chromium", 
   assert.match(chat.reply, /hi from the browser/);
   assert.match(datagram.session, /\S/);
   assert.equal(datagram.echo, "Echo: from the page");
+  return result;
+}
+
+const IDS = ["generalbots", "socializer", "datagram"];
+
+test("a page using the packed clients completes its conversations in Chromium", { timeout: 120_000 }, async () => {
+  const result = await converse(Object.fromEntries(IDS.map((id) => [id, servers[id].url])));
   console.log(`browser: ${JSON.stringify(result)}`);
+});
+
+test("through conformance proxy, the page's conversations pass unchanged and nobody breaks the protocol", { timeout: 120_000 }, async () => {
+  const proxies = {};
+  try {
+    for (const id of IDS) proxies[id] = await startProxy(id, servers[id].url);
+    await converse(Object.fromEntries(IDS.map((id) => [id, proxies[id].origin])));
+  } finally {
+    for (const [id, proxy] of Object.entries(proxies)) {
+      const { code, lines, stderr } = await proxy.stop();
+      const problems = lines.filter((l) => l.kind === "finding" && l.severity !== "info");
+      assert.deepEqual(problems, [], `${id}: the proxy found a fault`);
+      assert.equal(code, 0, `${id}: ${stderr}`);
+      const opened = lines.filter((l) => l.kind === "open");
+      assert.ok(opened.length > 0, `${id}: the page's connections went through the proxy`);
+      assert.ok(lines.some((l) => l.kind === "frame" && l.direction === "client"), `${id}: frames both ways`);
+    }
+  }
 });
