@@ -62,21 +62,47 @@ struct Conn {
     deadline_changed: Notify,
 }
 
+/// A connection whose two handshakes succeeded.
+struct Opened {
+    number: u64,
+    watch: Watch,
+    client: Ws,
+    upstream: Ws,
+    /// Its place among `--max-connections`, held while it lives.
+    _permit: OwnedSemaphorePermit,
+}
+
 /// Serves one accepted TCP connection to the end. Without a `permit` (the proxy is at
 /// `--max-connections`), the client is refused with 503.
 pub(super) async fn serve(
     shared: Arc<Shared>,
-    mut stream: TcpStream,
+    stream: TcpStream,
     peer: SocketAddr,
     permit: Option<OwnedSemaphorePermit>,
     stopping: signal::Receiver<bool>,
 ) {
+    if let Some(opened) = open(&shared, stream, peer, permit).await {
+        relay(shared, opened, stopping).await;
+    }
+}
+
+/// Both handshakes: the client's request read, the upstream dialled, the client answered with
+/// 101 (or the upstream's refusal, or the proxy's own).
+async fn open(
+    shared: &Arc<Shared>,
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    permit: Option<OwnedSemaphorePermit>,
+) -> Option<Opened> {
     let options = &shared.options;
     let request = match handshake::read_request(&mut stream, options.connect_timeout).await {
         Ok(request) => request,
-        Err(rejection) => return handshake::reject(&mut stream, &rejection).await,
+        Err(rejection) => {
+            handshake::reject(&mut stream, &rejection).await;
+            return None;
+        }
     };
-    let Some(_permit) = permit else {
+    let Some(permit) = permit else {
         let busy = Rejection::new(
             503,
             format!(
@@ -84,7 +110,8 @@ pub(super) async fn serve(
                 options.max_connections
             ),
         );
-        return handshake::reject(&mut stream, &busy).await;
+        handshake::reject(&mut stream, &busy).await;
+        return None;
     };
     let number = shared.next_connection.fetch_add(1, Ordering::Relaxed);
     let secrets: Vec<&str> = shared.secrets.iter().map(String::as_str).collect();
@@ -133,19 +160,35 @@ pub(super) async fn serve(
             };
             for entry in [&open, &refusal] {
                 let findings = transcript::apply(&mut watch, &shared.ctx, entry, None);
-                publish(&shared, entry, None, &findings).await;
+                publish(shared, entry, None, &findings).await;
             }
             handshake::pass_on(&mut stream, &refused, &reason).await;
-            return;
+            return None;
         }
     };
-    let client = match handshake::accept(stream, request, protocol.as_deref(), shared.config).await
-    {
-        Ok(client) => client,
-        Err(_) => return,
-    };
+    let client = handshake::accept(stream, request, protocol.as_deref(), shared.config)
+        .await
+        .ok()?;
     let findings = transcript::apply(&mut watch, &shared.ctx, &open, None);
-    publish(&shared, &open, None, &findings).await;
+    publish(shared, &open, None, &findings).await;
+    Some(Opened {
+        number,
+        watch,
+        client,
+        upstream,
+        _permit: permit,
+    })
+}
+
+/// Forwards and judges until both sides have closed (or the proxy stops).
+async fn relay(shared: Arc<Shared>, opened: Opened, stopping: signal::Receiver<bool>) {
+    let Opened {
+        number,
+        watch,
+        client,
+        upstream,
+        _permit,
+    } = opened;
     let (client_tx, client_rx) = client.split();
     let (server_tx, server_rx) = upstream.split();
     let conn = Arc::new(Conn {
