@@ -25,7 +25,8 @@ pub struct ProxyArgs {
     /// Where clients connect, HOST:PORT (port 0 picks a free one; the first line says which).
     #[arg(long, value_name = "ADDR")]
     pub listen: SocketAddr,
-    /// The server, ws://HOST[:PORT][/PREFIX]: each client's path and query follow.
+    /// The server, ws://HOST:PORT (with a path prefix if it needs one): each client's path and
+    /// query follow.
     #[arg(long, value_name = "URL")]
     pub upstream: String,
     /// Write a transcript (JSON Lines) that `conformance validate FILE` judges again.

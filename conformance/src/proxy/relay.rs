@@ -2,7 +2,7 @@
 //! that read a frame, judge it, record it and forward it, a ticker that judges answers when they
 //! fall due, and the closing of both sides.
 //!
-//! Every event goes through [`Conn::note`], which stamps it, numbers it, applies it to the
+//! Every event goes through `Conn::note`, which stamps it, numbers it, applies it to the
 //! connection's watch and records it under one lock, so the watch sees a request before the
 //! reply it provokes and the transcript holds each connection's entries in order. The lock is
 //! taken after a frame is read and validated and released before it is forwarded: a side that

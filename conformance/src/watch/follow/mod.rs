@@ -4,8 +4,8 @@
 //! what a passive watcher has to remember between frames, bounded.
 //!
 //! Here: what a client frame leaves awaited and which awaited answer a server frame is; in
-//! [`answer`] how an answered request is judged, in [`stream`] an open stream's chunks and end,
-//! in [`due`] what did not come in time and what a server's close cut off.
+//! `answer` how an answered request is judged, in `stream` an open stream's chunks and end,
+//! in `due` what did not come in time and what a server's close cut off.
 
 mod answer;
 mod due;
