@@ -629,6 +629,46 @@ async fn hostile_clients_and_servers_cannot_make_it_the_weak_link() {
         .await
         .unwrap();
     assert_eq!(next_text(&mut other).await["role"], "echo");
+    // A server's frame over the cap: the client is told with 1001, the proxy says why.
+    let oversized = support::start_hostile(Message::text("y".repeat(8192))).await;
+    let capped = Proxy::start("rixa", &oversized.url, &["--max-frame-bytes", "4096"]);
+    let mut victim = client(&format!("{}/ws/", capped.url)).await;
+    let frame = next_close(&mut victim).await.expect("a code");
+    assert_eq!(u16::from(frame.code), 1001);
+    capped
+        .wait_for("the server's frame over the cap", |l| {
+            l["kind"] == "ended"
+                && l["direction"] == "server"
+                && l["how"]
+                    .as_str()
+                    .is_some_and(|h| h.contains("over the proxy's cap"))
+        })
+        .await;
+    // A server's binary frame passes unchanged, and is reported as the server's.
+    let binary = support::start_hostile(Message::binary(vec![0u8, 159, 146, 150])).await;
+    let watched = Proxy::start("rixa", &binary.url, &[]);
+    let mut receiver = client(&format!("{}/ws/", watched.url)).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let got = loop {
+        match tokio::time::timeout_at(deadline, receiver.next()).await {
+            Ok(Some(Ok(Message::Binary(bytes)))) => break bytes,
+            Ok(Some(Ok(_))) => {}
+            other => panic!("no binary frame: {other:?}"),
+        }
+    };
+    assert_eq!(&got[..], &[0u8, 159, 146, 150]);
+    let reported = watched
+        .wait_for("the binary frame's finding", |l| {
+            l["kind"] == "finding" && l["by"] == "server" && l["severity"] == "fail"
+        })
+        .await;
+    assert!(
+        reported["finding"]
+            .as_str()
+            .unwrap()
+            .contains("a binary frame"),
+        "{reported}"
+    );
     // A client that never reads while its server floods it holds up no other client.
     let flood = start_with(|mut ws: Ws| async move {
         let frame =
