@@ -419,3 +419,81 @@ pub fn validate(
     };
     Ok((text, passed))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(protocol: &str) -> String {
+        serde_json::to_string(&Header {
+            transcript: MAGIC.into(),
+            version: VERSION,
+            protocol: protocol.into(),
+            upstream: "ws://127.0.0.1:1".into(),
+            started: "2026-01-01T00:00:00.000000Z".into(),
+            budgets: Budgets {
+                control_ms: 2000,
+                generated_ms: 30_000,
+            },
+            tool: Tool::default(),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_transcript_is_judged_again_and_its_bad_lines_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        let lines = [
+            header("datagram"),
+            r#"{"connection":1,"seq":0,"ms":0.5,"direction":"client","open":{"peer":"p","path":"/","upstream":"u"}}"#.into(),
+            r#"{"connection":1,"seq":1,"ms":1.0,"direction":"client","text":"{\"msg\":\"ping\",\"cid\":\"a\",\"content\":null}"}"#.into(),
+            "this is no entry".into(),
+            r#"{"connection":1,"seq":2,"ms":2.0,"direction":"server","text":"{\"msg\":\"ping\",\"cid\":\"b\",\"content\":null}"}"#.into(),
+            r#"{"connection":1,"seq":3,"ms":3.0,"direction":"client","close":{"code":1000,"reason":""}}"#.into(),
+        ];
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        assert!(is_transcript(&path));
+        let schemas = Schemas::embedded().unwrap();
+        let judged = judge(&path, &schemas, None).unwrap();
+        assert_eq!(judged.bad_lines.len(), 1);
+        assert_eq!(judged.bad_lines[0].0, 4);
+        assert_eq!(judged.tally.connections, 1);
+        assert_eq!(
+            (judged.tally.client_frames, judged.tally.server_frames),
+            (1, 1)
+        );
+        assert_eq!(judged.tally.server.failed, 1, "{:#?}", judged.findings);
+        let (text, passed) = validate(&schemas, None, std::slice::from_ref(&path), false).unwrap();
+        assert!(!passed);
+        assert!(text.contains("whose /cid is \"b\""), "{text}");
+        // A file of frames is no transcript.
+        let frames = dir.path().join("frames.jsonl");
+        std::fs::write(&frames, r#"{"msg":"ping","cid":"a","content":null}"#).unwrap();
+        assert!(!is_transcript(&frames));
+    }
+
+    #[test]
+    fn entries_read_back_as_written() {
+        let entry = Entry {
+            connection: 7,
+            seq: 3,
+            ms: 12.345,
+            time: None,
+            direction: Party::Proxy,
+            to: Some(Direction::Client),
+            event: Event::Close {
+                code: Some(1001),
+                reason: "bye".into(),
+            },
+            dropped: None,
+        };
+        let line = serde_json::to_string(&entry).unwrap();
+        assert_eq!(
+            line,
+            r#"{"connection":7,"seq":3,"ms":12.345,"direction":"proxy","to":"client","close":{"code":1001,"reason":"bye"}}"#
+        );
+        assert_eq!(serde_json::from_str::<Entry<'_>>(&line).unwrap(), entry);
+        assert_eq!(watch::from_millis(12.345), Duration::from_micros(12_345));
+    }
+}
