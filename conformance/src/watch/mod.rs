@@ -222,11 +222,8 @@ impl Watch {
         frame: &Inspected,
         forwarded: bool,
     ) -> Vec<Finding> {
-        if self.stopped {
-            return Vec::new();
-        }
-        let mut findings = self.tick(at);
-        if self.closing.is_some() {
+        let (mut findings, going_on) = self.advance(at);
+        if !going_on {
             // Frames that cross a close are not part of the conversation any more.
             return findings;
         }
@@ -318,11 +315,8 @@ impl Watch {
         reason: &str,
         said: String,
     ) -> Vec<Finding> {
-        if self.stopped {
-            return Vec::new();
-        }
-        let mut findings = self.tick(at);
-        if self.closing.is_some() {
+        let (mut findings, going_on) = self.advance(at);
+        if !going_on {
             return findings;
         }
         self.closing = Some(by);
@@ -350,6 +344,14 @@ impl Watch {
         }
         self.follow.clear();
         findings
+    }
+
+    /// What was due by `at`, and whether the conversation goes on (neither side has closed, the
+    /// watch has not stopped).
+    fn advance(&mut self, at: Duration) -> (Vec<Finding>, bool) {
+        let due = self.tick(at);
+        let going_on = !self.stopped && self.closing.is_none();
+        (due, going_on)
     }
 
     /// Judges what was due by `at`: requests unanswered, streams unfinished, reactions missing.
