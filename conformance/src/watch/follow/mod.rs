@@ -309,8 +309,8 @@ impl Follow {
     }
 
     /// A documented server message (`prompted`: sent after the client's first message): part of
-    /// an open stream, the answer to the oldest request it
-    /// answers, the reaction to bad input, or else a reply to nothing.
+    /// an open stream, the answer to the oldest request it answers, the reaction to bad input, or
+    /// else a reply to nothing.
     pub fn server_message(
         &mut self,
         ctx: &Context,
