@@ -693,16 +693,24 @@ async fn hostile_clients_and_servers_cannot_make_it_the_weak_link() {
 }
 
 #[test]
-fn a_wss_upstream_is_a_usage_error_until_the_suite_has_tls() {
-    let output = Command::new(env!("CARGO_BIN_EXE_conformance"))
-        .args(["proxy", "--protocol", "rixa", "--listen", "127.0.0.1:0"])
-        .args(["--upstream", "wss://example.com"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("wss:// upstreams are not supported"),
-        "{stderr}"
-    );
+fn tls_flags_for_a_plain_upstream_and_other_schemes_are_usage_errors() {
+    for (args, says) in [
+        (
+            vec!["--upstream", "ws://127.0.0.1:9", "--insecure"],
+            "apply to wss:// URLs only: pass --upstream wss://",
+        ),
+        (
+            vec!["--upstream", "https://example.com"],
+            "not a WebSocket URL (it must start with ws:// or wss://)",
+        ),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_conformance"))
+            .args(["proxy", "--protocol", "rixa", "--listen", "127.0.0.1:0"])
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
 }

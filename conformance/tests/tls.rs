@@ -1,10 +1,13 @@
 //! `wss://`: a reference server behind a TLS proxy whose self-signed certificate is made at test
 //! time. Trusted with `--ca-cert` the run passes and its handshakes show the TLS version and the
 //! certificate's subject; untrusted, the run could not test the endpoint (exit 2, naming the
-//! cause); `--insecure` passes with a warning.
+//! cause); `--insecure` passes with a warning. `conformance proxy` reaches the same server as a
+//! `wss://` upstream: trusted, the suite passes through it; untrusted, each client gets 502
+//! naming the cause.
 
+use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddr};
-use std::process::Output;
+use std::process::{Output, Stdio};
 use std::sync::{Arc, Mutex};
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -214,4 +217,105 @@ async fn tls_options_without_wss_and_unusable_ca_files_are_usage_errors() {
         assert_eq!(output.status.code(), Some(2), "{all:?}: {stderr}");
         assert!(stderr.contains(says), "{all:?}: {stderr}");
     }
+}
+
+/// A `conformance proxy` process in front of a `wss://` upstream; its first line read.
+struct Relay {
+    child: std::process::Child,
+    /// `ws://127.0.0.1:PORT`.
+    url: String,
+    stdout: BufReader<std::process::ChildStdout>,
+}
+
+impl Relay {
+    fn start(upstream: &str, extra: &[&str]) -> Self {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_conformance"))
+            .args(["proxy", "--protocol", "datagram", "--listen", "127.0.0.1:0"])
+            .args(["--upstream", upstream, "--format", "json"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("conformance proxy starts");
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).unwrap();
+        let url = first
+            .trim()
+            .strip_prefix("proxying ")
+            .and_then(|rest| rest.strip_suffix(&format!(" -> {upstream}")))
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+            .to_string();
+        Self { child, url, stdout }
+    }
+
+    /// The next JSON line whose `kind` is `kind`.
+    fn next(&mut self, kind: &str) -> Value {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            assert!(
+                self.stdout.read_line(&mut line).unwrap() > 0,
+                "no {kind} line"
+            );
+            let value: Value = serde_json::from_str(&line).unwrap();
+            if value["kind"] == kind {
+                return value;
+            }
+        }
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_proxy_reaches_a_wss_upstream_it_trusts_and_refuses_one_it_does_not() {
+    let tls = proxy("datagram").await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &tls.pem).unwrap();
+
+    let trusted = Relay::start(&tls.url, &["--ca-cert", ca.to_str().unwrap()]);
+    let url = trusted.url.clone();
+    let through = conformance(
+        ["run", "--protocol", "datagram", "--url", &url]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    )
+    .await;
+    assert_eq!(
+        through.status.code(),
+        Some(0),
+        "{}{}",
+        text(&through.stdout),
+        text(&through.stderr)
+    );
+    assert!(
+        tls.names.lock().unwrap().iter().all(|n| n == "localhost"),
+        "SNI from the upstream's host: {:?}",
+        tls.names.lock().unwrap()
+    );
+    drop(trusted);
+
+    let mut untrusted = Relay::start(&tls.url, &[]);
+    match tokio_tungstenite::connect_async(format!("{}/", untrusted.url)).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status().as_u16(), 502)
+        }
+        other => panic!("expected HTTP 502, got {other:?}"),
+    }
+    let refused = tokio::task::spawn_blocking(move || untrusted.next("refused"))
+        .await
+        .unwrap();
+    let reason = refused["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("certificate was not accepted (UnknownIssuer)"),
+        "{reason}"
+    );
 }

@@ -4,12 +4,13 @@
 //! failed; 2 when nothing was judged: a usage error (bad arguments, unknown protocol, unreadable
 //! input, no target) or an endpoint that could not be tested (no handshake succeeds).
 //!
-//! `run` lives in [`run`], `validate` in [`validate`], `proxy` in [`proxy`]; `list` and what
-//! several commands parse are here.
+//! `run` lives in [`run`], `validate` in [`validate`], `proxy` in [`proxy`], the TLS flags `run`
+//! and `proxy` share in [`trust`]; `list` and what several commands parse are here.
 
 mod credentials;
 mod proxy;
 mod run;
+mod trust;
 mod validate;
 
 use std::io::Write;
@@ -27,6 +28,7 @@ use crate::schemas::Schemas;
 
 pub use proxy::ProxyArgs;
 pub use run::{Format, RunArgs, document};
+pub use trust::TlsArgs;
 pub use validate::ValidateArgs;
 
 /// Checks WebSocket endpoints and recorded frames against the agentwire protocol documents.

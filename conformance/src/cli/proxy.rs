@@ -1,6 +1,7 @@
 //! The `conformance proxy` subcommand: its arguments, and running a proxy until Ctrl-C (or
 //! SIGTERM). Exit codes as everywhere: 0 when nothing failed, 1 when a finding failed, 2 for a
-//! usage error (an address that cannot be listened on, an upstream that is no `ws://` URL).
+//! usage error (an address that cannot be listened on, an upstream that is no WebSocket URL, an
+//! unusable `--ca-cert`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -9,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 use clap::Parser;
 
-use super::{SimpleFormat, check_protocol, headers, usage};
+use super::{SimpleFormat, TlsArgs, check_protocol, headers, usage};
 use crate::proxy::{Format, Options, Proxy, Report, Upstream};
 use crate::schemas::Schemas;
 
@@ -25,8 +26,8 @@ pub struct ProxyArgs {
     /// Where clients connect, HOST:PORT (port 0 picks a free one; the first line says which).
     #[arg(long, value_name = "ADDR")]
     pub listen: SocketAddr,
-    /// The server, ws://HOST:PORT (with a path prefix if it needs one): each client's path and
-    /// query follow.
+    /// The server, ws://HOST:PORT or wss://HOST:PORT (with a path prefix if it needs one): each
+    /// client's path and query follow. Clients connect to the proxy over plain ws://.
     #[arg(long, value_name = "URL")]
     pub upstream: String,
     /// Write a transcript (JSON Lines) that `conformance validate FILE` judges again.
@@ -60,12 +61,19 @@ pub struct ProxyArgs {
     /// Most connections proxied at once; more are refused with HTTP 503.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_connections: u64,
+    /// `--ca-cert` and `--insecure`, for a wss:// upstream.
+    #[command(flatten)]
+    pub tls: TlsArgs,
 }
 
 /// Runs the proxy until Ctrl-C; whether no finding failed.
 pub(super) fn run(schemas: &Schemas, args: &ProxyArgs) -> Result<bool> {
     check_protocol(schemas, &args.protocol)?;
-    let upstream = Upstream::parse(&args.upstream).map_err(|e| usage(format!("--upstream {e}")))?;
+    let mut upstream =
+        Upstream::parse(&args.upstream).map_err(|e| usage(format!("--upstream {e}")))?;
+    if let Some(config) = args.tls.trust(upstream.is_secure(), "--upstream")? {
+        upstream = upstream.trusting(config);
+    }
     if let Some(path) = &args.record {
         let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
         if path.is_dir() || parent.is_some_and(|p| !p.is_dir()) {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow};
 use clap::{Parser, ValueEnum};
 
-use super::{check_protocol, headers, parse_pairs, usage, write_out};
+use super::{TlsArgs, check_protocol, headers, parse_pairs, usage, write_out};
 use crate::baseline::Baseline;
 use crate::launcher::Launcher;
 use crate::output::sarif::DocumentRoot;
@@ -134,14 +134,9 @@ pub struct RunArgs {
     /// the run did not judge, of --baseline).
     #[arg(long, value_name = "FILE")]
     pub write_baseline: Option<PathBuf>,
-    /// For wss://: also trust the certificate authorities of this PEM file (a private CA, or the
-    /// system's bundle); repeatable. Mozilla's roots are always trusted.
-    #[arg(long, value_name = "FILE")]
-    pub ca_cert: Vec<PathBuf>,
-    /// For wss://: do not verify the server's certificate (the run warns every time: it proves
-    /// nothing about who answered).
-    #[arg(long, conflicts_with = "ca_cert")]
-    pub insecure: bool,
+    /// `--ca-cert` and `--insecure`, for a wss:// URL.
+    #[command(flatten)]
+    pub tls: TlsArgs,
 }
 
 pub(super) fn run(
@@ -200,7 +195,7 @@ pub(super) fn run(
             Target::parse(url).map_err(|e| usage(format!("{e:#}")))?,
             args,
         )?),
-        None if args.insecure || !args.ca_cert.is_empty() => {
+        None if args.tls.given() => {
             return Err(usage(
                 "--ca-cert and --insecure apply to wss:// URLs only: the embedded reference \
                  server speaks ws://",
@@ -365,29 +360,10 @@ fn writable(flag: &str, path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Sets up TLS for a `wss://` target; `--ca-cert` and `--insecure` elsewhere are usage errors
-/// (they would be silently ignored).
+/// Sets up TLS for a `wss://` target.
 fn secure(mut target: Target, args: &RunArgs) -> Result<Target> {
-    if !target.is_secure() {
-        if args.insecure || !args.ca_cert.is_empty() {
-            return Err(usage(
-                "--ca-cert and --insecure apply to wss:// URLs only: pass --url wss://...",
-            ));
-        }
-        return Ok(target);
-    }
-    let options = crate::tls::TlsOptions {
-        ca_certs: args.ca_cert.clone(),
-        insecure: args.insecure,
-    };
-    target.tls = Some(crate::tls::client_config(&options).map_err(|e| usage(format!("{e:#}")))?);
-    target.insecure = args.insecure;
-    if args.insecure {
-        eprintln!(
-            "conformance: warning: --insecure: the server's certificate is not verified, so this \
-             run proves nothing about who answered"
-        );
-    }
+    target.tls = args.tls.trust(target.is_secure(), "--url")?;
+    target.insecure = target.tls.is_some() && args.tls.insecure;
     Ok(target)
 }
 

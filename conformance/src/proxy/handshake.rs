@@ -2,18 +2,19 @@
 //! deadline), the upstream is dialled with its path, query and headers, and only then is the
 //! client answered: with the upstream's own refusal (status and body) when it refuses, so a
 //! client sees what it would have seen without the proxy; with 502 or 504 when the upstream
-//! cannot be reached; with 101 when it accepts.
+//! cannot be reached (or its TLS certificate is not trusted); with 101 when it accepts.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue, Uri};
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 use crate::target::REDACTED;
 
@@ -44,35 +45,33 @@ const NOT_FORWARDED: &[&str] = &[
     "sec-websocket-accept",
 ];
 
-/// Where the proxy connects: `ws://HOST[:PORT][/PREFIX]`; each client's path and query follow.
+/// Where the proxy connects: `ws://HOST[:PORT][/PREFIX]` or `wss://...`; each client's path and
+/// query follow. Clients always reach the proxy itself over plain `ws://`.
 #[derive(Debug, Clone)]
 pub struct Upstream {
-    /// `ws://host:port`.
+    /// `ws://host:port` or `wss://host:port`.
     origin: String,
     /// A path put before each client's path, without a trailing slash (often empty).
     prefix: String,
+    /// For `wss://`: how the server's certificate is checked (Mozilla's roots unless
+    /// [`trusting`](Self::trusting) says otherwise).
+    tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl Upstream {
-    /// Reads `--upstream`. `wss://` is a usage error until the suite has TLS; so are user info
-    /// (it would show in the record), a query or a fragment (each client's own is forwarded).
+    /// Reads `--upstream`. User info is a usage error (it would show in the record); so are a
+    /// query or a fragment (each client's own is forwarded).
     pub fn parse(url: &str) -> Result<Self, String> {
         let uri: Uri = url.parse().map_err(|e| format!("{url}: not a URL ({e})"))?;
-        match uri.scheme_str().map(str::to_ascii_lowercase).as_deref() {
-            Some("ws") => {}
-            Some("wss") => {
-                return Err(format!(
-                    "{url}: wss:// upstreams are not supported by this build yet (no TLS); \
-                     proxy to a ws:// address (a TLS terminator in front of the server, or the \
-                     server's own plain port)"
-                ));
-            }
+        let (scheme, tls) = match uri.scheme_str().map(str::to_ascii_lowercase).as_deref() {
+            Some("ws") => ("ws", None),
+            Some("wss") => ("wss", Some(crate::tls::default_config())),
             _ => {
                 return Err(format!(
-                    "{url}: not a WebSocket URL (it must start with ws://)"
+                    "{url}: not a WebSocket URL (it must start with ws:// or wss://)"
                 ));
             }
-        }
+        };
         let authority = uri.authority().ok_or_else(|| format!("{url}: no host"))?;
         if authority.as_str().contains('@') {
             return Err(format!(
@@ -93,9 +92,24 @@ impl Upstream {
             ));
         }
         Ok(Self {
-            origin: format!("ws://{authority}"),
+            origin: format!("{scheme}://{authority}"),
             prefix: uri.path().trim_end_matches('/').to_string(),
+            tls,
         })
+    }
+
+    /// Whether the upstream is `wss://`.
+    pub fn is_secure(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// The same `wss://` upstream, its certificate checked with `config` (`--ca-cert`,
+    /// `--insecure`). A `ws://` upstream stays as it is.
+    pub fn trusting(mut self, config: Arc<rustls::ClientConfig>) -> Self {
+        if self.tls.is_some() {
+            self.tls = Some(config);
+        }
+        self
     }
 
     /// The upstream URL for a client's path and query.
@@ -103,7 +117,7 @@ impl Upstream {
         format!("{}{}{path_and_query}", self.origin, self.prefix)
     }
 
-    /// `ws://host:port[/prefix]`, as printed and recorded.
+    /// `ws[s]://host:port[/prefix]`, as printed and recorded.
     pub fn shown(&self) -> String {
         format!("{}{}", self.origin, self.prefix)
     }
@@ -310,8 +324,11 @@ impl Refused {
     }
 }
 
+/// One side of a proxied connection: the client's is always plain, the upstream's may be TLS.
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
 /// The upstream's connection and the subprotocol it chose.
-pub type Accepted = (WebSocketStream<TcpStream>, Option<Vec<u8>>);
+pub type Accepted = (Socket, Option<Vec<u8>>);
 
 /// Dials the upstream for a client's request, with `--header`s added, within `timeout`.
 pub async fn dial(
@@ -356,7 +373,9 @@ async fn dial_now(
         .uri()
         .authority()
         .map(|a| {
-            let port = a.port_u16().unwrap_or(80);
+            let port = a
+                .port_u16()
+                .unwrap_or(if upstream.is_secure() { 443 } else { 80 });
             format!(
                 "{}:{port}",
                 a.host().trim_start_matches('[').trim_end_matches(']')
@@ -367,7 +386,18 @@ async fn dial_now(
         .await
         .map_err(|e| Refused::Unreachable(format!("{host}: {e}")))?;
     let _ = tcp.set_nodelay(true);
-    match tokio_tungstenite::client_async_with_config(outgoing, tcp, Some(config)).await {
+    // The server name (SNI, and the name the certificate must carry) is the URL's host.
+    let connector = match &upstream.tls {
+        Some(tls) => Connector::Rustls(Arc::clone(tls)),
+        None => Connector::Plain,
+    };
+    let handshake = tokio_tungstenite::client_async_tls_with_config(
+        outgoing,
+        tcp,
+        Some(config),
+        Some(connector),
+    );
+    match handshake.await {
         Ok((ws, response)) => {
             let protocol = response
                 .headers()
@@ -392,6 +422,9 @@ async fn dial_now(
                 headers,
             })
         }
+        Err(WsError::Io(error)) => Err(Refused::Unreachable(
+            crate::tls::tls_failure(&error).unwrap_or_else(|| error.to_string()),
+        )),
         Err(other) => Err(Refused::Unreachable(other.to_string())),
     }
 }
@@ -402,7 +435,7 @@ pub async fn accept(
     request: ClientRequest,
     protocol: Option<&[u8]>,
     config: WebSocketConfig,
-) -> std::io::Result<WebSocketStream<TcpStream>> {
+) -> std::io::Result<Socket> {
     let mut head = format!(
         "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
          Sec-WebSocket-Accept: {}\r\n",
@@ -417,10 +450,13 @@ pub async fn accept(
     head.extend_from_slice(b"\r\n");
     stream.write_all(&head).await?;
     let _ = stream.set_nodelay(true);
-    Ok(
-        WebSocketStream::from_partially_read(stream, request.leftover, Role::Server, Some(config))
-            .await,
+    Ok(WebSocketStream::from_partially_read(
+        MaybeTlsStream::Plain(stream),
+        request.leftover,
+        Role::Server,
+        Some(config),
     )
+    .await)
 }
 
 /// Answers the client with the upstream's refusal.
@@ -507,8 +543,16 @@ mod tests {
         let up = Upstream::parse("ws://h:1/base/").unwrap();
         assert_eq!(up.url("/ws"), "ws://h:1/base/ws");
         assert_eq!(up.shown(), "ws://h:1/base");
-        let wss = Upstream::parse("wss://h").unwrap_err();
-        assert!(wss.contains("not supported by this build yet"), "{wss}");
+        let plain = Upstream::parse("ws://h:1").unwrap();
+        assert!(!plain.is_secure());
+        let secure = Upstream::parse("WSS://h/base").unwrap();
+        assert!(secure.is_secure());
+        assert_eq!(secure.url("/ws"), "wss://h/base/ws");
+        let trusted = plain.trusting(crate::tls::default_config());
+        assert!(
+            !trusted.is_secure(),
+            "trusting a CA makes no ws:// upstream secure"
+        );
         for bad in [
             "http://h",
             "ws://",

@@ -20,7 +20,6 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio::sync::{Mutex, Notify, OwnedSemaphorePermit, watch as signal};
-use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -28,11 +27,9 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use crate::judge::describe_close;
 use crate::proxy::Shared;
-use crate::proxy::handshake::{self, Rejection};
+use crate::proxy::handshake::{self, Rejection, Socket as Ws};
 use crate::transcript::{self, Entry, Event, Party};
 use crate::watch::{Finding, Inspected, Watch, millis, side};
-
-type Ws = WebSocketStream<TcpStream>;
 
 /// Why a pump stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
