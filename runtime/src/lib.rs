@@ -11,6 +11,10 @@
 //! [`client`] (feature `client`) is the WebSocket client core the generated clients run on:
 //! authentication, correlation of replies with their requests, streams, sessions, events,
 //! timeouts and reconnection, driven by a description of the protocol.
+//!
+//! [`tls`] (feature `tls`) is the TLS stack of clients, shared by the generated clients and the
+//! conformance suite: rustls with ring, Mozilla's roots and the certificate authorities a caller
+//! trusts, and what a refused certificate means.
 
 #[cfg(feature = "client")]
 pub mod client;
@@ -18,4 +22,5 @@ pub mod client;
 pub mod jwt;
 #[cfg(feature = "server")]
 pub mod server;
+pub mod tls;
 pub mod wire;
