@@ -10,7 +10,8 @@
 //!
 //! [`client`] (feature `client`) is the WebSocket client core the generated clients run on:
 //! authentication, correlation of replies with their requests, streams, sessions, events,
-//! timeouts and reconnection, driven by a description of the protocol.
+//! timeouts and reconnection, driven by a description of the protocol. `wss://` needs the
+//! feature `tls` as well.
 //!
 //! [`tls`] (feature `tls`) is the TLS stack of clients, shared by the generated clients and the
 //! conformance suite: rustls with ring, Mozilla's roots and the certificate authorities a caller

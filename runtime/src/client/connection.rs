@@ -22,6 +22,7 @@ use super::frame::{Ids, place, random_unit, text_at};
 use super::options::{ConnectOptions, Reconnect};
 use super::reply::{Part, Sink};
 use super::spec::{AuthMethod, Correlation, ProtocolSpec, ReplyForm, SessionOrigin, StreamForm};
+use super::transport::{self, Transport};
 use super::url;
 use crate::wire::DecodeError;
 
@@ -154,6 +155,7 @@ impl<M> Pending<M> {
 pub(crate) async fn open<P: Protocol>(
     spec: &'static ProtocolSpec,
     options: &ConnectOptions,
+    transport: &Transport,
 ) -> Result<Socket, ClientError> {
     let method = url::auth_method(spec, options.auth_via)?;
     let target = url::endpoint_url(spec, options, method)?;
@@ -162,7 +164,7 @@ pub(crate) async fn open<P: Protocol>(
     let config = WebSocketConfig::default()
         .max_message_size(Some(MAX_MESSAGE_BYTES))
         .max_frame_size(Some(MAX_MESSAGE_BYTES));
-    let handshake = tokio_tungstenite::connect_async_with_config(request, Some(config), false);
+    let handshake = transport.handshake(request, config);
     let (mut socket, _) = match tokio::time::timeout(options.connect_timeout, handshake).await {
         Err(_) => {
             return Err(ClientError::Connect {
@@ -179,18 +181,7 @@ pub(crate) async fn open<P: Protocol>(
                 status: response.status().as_u16(),
             });
         }
-        Ok(Err(tungstenite::Error::Url(tungstenite::error::UrlError::TlsFeatureNotEnabled))) => {
-            return Err(ClientError::Connect {
-                url: shown,
-                reason: "wss:// needs TLS, which this build of agentwire-runtime does not have; use ws://".into(),
-            });
-        }
-        Ok(Err(error)) => {
-            return Err(ClientError::Connect {
-                url: shown,
-                reason: error.to_string(),
-            });
-        }
+        Ok(Err(error)) => return Err(transport::connect_error(&target, error)),
         Ok(Ok(opened)) => opened,
     };
     if let (Some(AuthMethod::FirstMessage { message, pointer }), Some(token)) =
@@ -260,16 +251,22 @@ enum End {
 pub(crate) struct Connection<P: Protocol> {
     shared: Arc<Shared<P::Incoming>>,
     options: ConnectOptions,
+    transport: Transport,
     pending: Vec<Pending<P::Incoming>>,
     /// The close frame the server sent, once it has.
     close_frame: Option<CloseInfo>,
 }
 
 impl<P: Protocol> Connection<P> {
-    pub(crate) fn new(shared: Arc<Shared<P::Incoming>>, options: ConnectOptions) -> Self {
+    pub(crate) fn new(
+        shared: Arc<Shared<P::Incoming>>,
+        options: ConnectOptions,
+        transport: Transport,
+    ) -> Self {
         Self {
             shared,
             options,
+            transport,
             pending: Vec::new(),
             close_frame: None,
         }
@@ -437,9 +434,10 @@ impl<P: Protocol> Connection<P> {
         for attempt in 0..policy.retries {
             let wait = tokio::time::sleep(policy.delay(attempt, random_unit()));
             let (spec, options) = (self.shared.spec, self.options.clone());
+            let transport = self.transport.clone();
             let opened = async move {
                 wait.await;
-                open::<P>(spec, &options).await
+                open::<P>(spec, &options, &transport).await
             };
             tokio::pin!(opened);
             let result = loop {

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::tls::CertificateCause;
+
 /// Why a request, a connection or a message failed.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -25,6 +27,20 @@ pub enum ClientError {
         url: String,
         /// What went wrong.
         reason: String,
+    },
+    /// The server's TLS certificate was not accepted (`wss://`): signed by no trusted authority
+    /// (self-signed, or a private CA that [`ConnectOptions::ca_cert`] does not name), issued for
+    /// another host, expired. Nothing was sent.
+    ///
+    /// [`ConnectOptions::ca_cert`]: super::ConnectOptions::ca_cert
+    Certificate {
+        /// The URL, without its query.
+        url: String,
+        /// Why it was not accepted.
+        cause: CertificateCause,
+        /// rustls's account of it, e.g. `certificate not valid for name "example.com"; certificate
+        /// is only valid for DnsName("localhost")`.
+        detail: String,
     },
     /// The connection closed (the server refused the credential, shut down, or dropped it) while
     /// a request waited, or before it was sent.
@@ -94,6 +110,14 @@ impl ClientError {
         }
     }
 
+    /// Why the server's TLS certificate was not accepted, when it was not.
+    pub fn certificate_cause(&self) -> Option<CertificateCause> {
+        match self {
+            ClientError::Certificate { cause, .. } => Some(*cause),
+            _ => None,
+        }
+    }
+
     /// The protocol's error code, when the server answered with its error message.
     pub fn server_code(&self) -> Option<&str> {
         match self {
@@ -113,6 +137,16 @@ impl fmt::Display for ClientError {
                 )
             }
             ClientError::Connect { url, reason } => write!(f, "connecting to {url}: {reason}"),
+            ClientError::Certificate { url, cause, detail } => {
+                write!(
+                    f,
+                    "connecting to {url}: the server's TLS certificate was not accepted: {cause}"
+                )?;
+                if *cause == CertificateCause::UnknownIssuer {
+                    f.write_str("; trust its CA with ConnectOptions::ca_cert")?;
+                }
+                write!(f, " ({detail})")
+            }
             ClientError::Closed { code, reason } if reason.is_empty() => {
                 write!(f, "the connection closed (code {code})")
             }

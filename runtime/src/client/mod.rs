@@ -10,6 +10,10 @@
 //! them, turns streamed replies into a [`ReplyStream`], delivers every valid message to
 //! [`Events`] streams, and reopens a lost connection with backoff when asked to.
 //!
+//! `wss://` needs the feature `tls` (rustls with ring): Mozilla's roots are trusted, and the
+//! certificate authorities of [`ConnectOptions::ca_cert`]; a certificate that is not accepted is a
+//! [`ClientError::Certificate`] that names its [`CertificateCause`].
+//!
 //! One task per connection owns the socket; the client talks to it through a channel, so a
 //! client is cheap to share (`Arc<Client>`) and every wait has a timeout.
 
@@ -20,6 +24,7 @@ mod frame;
 mod options;
 mod reply;
 mod spec;
+mod transport;
 mod url;
 
 use std::fmt;
@@ -34,7 +39,9 @@ use crate::wire::DecodeError;
 use connection::{Command, Connection, Pending, Shared, Status};
 use frame::place;
 use reply::{SingleSink, Sink};
+use transport::Transport;
 
+pub use crate::tls::CertificateCause;
 pub use connection::MAX_MESSAGE_BYTES;
 pub use error::{ClientError, FrameError};
 pub use events::{CloseInfo, EVENT_BUFFER, Event, Events, Messages};
@@ -107,7 +114,8 @@ impl<P: Protocol> ClientCore<P> {
     }
 
     /// Opens the connection and sends the credential; fails with [`ClientError::Refused`] (an
-    /// HTTP status) or [`ClientError::Connect`]. Needs a Tokio runtime: the connection runs on a
+    /// HTTP status), [`ClientError::Certificate`] (a `wss://` server's certificate not trusted)
+    /// or [`ClientError::Connect`]. Needs a Tokio runtime: the connection runs on a
     /// task of its own. A client closed (or lost for good) may connect again.
     pub async fn connect(&self) -> Result<(), ClientError> {
         let startable = self.shared.status.send_if_modified(|status| {
@@ -124,8 +132,14 @@ impl<P: Protocol> ClientCore<P> {
                 self.shared.spec.id
             )));
         }
-        let mut socket = match connection::open::<P>(self.shared.spec, &self.options).await {
-            Ok(socket) => socket,
+        let opened = match Transport::new(&self.options) {
+            Ok(transport) => connection::open::<P>(self.shared.spec, &self.options, &transport)
+                .await
+                .map(|socket| (socket, transport)),
+            Err(error) => Err(error),
+        };
+        let (mut socket, transport) = match opened {
+            Ok(opened) => opened,
             Err(error) => {
                 self.shared.status.send_if_modified(|status| {
                     set_if(status, &Status::Connecting, Status::Closed(None))
@@ -151,7 +165,7 @@ impl<P: Protocol> ClientCore<P> {
             )));
         }
         self.shared.opened();
-        let connection = Connection::<P>::new(self.shared.clone(), self.options.clone());
+        let connection = Connection::<P>::new(self.shared.clone(), self.options.clone(), transport);
         tokio::spawn(connection.run(socket, receiver));
         Ok(())
     }

@@ -15,8 +15,15 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct ConnectOptions {
     /// The server: `ws://host:port` (the client appends the protocol's endpoint path, filled from
     /// `params`), or the endpoint's whole URL (`ws://host:port/ws`), used as given when it has a
-    /// path. `wss://` is not supported yet: this build has no TLS, and connecting says so.
+    /// path. `wss://` needs the `tls` feature; without it connecting says so.
     pub url: String,
+    /// Certificate authorities to trust for `wss://` besides Mozilla's roots, as PEM text (one or
+    /// more `-----BEGIN CERTIFICATE-----` blocks each, 4096 certificates at most in all): a
+    /// private CA, or a test server's self-signed certificate. Text without a certificate fails
+    /// `connect` with [`ClientError::Usage`]; a `ws://` URL does not read them.
+    ///
+    /// [`ClientError::Usage`]: super::ClientError::Usage
+    pub ca_certs: Vec<String>,
     /// The credential, for protocols with authentication.
     pub token: Option<String>,
     /// How to pass it; by default the first the protocol documents, query parameter preferred.
@@ -39,6 +46,7 @@ impl ConnectOptions {
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
+            ca_certs: Vec::new(),
             token: None,
             auth_via: None,
             params: BTreeMap::new(),
@@ -47,6 +55,13 @@ impl ConnectOptions {
             connect_timeout: DEFAULT_TIMEOUT,
             reconnect: None,
         }
+    }
+
+    /// Also trusting the certificate authorities of this PEM text for `wss://` (say
+    /// `std::fs::read_to_string("ca.pem")?`). Mozilla's roots stay trusted.
+    pub fn ca_cert(mut self, pem: impl Into<String>) -> Self {
+        self.ca_certs.push(pem.into());
+        self
     }
 
     /// With a credential.
@@ -98,6 +113,7 @@ impl fmt::Debug for ConnectOptions {
         let headers: Vec<&str> = self.headers.iter().map(|(name, _)| name.as_str()).collect();
         f.debug_struct("ConnectOptions")
             .field("url", &super::url::redact(&self.url))
+            .field("ca_certs", &self.ca_certs.len())
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("auth_via", &self.auth_via)
             .field("params", &self.params)
