@@ -1,17 +1,18 @@
-//! TLS for `wss://` endpoints (rustls with ring): the trusted roots (Mozilla's, from
-//! `webpki-roots`, plus any `--ca-cert` PEM file), `--insecure`, what a handshake shows (version
-//! and certificate subject) and what a certificate error means.
+//! TLS for `wss://` endpoints, on the runtime's TLS stack (`agentwire_runtime::tls`: rustls with
+//! ring, Mozilla's roots plus PEM certificate authorities, what a refused certificate means):
+//! the `--ca-cert` files, `--insecure`, and what a handshake shows (version and certificate
+//! subject).
 //!
 //! The server name (SNI) is the URL's host, as tungstenite passes it; an IP address is checked
 //! against the certificate's IP addresses and sends no SNI, as RFC 6066 says.
 
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
+use agentwire_runtime::tls::{self as stack, TlsFailure};
 use anyhow::{Context, Result, anyhow, bail};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
-use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio::net::TcpStream;
@@ -19,8 +20,6 @@ use tokio_tungstenite::MaybeTlsStream;
 
 use crate::report::TlsSession;
 
-/// Most certificates one `--ca-cert` file may hold (a system bundle has a few hundred).
-const MAX_CA_CERTS: usize = 4096;
 /// Largest `--ca-cert` file read.
 const MAX_CA_FILE_BYTES: u64 = 16 << 20;
 
@@ -34,55 +33,35 @@ pub struct TlsOptions {
     pub insecure: bool,
 }
 
-/// ring's provider. rustls 0.23.48 deprecates it for lacking post-quantum key exchange, which
-/// aws-lc-rs has; but aws-lc-rs is a C build with CMake, heavy on the 2-core machines this builds
-/// on, and a conformance run protects no long-lived secret: classical key exchange will do.
-#[allow(deprecated)]
-fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
-
 /// The client configuration of these options: Mozilla's roots and the `--ca-cert` files, or no
 /// verification at all with `insecure`.
 pub fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>> {
-    let builder = ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .context("the TLS versions of the crypto provider")?;
-    let config = if options.insecure {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider())))
-            .with_no_client_auth()
-    } else {
-        let mut roots = RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        for file in &options.ca_certs {
-            for certificate in read_certificates(file)? {
-                roots.add(certificate).map_err(|e| {
-                    anyhow!(
-                        "--ca-cert {}: a certificate rustls cannot use as a root: {e}",
-                        file.display()
-                    )
-                })?;
-            }
-        }
-        builder.with_root_certificates(roots).with_no_client_auth()
-    };
-    Ok(Arc::new(config))
+    if options.insecure {
+        let verifier = Arc::new(AcceptAnyCertificate(stack::provider()));
+        let builder = stack::config_builder().context("the TLS versions of the crypto provider")?;
+        return Ok(Arc::new(
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(verifier)
+                .with_no_client_auth(),
+        ));
+    }
+    let mut extra = RootCertStore::empty();
+    for file in &options.ca_certs {
+        let pem = read_ca_file(file)?;
+        stack::add_pem_certificates(&mut extra, &pem)
+            .map_err(|e| anyhow!("--ca-cert {}: {e}", file.display()))?;
+    }
+    stack::client_config(extra).context("the TLS configuration")
 }
 
 /// The configuration of a `wss://` target given no options: Mozilla's roots.
 pub fn default_config() -> Arc<ClientConfig> {
-    static DEFAULT: OnceLock<Arc<ClientConfig>> = OnceLock::new();
-    DEFAULT
-        .get_or_init(|| {
-            client_config(&TlsOptions::default()).expect("the default TLS configuration builds")
-        })
-        .clone()
+    stack::mozilla_config().expect("the default TLS configuration builds")
 }
 
-/// Every certificate of a PEM file; none is an error (a DER file, a key, a wrong path).
-fn read_certificates(file: &Path) -> Result<Vec<CertificateDer<'static>>> {
+/// A `--ca-cert` file, bounded in size.
+fn read_ca_file(file: &Path) -> Result<Vec<u8>> {
     let size = std::fs::metadata(file)
         .with_context(|| format!("--ca-cert {}: cannot read", file.display()))?
         .len();
@@ -92,24 +71,7 @@ fn read_certificates(file: &Path) -> Result<Vec<CertificateDer<'static>>> {
             file.display()
         );
     }
-    let pem = std::fs::read(file).with_context(|| format!("--ca-cert {}", file.display()))?;
-    let certificates = CertificateDer::pem_slice_iter(&pem)
-        .take(MAX_CA_CERTS + 1)
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| anyhow!("--ca-cert {}: not PEM certificates: {e}", file.display()))?;
-    if certificates.is_empty() {
-        bail!(
-            "--ca-cert {}: no PEM certificate (-----BEGIN CERTIFICATE-----) in it",
-            file.display()
-        );
-    }
-    if certificates.len() > MAX_CA_CERTS {
-        bail!(
-            "--ca-cert {}: more than {MAX_CA_CERTS} certificates",
-            file.display()
-        );
-    }
-    Ok(certificates)
+    std::fs::read(file).with_context(|| format!("--ca-cert {}", file.display()))
 }
 
 /// What the TLS session of an open connection shows: its version and the subject of the
@@ -145,13 +107,12 @@ pub fn subject_of(der: &[u8]) -> Option<String> {
 
 /// The certificate or TLS failure behind a failed connection, if that is what it was.
 pub fn tls_failure(error: &std::io::Error) -> Option<String> {
-    let inner = error.get_ref()?;
-    let rustls = inner.downcast_ref::<rustls::Error>()?;
-    Some(match rustls {
-        rustls::Error::InvalidCertificate(why) => {
-            format!("the server's certificate was not accepted ({why:?})")
+    Some(match stack::failure_of(error)? {
+        TlsFailure::Certificate { cause, detail } => {
+            format!("the server's certificate was not accepted ({detail}): {cause}")
         }
-        other => format!("the TLS handshake failed: {other}"),
+        TlsFailure::Handshake(reason) => format!("the TLS handshake failed: {reason}"),
+        other => format!("the TLS handshake failed: {other:?}"),
     })
 }
 

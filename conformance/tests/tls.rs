@@ -35,11 +35,6 @@ impl Drop for Proxy {
     }
 }
 
-#[allow(deprecated)]
-fn ring() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
-
 async fn proxy(protocol: &str) -> Proxy {
     let reference = agentwire_reference::start(
         agentwire_reference::Options::new(protocol).unwrap(),
@@ -56,7 +51,7 @@ async fn proxy(protocol: &str) -> Proxy {
         .distinguished_name
         .push(rcgen::DnType::CommonName, SUBJECT);
     let certificate = params.self_signed(&key).unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(ring())
+    let config = rustls::ServerConfig::builder_with_provider(agentwire_runtime::tls::provider())
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_no_client_auth()
