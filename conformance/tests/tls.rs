@@ -8,31 +8,17 @@
 use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::{Output, Stdio};
-use std::sync::{Arc, Mutex};
 
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use agentwire_testkit::TlsFront;
 use serde_json::Value;
-use tokio::net::{TcpListener, TcpStream};
 
 /// The subject of the test certificate.
 const SUBJECT: &str = "agentwire conformance test server";
 
 /// A TLS proxy in front of a reference server.
 struct Proxy {
-    /// `wss://localhost:PORT`.
-    url: String,
-    /// The certificate, PEM.
-    pem: String,
-    /// The server names (SNI) clients asked for.
-    names: Arc<Mutex<Vec<String>>>,
+    front: TlsFront,
     _reference: agentwire_reference::Running,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
 }
 
 async fn proxy(protocol: &str) -> Proxy {
@@ -42,56 +28,9 @@ async fn proxy(protocol: &str) -> Proxy {
     )
     .await
     .unwrap();
-    let key = rcgen::KeyPair::generate().unwrap();
-    let mut params =
-        rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
-            .unwrap();
-    params.distinguished_name = rcgen::DistinguishedName::new();
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, SUBJECT);
-    let certificate = params.self_signed(&key).unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(agentwire_runtime::tls::provider())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![CertificateDer::from(certificate.der().to_vec())],
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-        )
-        .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let backend = reference.addr;
-    let names = Arc::new(Mutex::new(Vec::new()));
-    let seen = Arc::clone(&names);
-    let task = tokio::spawn(async move {
-        loop {
-            let Ok((socket, _)) = listener.accept().await else {
-                return;
-            };
-            let (acceptor, seen) = (acceptor.clone(), Arc::clone(&seen));
-            tokio::spawn(async move {
-                // A client that refuses the certificate ends the handshake: nothing to relay.
-                let Ok(mut tls) = acceptor.accept(socket).await else {
-                    return;
-                };
-                if let Some(name) = tls.get_ref().1.server_name() {
-                    seen.lock().unwrap().push(name.to_string());
-                }
-                if let Ok(mut plain) = TcpStream::connect(backend).await {
-                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
-                }
-            });
-        }
-    });
     Proxy {
-        url: format!("wss://localhost:{port}"),
-        pem: certificate.pem(),
-        names,
+        front: TlsFront::start(reference.addr, &["localhost", "127.0.0.1"], SUBJECT).await,
         _reference: reference,
-        task,
     }
 }
 
@@ -127,9 +66,10 @@ async fn wss_passes_with_the_ca_cert_and_could_not_be_tested_without_it() {
     let proxy = proxy("datagram").await;
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, &proxy.pem).unwrap();
+    std::fs::write(&ca, proxy.front.pem()).unwrap();
     let run = |extra: &[&str]| {
-        let mut args: Vec<String> = ["run", "--protocol", "datagram", "--url", &proxy.url]
+        let url = proxy.front.origin();
+        let mut args: Vec<String> = ["run", "--protocol", "datagram", "--url", &url]
             .iter()
             .map(|s| s.to_string())
             .collect();
@@ -156,10 +96,10 @@ async fn wss_passes_with_the_ca_cert_and_could_not_be_tested_without_it() {
         assert_eq!(session["subject"], format!("CN={SUBJECT}"));
         assert_eq!(session["verified"], true);
     }
+    let names = proxy.front.server_names();
     assert!(
-        proxy.names.lock().unwrap().iter().all(|n| n == "localhost"),
-        "SNI from the URL's host: {:?}",
-        proxy.names.lock().unwrap()
+        !names.is_empty() && names.iter().all(|n| n == "localhost"),
+        "SNI from the URL's host: {names:?}"
     );
 
     let untrusted = run(&[]).await;
@@ -273,9 +213,10 @@ async fn the_proxy_reaches_a_wss_upstream_it_trusts_and_refuses_one_it_does_not(
     let tls = proxy("datagram").await;
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, &tls.pem).unwrap();
+    std::fs::write(&ca, tls.front.pem()).unwrap();
+    let upstream = tls.front.origin();
 
-    let trusted = Relay::start(&tls.url, &["--ca-cert", ca.to_str().unwrap()]);
+    let trusted = Relay::start(&upstream, &["--ca-cert", ca.to_str().unwrap()]);
     let url = trusted.url.clone();
     let through = conformance(
         ["run", "--protocol", "datagram", "--url", &url]
@@ -291,14 +232,14 @@ async fn the_proxy_reaches_a_wss_upstream_it_trusts_and_refuses_one_it_does_not(
         text(&through.stdout),
         text(&through.stderr)
     );
+    let names = tls.front.server_names();
     assert!(
-        tls.names.lock().unwrap().iter().all(|n| n == "localhost"),
-        "SNI from the upstream's host: {:?}",
-        tls.names.lock().unwrap()
+        !names.is_empty() && names.iter().all(|n| n == "localhost"),
+        "SNI from the upstream's host: {names:?}"
     );
     drop(trusted);
 
-    let mut untrusted = Relay::start(&tls.url, &[]);
+    let mut untrusted = Relay::start(&upstream, &[]);
     match tokio_tungstenite::connect_async(format!("{}/", untrusted.url)).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
             assert_eq!(response.status().as_u16(), 502)
