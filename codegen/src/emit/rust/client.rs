@@ -118,9 +118,9 @@ pub fn client_module(model: &ProtocolModel) -> Result<TokenStream> {
         #![doc = #module_doc]
 
         pub use ::agentwire_runtime::client::{
-            AuthVia, ClientError, CloseInfo, ConnectOptions, Event, Events, FrameError, Messages,
-            Never, Reconnect, ReplyStream, STREAM_BUFFER, Stream, StreamEvent, StreamExt,
-            StreamResult,
+            AuthVia, CertificateCause, ClientError, CloseInfo, ConnectOptions, Event, Events,
+            FrameError, Messages, Never, Reconnect, ReplyStream, STREAM_BUFFER, Stream,
+            StreamEvent, StreamExt, StreamResult,
         };
 
         use ::agentwire_runtime::client as rt;
@@ -170,7 +170,8 @@ pub fn client_module(model: &ProtocolModel) -> Result<TokenStream> {
             }
 
             /// Opens the connection and sends the credential. Fails with
-            /// [`ClientError::Refused`] (the HTTP status of a refused handshake) or
+            /// [`ClientError::Refused`] (the HTTP status of a refused handshake),
+            /// [`ClientError::Certificate`] (a `wss://` server's certificate not trusted) or
             /// [`ClientError::Connect`].
             pub async fn connect(&self) -> ::std::result::Result<(), ClientError> {
                 self.core.connect().await

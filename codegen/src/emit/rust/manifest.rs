@@ -40,6 +40,9 @@ name = "{lib}"
 [features]
 # The typed client (`client::Client`, `client::connect`) and the runtime it runs on.
 client = ["agentwire-runtime/client"]
+# The client over `wss://` too: rustls with ring, Mozilla's roots and the CAs you trust
+# (`ConnectOptions::ca_cert`). Left out of `client` so that a `ws://` client builds no TLS stack.
+tls = ["client", "agentwire-runtime/tls"]
 # The server skeleton (`server::Handler`, `server::serve`) and the runtime it runs on.
 server = ["agentwire-runtime/server"]
 

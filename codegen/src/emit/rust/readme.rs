@@ -399,11 +399,12 @@ Typed Rust messages, a WebSocket client and a server skeleton for the **{title}*
 |---|---|---|
 | types | always | a type per message and shared definition; `ClientMessage` and `ServerMessage`, which decode a frame by its discriminators and check it against its message's schema |
 | `client` | `client` | `client::Client`: one async method per client message, taking its `<Message>Input` and returning the typed reply (correlated as the protocol says; a `ReplyStream` where the reply may be streamed); every message the server sends as a stream (`messages()`, `events()`); sessions, timeouts, reconnection with backoff; `ClientError` keeps the close code and the HTTP status of a refused handshake |
+| `wss://` | `tls` (with `client`) | the client over TLS (rustls with ring): Mozilla's roots and the certificate authorities given to `ConnectOptions::ca_cert` are trusted; a certificate that is not accepted is a `ClientError::Certificate` naming its `CertificateCause` |
 | `server` | `server` | `server::Handler`: one async method per client message; `server::serve` runs it with the documented limits (`server::default_config()`) |
 
 ```toml
 [dependencies]
-{name} = {{ version = "{version}", features = ["client"] }} # or "server"
+{name} = {{ version = "{version}", features = ["client"] }} # "tls" for wss:// too, or "server"
 ```
 
 ## Messages
@@ -437,6 +438,16 @@ given). Against the reference server (`cargo run -p agentwire-reference --bin re
 
 ```rust,no_run
 {client}```
+
+`wss://` needs the feature `tls` (`features = ["tls"]`, which brings `client`): it is left out of
+`client` so that a client that only speaks `ws://` (on loopback, behind a proxy that ends TLS, in
+tests) builds no TLS stack; without it a `wss://` URL fails at once with a `ClientError::Connect`
+that names the feature. Mozilla's roots are trusted. A server whose certificate a private CA
+signed, or a self-signed one, needs that CA too:
+`ConnectOptions::new("wss://chat.internal").ca_cert(std::fs::read_to_string("ca.pem")?)`. The
+name sent (SNI) and checked is the URL's host. A certificate that is not accepted fails `connect`
+with `ClientError::Certificate`, whose `cause` says why (`CertificateCause::UnknownIssuer`,
+`NotValidForName`, `Expired`, ...) and whose `detail` is rustls's account of it.
 
 ## Server
 

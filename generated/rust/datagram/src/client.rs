@@ -2,9 +2,9 @@
 
 //! The typed client of the Protocol datagram protocol: [`Client`] has one async method per client message, each taking its `<Message>Input` (the message without what the client fills in) and returning the typed reply. See `agentwire_runtime::client` for how it connects, correlates, streams and reconnects.
 pub use ::agentwire_runtime::client::{
-    AuthVia, ClientError, CloseInfo, ConnectOptions, Event, Events, FrameError, Messages,
-    Never, Reconnect, ReplyStream, STREAM_BUFFER, Stream, StreamEvent, StreamExt,
-    StreamResult,
+    AuthVia, CertificateCause, ClientError, CloseInfo, ConnectOptions, Event, Events,
+    FrameError, Messages, Never, Reconnect, ReplyStream, STREAM_BUFFER, Stream,
+    StreamEvent, StreamExt, StreamResult,
 };
 
 use ::agentwire_runtime::client as rt;
@@ -614,7 +614,8 @@ impl Client {
         }
     }
     /// Opens the connection and sends the credential. Fails with
-    /// [`ClientError::Refused`] (the HTTP status of a refused handshake) or
+    /// [`ClientError::Refused`] (the HTTP status of a refused handshake),
+    /// [`ClientError::Certificate`] (a `wss://` server's certificate not trusted) or
     /// [`ClientError::Connect`].
     pub async fn connect(&self) -> ::std::result::Result<(), ClientError> {
         self.core.connect().await
