@@ -186,34 +186,12 @@ async fn an_invalid_frame_fails_the_request_waiting_for_it() {
 
 #[tokio::test]
 async fn a_lost_connection_is_reopened_with_backoff() {
-    // The server closes idle connections after 300 ms (1001, Going Away).
-    let running = support::reference_with("datagram", |options| {
-        options.config.idle_timeout = Some(Duration::from_millis(300));
-    })
-    .await;
-    let policy = Reconnect {
-        retries: 3,
-        initial_delay: Duration::from_millis(10),
-        max_delay: Duration::from_millis(50),
-        factor: 2.0,
-    };
-    let client = Client::new(ConnectOptions::new(running.url.clone()).reconnect(policy));
+    let running = support::idle_closing_datagram().await;
+    let client =
+        Client::new(ConnectOptions::new(running.url.clone()).reconnect(support::quick_reconnect()));
     let mut events = client.events();
     client.connect().await.unwrap();
-    let closed = next_of(&mut events, "the idle close", |e| match e {
-        Event::Closed(info) => Some(info),
-        _ => None,
-    })
-    .await;
-    assert_eq!(
-        (closed.code, closed.reconnecting),
-        (1001, true),
-        "{closed:?}"
-    );
-    next_of(&mut events, "the reopened connection", |e| {
-        matches!(e, Event::Opened).then_some(())
-    })
-    .await;
+    support::idle_close_and_reopening(&mut events).await;
     client
         .ping(PingInput::new())
         .await

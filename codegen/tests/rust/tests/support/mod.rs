@@ -3,8 +3,10 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use agentwire_client_tests::{Target, client_examples};
+use agentwire_client_tests::{Target, client_examples, next_of};
+use agentwire_datagram::client::{Event, Reconnect, Stream};
 use agentwire_reference::{Options, Running, start, token_for};
 
 /// The repository's `schema/`.
@@ -50,4 +52,43 @@ pub fn example(protocol: &str, message: &str) -> serde_json::Value {
         .find(|(name, _)| name == message)
         .map(|(_, frame)| frame)
         .unwrap_or_else(|| panic!("{protocol} has no example of {message}"))
+}
+
+/// Reconnection at once: three attempts, 10 to 50 ms apart.
+pub fn quick_reconnect() -> Reconnect {
+    Reconnect {
+        retries: 3,
+        initial_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(50),
+        factor: 2.0,
+    }
+}
+
+/// datagram's reference server closing connections idle for 300 ms (1001, Going Away).
+pub async fn idle_closing_datagram() -> Running {
+    reference_with("datagram", |options| {
+        options.config.idle_timeout = Some(Duration::from_millis(300));
+    })
+    .await
+}
+
+/// Waits for the idle close of a client that reconnects, then for the reopened connection.
+pub async fn idle_close_and_reopening<S, M>(events: &mut S)
+where
+    S: Stream<Item = Event<M>> + Unpin,
+{
+    let closed = next_of(events, "the idle close", |e| match e {
+        Event::Closed(info) => Some(info),
+        _ => None,
+    })
+    .await;
+    assert_eq!(
+        (closed.code, closed.reconnecting),
+        (1001, true),
+        "{closed:?}"
+    );
+    next_of(events, "the reopened connection", |e| {
+        matches!(e, Event::Opened).then_some(())
+    })
+    .await;
 }
