@@ -2,8 +2,9 @@
 //! packs the runtime and every protocol's crate (their manifests then name the runtime by
 //! version only), a crate in a temporary folder outside the workspace depends on them unpacked
 //! (the runtime through `[patch.crates-io]`, as an unpublished version would be), and builds this
-//! crate's conversations there as a program. Each protocol's conversation then runs from that
-//! program against the protocol's reference server.
+//! crate's conversations there as a program, with datagram's crate taken with the feature `tls`
+//! (so that the packed runtime's TLS builds as a user's would). Each protocol's conversation then
+//! runs from that program against the protocol's reference server.
 //!
 //! The build shares the workspace's target folder and lock file, so that it compiles only the
 //! packed crates and the program (about 30 s on two cores), and the folder is kept between runs
@@ -27,6 +28,9 @@ const CRATES: [&str; 6] = [
     "agentwire-rixa",
     "agentwire-socializer",
 ];
+
+/// The crate the consumer takes with the feature `tls` (the others with `client`).
+const WITH_TLS: &str = "agentwire-datagram";
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../..")
@@ -126,8 +130,10 @@ fn consumer_outside_the_workspace(dir: &Path) -> PathBuf {
          tokio = { version = \"1\", default-features = false, features = [\"rt-multi-thread\", \"macros\", \"time\"] }\n",
     );
     for name in &CRATES[1..] {
+        // One crate with `wss://` too: the packed runtime's `tls` builds where a user's does.
+        let feature = if *name == WITH_TLS { "tls" } else { "client" };
         manifest.push_str(&format!(
-            "{name} = {{ path = {:?}, features = [\"client\"] }}\n",
+            "{name} = {{ path = {:?}, features = [\"{feature}\"] }}\n",
             unpacked(name)
         ));
     }
