@@ -84,6 +84,21 @@ fn steps(browser: bool) -> Vec<Step> {
             ],
         ),
         step("tests", &["cargo", "test", "--workspace"]),
+        // The workspace's tests build the runtime with every feature some member asks for, TLS
+        // included; a client built with `client` alone, as a user's `ws://` client is, refuses
+        // `wss://` naming the feature, which only a build of the runtime on its own can show.
+        step(
+            "the runtime's client without TLS",
+            &[
+                "cargo",
+                "test",
+                "-p",
+                "agentwire-runtime",
+                "--features",
+                "client",
+                "--lib",
+            ],
+        ),
         step(
             "AsyncAPI parser install",
             &[
