@@ -14,7 +14,8 @@ use crate::judge::{Closed, Match, match_reply, note};
 /// Most chunks of one stream read before the suite stops reading it: memory stays bounded when a
 /// server streams without end.
 pub const MAX_STREAM_CHUNKS: usize = 10_000;
-/// Most text of one stream's chunks read before the suite stops reading it.
+/// Most bytes of one stream's chunks (their text and ids, [`Chunk::held_bytes`]) read before the
+/// suite stops reading it.
 pub const MAX_STREAM_TEXT_BYTES: usize = 16 << 20;
 
 /// How a request was answered.
@@ -71,6 +72,30 @@ pub struct Chunk {
     pub text: Option<String>,
 }
 
+impl Chunk {
+    /// A chunk frame of `stream`, reduced to what the stream check reads.
+    pub fn of(stream: &StreamReply, frame: &Value) -> Self {
+        Chunk {
+            id: frame.pointer(&stream.stream_id).cloned(),
+            text: frame
+                .pointer(&stream.chunk_text)
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        }
+    }
+
+    /// About how many bytes it holds: its text and its id (a server chooses the id's size too).
+    pub fn held_bytes(&self) -> usize {
+        let id = match &self.id {
+            None => 0,
+            Some(Value::String(id)) => id.len(),
+            Some(id @ (Value::Array(_) | Value::Object(_))) => id.to_string().len(),
+            Some(_) => 8,
+        };
+        id + self.text.as_ref().map_or(0, String::len)
+    }
+}
+
 /// How a stream ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StreamEnd {
@@ -78,7 +103,7 @@ pub enum StreamEnd {
     Ended(Value),
     /// Not before the deadline or the connection's end.
     Unfinished,
-    /// Reading stopped after [`MAX_STREAM_CHUNKS`] chunks or [`MAX_STREAM_TEXT_BYTES`] of text.
+    /// Reading stopped after [`MAX_STREAM_CHUNKS`] chunks or [`MAX_STREAM_TEXT_BYTES`] held.
     TooLong,
 }
 
@@ -188,9 +213,9 @@ impl Conversation<'_> {
         budget: Duration,
     ) -> Reply {
         let mut chunks = Vec::new();
-        let mut text_bytes = 0usize;
+        let mut held_bytes = 0usize;
         let end = loop {
-            if chunks.len() >= MAX_STREAM_CHUNKS || text_bytes > MAX_STREAM_TEXT_BYTES {
+            if chunks.len() >= MAX_STREAM_CHUNKS || held_bytes > MAX_STREAM_TEXT_BYTES {
                 break StreamEnd::TooLong;
             }
             match self.connection.recv(deadline).await {
@@ -200,15 +225,8 @@ impl Conversation<'_> {
                     ..
                 } => {
                     if message == stream.chunk {
-                        // Only what the stream check reads is kept, not the frame.
-                        let chunk = Chunk {
-                            id: value.pointer(&stream.stream_id).cloned(),
-                            text: value
-                                .pointer(&stream.chunk_text)
-                                .and_then(Value::as_str)
-                                .map(str::to_string),
-                        };
-                        text_bytes += chunk.text.as_ref().map_or(0, String::len);
+                        let chunk = Chunk::of(stream, &value);
+                        held_bytes += chunk.held_bytes();
                         chunks.push(chunk);
                     } else if message == stream.end {
                         break StreamEnd::Ended(value);

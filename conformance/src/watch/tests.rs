@@ -277,6 +277,27 @@ fn a_stream_keeps_one_id_and_its_chunks_join_to_its_end() {
 }
 
 #[test]
+fn large_chunk_ids_count_against_what_a_stream_may_hold() {
+    // Each chunk carries one character of text and a 64 KiB id: ids are the server's to size.
+    let id = "i".repeat(64 << 10);
+    let mut events = vec![
+        Frame(0, Client, chat()),
+        Frame(5, Server, stream("stream_start", &id, None)),
+    ];
+    for n in 0..20 {
+        events.push(Frame(6 + n, Server, stream("stream_chunk", &id, Some("x"))));
+    }
+    let findings = run("generalbots", events);
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.severity == Severity::Warn && f.finding.contains("stopped reading")),
+        "{:?}",
+        problems(&findings)
+    );
+}
+
+#[test]
 fn a_kind_sent_unprompted_never_answers() {
     let greeting = json!({"role": "intro", "content": "Hello!"});
     let found = run(

@@ -101,7 +101,7 @@ impl Follow {
                     start: start.clone(),
                     id,
                     chunks: Vec::new(),
-                    text_bytes: 0,
+                    held_bytes: 0,
                     valid,
                     sent: pending.sent,
                     deadline: pending.deadline,

@@ -298,7 +298,7 @@ fn unforeseen(
 ) -> Finding {
     let Some(code) = code else { return finding };
     let named = description.close_codes.iter().any(|c| c.code == code);
-    let reactions: Vec<String> = description
+    let reactions: Vec<&str> = description
         .reactions
         .iter()
         .filter(|r| {
@@ -314,7 +314,7 @@ fn unforeseen(
                 matches!(o, Outcome::Close { codes } if codes.contains(&code) || (codes.is_empty() && named))
             })
         })
-        .map(|r| trigger_name(r.trigger))
+        .map(|r| trigger_id(r.trigger))
         .collect();
     if !reactions.is_empty() {
         finding.severity = finding.severity.min(Severity::Warn);

@@ -22,13 +22,14 @@ use agentwire_spec::protocol::{
 };
 use serde_json::Value;
 
-use crate::conversation::{Answer, Chunk, Reply, StreamEnd};
+use crate::conversation::{Answer, Chunk, MAX_STREAM_CHUNKS, Reply, StreamEnd};
 use crate::judge::busy::{BusyAnswers, busy};
 use crate::judge::trigger::trigger_of;
 use crate::judge::{
     self, Closed, Match, OutcomeSeen, Seen, close_outcome, closed_in_answer, documented_outcomes,
     match_reply, reply_outcome,
 };
+use crate::plan::trigger_id;
 use crate::report::Severity;
 use crate::util::set_pointer;
 use crate::watch::{Context, Finding, Inspected};
@@ -38,10 +39,10 @@ use crate::watch::{Context, Finding, Inspected};
 pub const MAX_AWAITED: usize = 64;
 /// Most streams open at once on one connection.
 pub const MAX_OPEN_STREAMS: usize = 8;
-/// Most chunks of one stream followed.
-pub const MAX_STREAM_CHUNKS: usize = 10_000;
-/// Most text of one stream's chunks followed.
-pub const MAX_STREAM_TEXT_BYTES: usize = 1 << 20;
+/// Most bytes of one stream's chunks followed (their text and ids): less than `run` reads, as a
+/// proxy follows many connections at once. As many chunks as `run` reads
+/// ([`MAX_STREAM_CHUNKS`](crate::conversation::MAX_STREAM_CHUNKS)).
+pub const MAX_STREAM_HELD_BYTES: usize = 1 << 20;
 /// Most requests remembered after their budget passed, so that a late answer is named as one.
 const MAX_EXPIRED: usize = 16;
 /// Largest correlation values of one request followed (an id is short; a value this long is not
@@ -102,7 +103,7 @@ struct OpenStream {
     start: Value,
     id: Option<Value>,
     chunks: Vec<Chunk>,
-    text_bytes: usize,
+    held_bytes: usize,
     valid: bool,
     sent: Duration,
     deadline: Duration,
@@ -165,14 +166,6 @@ fn stream_form(exchange: &Exchange, form: usize) -> Option<&StreamReply> {
         Some(ReplyForm::Stream(stream)) => Some(stream),
         _ => None,
     }
-}
-
-/// A trigger's name as `protocol.json` writes it (`malformed_json`).
-fn trigger_name(trigger: agentwire_spec::protocol::Trigger) -> String {
-    serde_json::to_value(trigger)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_else(|| format!("{trigger:?}"))
 }
 
 impl Follow {
@@ -248,7 +241,7 @@ impl Follow {
                 ctx.budget_of(*exchange),
             ),
             Awaiting::Reaction { reaction } => (
-                trigger_name(description.reactions[*reaction].trigger),
+                trigger_id(description.reactions[*reaction].trigger).to_string(),
                 ctx.control,
             ),
         };
@@ -382,7 +375,7 @@ impl Follow {
                             continue;
                         };
                         self.pending.remove(i);
-                        let trigger = trigger_name(reaction.trigger);
+                        let trigger = trigger_id(reaction.trigger);
                         let mut finding = match outcome {
                             Ok(how) => {
                                 let mut f =

@@ -79,16 +79,10 @@ impl Follow {
             finding
         };
         if stream.chunk == message {
-            let text = frame
-                .pointer(&stream.chunk_text)
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            open.text_bytes += text.as_ref().map_or(0, String::len);
-            open.chunks.push(Chunk {
-                id: frame.pointer(&stream.stream_id).cloned(),
-                text,
-            });
-            if open.chunks.len() <= MAX_STREAM_CHUNKS && open.text_bytes <= MAX_STREAM_TEXT_BYTES {
+            let chunk = Chunk::of(stream, frame);
+            open.held_bytes += chunk.held_bytes();
+            open.chunks.push(chunk);
+            if open.chunks.len() <= MAX_STREAM_CHUNKS && open.held_bytes <= MAX_STREAM_HELD_BYTES {
                 return Some(Vec::new());
             }
             let open = self.streams.remove(chosen);
