@@ -109,15 +109,10 @@ pub(crate) fn connect_error(url: &str, error: tungstenite::Error) -> ClientError
             None => {}
         }
     }
-    let reason = match error {
-        tungstenite::Error::Url(tungstenite::error::UrlError::TlsFeatureNotEnabled) => {
-            "wss:// needs TLS, which comes with the `tls` feature of the protocol's crate".into()
-        }
-        error => error.to_string(),
-    };
+    // (`wss://` without the feature never gets here: `Transport::new` refuses it first.)
     ClientError::Connect {
         url: redact(url),
-        reason,
+        reason: error.to_string(),
     }
 }
 
