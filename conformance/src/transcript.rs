@@ -34,6 +34,9 @@ pub const MAGIC: &str = "agentwire-conformance proxy";
 pub const VERSION: u32 = 1;
 /// Longest line read.
 const MAX_LINE_BYTES: usize = 64 << 20;
+/// Largest frame a line is sure to hold, whatever the frame: JSON writes a control character in
+/// six bytes (base64 takes four for three), and the rest of an entry is far under 4 KiB.
+pub const MAX_RECORDED_FRAME_BYTES: usize = (MAX_LINE_BYTES - 4096) / 6;
 /// Most bytes read of one file.
 const MAX_FILE_BYTES: u64 = 16 << 30;
 
@@ -189,10 +192,16 @@ pub fn apply(
             }
         }
         Event::Binary(base64) => {
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(base64)
-                .map_or(base64.len() / 4 * 3, |b| b.len());
-            watch.frame(at, by, &Inspected::Binary(bytes), entry.dropped.is_none())
+            let forwarded = entry.dropped.is_none();
+            match inspected {
+                Some(frame) => watch.frame(at, by, frame, forwarded),
+                None => {
+                    let bytes = base64::engine::general_purpose::STANDARD
+                        .decode(base64)
+                        .map_or(base64.len() / 4 * 3, |b| b.len());
+                    watch.frame(at, by, &Inspected::Binary(bytes), forwarded)
+                }
+            }
         }
         Event::Ping(_) | Event::Pong(_) => watch.tick(at),
         Event::Close { code, reason } => watch.close(at, by, *code, reason),

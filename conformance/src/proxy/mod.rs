@@ -75,14 +75,15 @@ impl Options {
     /// Options with the suite's defaults: 1 MiB frames, the budgets of `run`, 5 s to connect, 2 s
     /// to close, 10,000 connections.
     pub fn new(protocol: &str, upstream: Upstream) -> Self {
+        let run = crate::runner::RunOptions::default();
         Self {
             protocol: protocol.to_string(),
             upstream,
             headers: Vec::new(),
             enforce: false,
-            max_frame_bytes: 1 << 20,
-            control: Duration::from_millis(2000),
-            generated: Duration::from_millis(30_000),
+            max_frame_bytes: run.max_frame_bytes,
+            control: run.timeout,
+            generated: run.reply_timeout,
             connect_timeout: Duration::from_secs(5),
             close_timeout: Duration::from_secs(2),
             max_connections: 10_000,

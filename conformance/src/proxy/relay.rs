@@ -141,13 +141,11 @@ async fn open(
         Ok(accepted) => accepted,
         Err(refused) => {
             let reason = refused.reason(options.connect_timeout);
+            let at = shared.now();
             let refusal = Entry {
                 seq: 1,
-                ms: millis(shared.now()),
-                time: shared
-                    .record
-                    .as_ref()
-                    .map(|_| shared.timestamp(shared.now())),
+                ms: millis(at),
+                time: shared.record.as_ref().map(|_| shared.timestamp(at)),
                 direction: Party::Server,
                 event: Event::Refused {
                     status: refused.status(),
@@ -362,6 +360,10 @@ async fn pump(
     };
     let shared = Arc::clone(&conn.shared);
     let validators = Arc::clone(&shared.ctx.validators);
+    let credential = match from {
+        Direction::Client => shared.ctx.credential_in_message(),
+        Direction::Server => None,
+    };
     loop {
         let next = tokio::select! {
             next = stream.next() => next,
@@ -384,14 +386,23 @@ async fn pump(
         let party = Party::from(from);
         match message {
             Message::Text(text) => {
-                let frame = Inspected::text(&validators, from, text.as_str());
+                let mut frame = Inspected::text(&validators, from, text.as_str());
+                // A credential sent in a message is kept out of the record and the report, as
+                // `run` keeps its own; the frame goes on unchanged.
+                let redacted = match credential {
+                    Some((message, pointer)) if frame.message() == Some(message) => {
+                        frame.redact(pointer)
+                    }
+                    _ => None,
+                };
+                let recorded = redacted.as_deref().unwrap_or(text.as_str());
                 let dropped = (shared.options.enforce && !frame.is_valid())
                     .then(|| format!("invalid against {} (--enforce)", entry_point(from)));
                 let drop = dropped.is_some();
                 conn.note(
                     party,
                     None,
-                    Event::Text(Cow::Borrowed(text.as_str())),
+                    Event::Text(Cow::Borrowed(recorded)),
                     dropped,
                     Some(&frame),
                 )
@@ -409,8 +420,8 @@ async fn pump(
                     .enforce
                     .then(|| format!("a binary frame: invalid against {}", entry_point(from)));
                 let drop = dropped.is_some();
-                let encoded = base64::engine::general_purpose::STANDARD.encode(&bytes);
-                conn.note(party, None, Event::Binary(encoded), dropped, Some(&frame))
+                let recorded = Event::Binary(for_record(&shared, &bytes));
+                conn.note(party, None, recorded, dropped, Some(&frame))
                     .await;
                 if drop {
                     conn.answer_dropped(from, &frame).await;
@@ -419,17 +430,15 @@ async fn pump(
                 }
             }
             Message::Ping(payload) => {
-                let encoded = base64::engine::general_purpose::STANDARD.encode(&payload);
-                conn.note(party, None, Event::Ping(encoded), None, None)
-                    .await;
+                let recorded = Event::Ping(for_record(&shared, &payload));
+                conn.note(party, None, recorded, None, None).await;
                 if !conn.send(to, Message::Ping(payload)).await {
                     return (PumpEnd::Ended, stream);
                 }
             }
             Message::Pong(payload) => {
-                let encoded = base64::engine::general_purpose::STANDARD.encode(&payload);
-                conn.note(party, None, Event::Pong(encoded), None, None)
-                    .await;
+                let recorded = Event::Pong(for_record(&shared, &payload));
+                conn.note(party, None, recorded, None, None).await;
                 if !conn.send(to, Message::Pong(payload)).await {
                     return (PumpEnd::Ended, stream);
                 }
@@ -727,6 +736,15 @@ fn say_entry(shared: &Shared, entry: &Entry<'_>, frame: Option<&Inspected>, firs
             || format!("#{number} the {who}'s connection ended: {how}"),
             || with("ended", json!({"how": how})),
         ),
+    }
+}
+
+/// A payload as the record keeps it (base64); empty when nothing is recorded, as nothing else
+/// reads it (the watch takes a binary frame's length from its `Inspected`).
+fn for_record(shared: &Shared, bytes: &[u8]) -> String {
+    match shared.record {
+        Some(_) => base64::engine::general_purpose::STANDARD.encode(bytes),
+        None => String::new(),
     }
 }
 

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::judge::trigger::Sent;
 use crate::report::Severity;
+use crate::target::REDACTED;
 use crate::util::{shorten, summarize_text};
 use crate::validate::{FrameValidator, ProtocolValidators, Verdict};
 use crate::watch::Finding;
@@ -59,6 +60,18 @@ impl Inspected {
             Inspected::Json { verdict, .. } => verdict.message.as_deref(),
             _ => None,
         }
+    }
+
+    /// Replaces the credential at `pointer` with `<redacted>` in the frame kept for findings, and
+    /// gives the frame's text so redacted, for the record; `None` when it holds no such value. The
+    /// verdict stays the one of the frame as sent.
+    pub fn redact(&mut self, pointer: &str) -> Option<String> {
+        let Inspected::Json { value, .. } = self else {
+            return None;
+        };
+        let slot = value.pointer_mut(pointer)?;
+        *slot = Value::String(REDACTED.into());
+        Some(value.to_string())
     }
 
     /// The frame as bad-input triggers read it.

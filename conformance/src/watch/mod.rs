@@ -59,15 +59,21 @@ impl Context {
 
     /// The client message that carries a first-message credential, if the protocol has one.
     fn auth_message(&self) -> Option<&str> {
+        self.credential_in_message().map(|(message, _)| message)
+    }
+
+    /// The client message that carries a first-message credential and the JSON Pointer of the
+    /// credential in it, if the protocol has one.
+    pub fn credential_in_message(&self) -> Option<(&str, &str)> {
         self.description
             .auth
             .as_ref()?
             .methods
             .iter()
             .find_map(|m| match m {
-                agentwire_spec::protocol::AuthMethod::FirstMessage { message, .. } => {
-                    Some(message.as_str())
-                }
+                agentwire_spec::protocol::AuthMethod::FirstMessage {
+                    message, pointer, ..
+                } => Some((message.as_str(), pointer.as_str())),
                 _ => None,
             })
     }
