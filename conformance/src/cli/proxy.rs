@@ -13,6 +13,7 @@ use clap::Parser;
 use super::{SimpleFormat, TlsArgs, check_protocol, headers, usage};
 use crate::proxy::{Format, Options, Proxy, Report, Upstream};
 use crate::schemas::Schemas;
+use crate::transcript::MAX_RECORDED_FRAME_BYTES;
 
 /// Longest the process waits, once the proxy has stopped, for work still under way.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
@@ -50,6 +51,7 @@ pub struct ProxyArgs {
     #[arg(long, default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
     pub reply_timeout_ms: u64,
     /// Largest frame taken from either side, in bytes; a larger one ends its connection (1009).
+    /// With --record, at most what a transcript holds (about 10 MiB).
     #[arg(long, default_value_t = 1 << 20, value_parser = clap::value_parser!(u64).range(1024..=(1 << 30)))]
     pub max_frame_bytes: u64,
     /// Deadline of a client's request and of the upstream's handshake, in milliseconds.
@@ -73,6 +75,13 @@ pub(super) fn run(schemas: &Schemas, args: &ProxyArgs) -> Result<bool> {
         Upstream::parse(&args.upstream).map_err(|e| usage(format!("--upstream {e}")))?;
     if let Some(config) = args.tls.trust(upstream.is_secure(), "--upstream")? {
         upstream = upstream.trusting(config);
+    }
+    if args.record.is_some() && args.max_frame_bytes > MAX_RECORDED_FRAME_BYTES as u64 {
+        return Err(usage(format!(
+            "--max-frame-bytes {} with --record: a transcript holds frames of up to \
+             {MAX_RECORDED_FRAME_BYTES} bytes, which `validate` reads back",
+            args.max_frame_bytes
+        )));
     }
     if let Some(path) = &args.record {
         let parent = path.parent().filter(|p| !p.as_os_str().is_empty());

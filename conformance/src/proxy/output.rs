@@ -8,6 +8,7 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use serde_json::{Value, json};
@@ -18,6 +19,8 @@ use crate::watch::{Finding, Tally};
 
 /// Lines of stdout queued at most.
 const REPORT_QUEUE: usize = 16_384;
+/// How long the end waits for stdout to take the lines still queued and the summary.
+const STDOUT_DEADLINE: Duration = Duration::from_secs(2);
 /// Lines of the transcript queued at most.
 const RECORD_QUEUE: usize = 4096;
 
@@ -108,7 +111,8 @@ impl Report {
         }
     }
 
-    /// Says the summary, waits for every line to be written, and says how many were lost.
+    /// Says the summary, waits (a bounded time: a reader that stopped reading must not keep the
+    /// proxy from exiting) for every line to be written, and says how many were lost.
     pub fn finish(mut self, tally: &Tally) {
         match self.format {
             Format::Human => self.line(format!("summary: {}", tally.line())),
@@ -120,9 +124,24 @@ impl Report {
                 self.line(value.to_string());
             }
         }
-        self.tx = None;
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+        let unwritten = self
+            .tx
+            .take()
+            .map_or(0, |tx| tx.max_capacity() - tx.capacity());
+        let deadline = std::time::Instant::now() + STDOUT_DEADLINE;
+        let thread = self.thread.take();
+        while thread.as_ref().is_some_and(|t| !t.is_finished())
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if thread.as_ref().is_some_and(|t| !t.is_finished()) {
+            eprintln!(
+                "conformance proxy: stdout did not take the last lines within {} s: up to {unwritten} line(s), the \
+                 summary among them, were not printed (the record, if any, is complete)",
+                STDOUT_DEADLINE.as_secs()
+            );
+            return;
         }
         let dropped = self.dropped.load(Ordering::Relaxed);
         if dropped > 0 {
