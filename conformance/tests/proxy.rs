@@ -6,9 +6,8 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddr};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -17,123 +16,13 @@ use agentwire_conformance::runner::{RunOptions, Silent, run_protocol};
 use agentwire_conformance::target::Target;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
+use support::proxy::{Proxy, banner, interrupt, spawn, wait};
 use support::{Fault, Ws, schemas, start, start_refusing, start_with};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-
-/// A `conformance proxy` process, its stdout collected line by line.
-struct Proxy {
-    child: Child,
-    /// `ws://127.0.0.1:PORT`.
-    url: String,
-    lines: Arc<Mutex<Vec<String>>>,
-    reader: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Proxy {
-    /// Starts `conformance proxy --protocol P --listen 127.0.0.1:0 --upstream U --format json`.
-    fn start(protocol: &str, upstream: &str, extra: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_conformance"))
-            .args(["proxy", "--protocol", protocol, "--listen", "127.0.0.1:0"])
-            .args(["--upstream", upstream, "--format", "json"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("conformance proxy starts");
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut first = String::new();
-        stdout.read_line(&mut first).expect("a first line");
-        let url = first
-            .trim()
-            .strip_prefix("proxying ")
-            .and_then(|rest| rest.split(" -> ").next())
-            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-            .to_string();
-        assert!(
-            first.trim().ends_with(&format!(" -> {upstream}")),
-            "{first}"
-        );
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let collected = Arc::clone(&lines);
-        let reader = std::thread::spawn(move || {
-            for line in stdout.lines().map_while(Result::ok) {
-                collected.lock().unwrap().push(line);
-            }
-        });
-        Self {
-            child,
-            url,
-            lines,
-            reader: Some(reader),
-        }
-    }
-
-    /// Every JSON line so far.
-    fn seen(&self) -> Vec<Value> {
-        self.lines
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-            .collect()
-    }
-
-    /// Waits until a line satisfies `wanted`; returns it.
-    async fn wait_for(&self, what: &str, wanted: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(found) = self.seen().into_iter().find(&wanted) {
-                return found;
-            }
-            assert!(Instant::now() < deadline, "no {what} in {:#?}", self.seen());
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// Ctrl-C: the exit status, every line, and what it said on stderr.
-    fn stop(mut self) -> (ExitStatus, Vec<Value>, String) {
-        interrupt(&self.child);
-        let status = wait(&mut self.child, Duration::from_secs(20));
-        if let Some(reader) = self.reader.take() {
-            reader.join().unwrap();
-        }
-        let mut stderr = String::new();
-        if let Some(mut pipe) = self.child.stderr.take() {
-            std::io::Read::read_to_string(&mut pipe, &mut stderr).unwrap();
-        }
-        (status, self.seen(), stderr)
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn interrupt(child: &Child) {
-    let sent = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(sent.success());
-}
-
-fn wait(child: &mut Child, within: Duration) -> ExitStatus {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "the proxy did not stop");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 /// The findings among a proxy's lines, as `validate --format json` lists them (without `kind`).
 fn findings(lines: &[Value]) -> Vec<Value> {
@@ -270,6 +159,19 @@ async fn reference_servers_pass_the_suite_through_the_proxy_and_the_record_judge
         let summary = lines.last().unwrap();
         assert_eq!(summary["kind"], "summary", "{summary}");
         assert!(summary["connections"].as_u64().unwrap() >= 10, "{summary}");
+        // Credentials stay out of the record and the report, wherever the client sent them.
+        let recorded = std::fs::read_to_string(&record).unwrap();
+        let printed: String = lines.iter().map(Value::to_string).collect();
+        if let Some(token) = &running.token {
+            assert!(
+                !recorded.contains(token.as_str()),
+                "{id}: the token is recorded"
+            );
+            assert!(
+                !printed.contains(token.as_str()),
+                "{id}: the token is printed"
+            );
+        }
         // Judged again from the record: the same findings, and the same exit code.
         let (code, judged, report) = validate(&record);
         assert_eq!(code, Some(1), "{id}: {report}");
@@ -688,12 +590,13 @@ async fn hostile_clients_and_servers_cannot_make_it_the_weak_link() {
         "{:?}",
         started.elapsed()
     );
-    let (status, _, _) = proxy.stop();
-    assert!(status.code().is_some());
+    // Ended by its own shutdown (0 or 1 by its findings), neither a crash nor a signal.
+    let (status, _, stderr) = proxy.stop();
+    assert!(matches!(status.code(), Some(0 | 1)), "{status:?}: {stderr}");
 }
 
 #[test]
-fn tls_flags_for_a_plain_upstream_and_other_schemes_are_usage_errors() {
+fn tls_flags_for_a_plain_upstream_other_schemes_and_unrecordable_frames_are_usage_errors() {
     for (args, says) in [
         (
             vec!["--upstream", "ws://127.0.0.1:9", "--insecure"],
@@ -702,6 +605,13 @@ fn tls_flags_for_a_plain_upstream_and_other_schemes_are_usage_errors() {
         (
             vec!["--upstream", "https://example.com"],
             "not a WebSocket URL (it must start with ws:// or wss://)",
+        ),
+        (
+            vec!["--upstream", "ws://127.0.0.1:9", "--record", "x.jsonl"]
+                .into_iter()
+                .chain(["--max-frame-bytes", "1073741824"])
+                .collect(),
+            "a transcript holds frames of up to",
         ),
     ] {
         let output = Command::new(env!("CARGO_BIN_EXE_conformance"))
@@ -713,4 +623,29 @@ fn tls_flags_for_a_plain_upstream_and_other_schemes_are_usage_errors() {
         assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_that_stops_reading_stdout_does_not_keep_the_proxy_from_exiting() {
+    let (upstream, _) = recording_upstream().await;
+    let mut child = spawn("rixa", &upstream.url, &[]);
+    // The first line, then stdout is never read again: the pipe fills.
+    let (url, stdout) = banner(&mut child, &upstream.url);
+    let mut ws = client(&format!("{url}/ws/")).await;
+    let padding = "x".repeat(2048);
+    for n in 0..400 {
+        let frame = json!({"type": "ping", "n": n, "padding": padding}).to_string();
+        ws.send(Message::text(frame)).await.unwrap();
+        let _ = next_text(&mut ws).await;
+    }
+    interrupt(&child);
+    let status = wait(&mut child, Duration::from_secs(20));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(matches!(status.code(), Some(0 | 1)), "{status:?}: {stderr}");
+    assert!(
+        stderr.contains("stdout did not take the last lines"),
+        "{stderr}"
+    );
+    drop(stdout);
 }

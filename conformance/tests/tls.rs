@@ -5,30 +5,32 @@
 //! `wss://` upstream: trusted, the suite passes through it; untrusted, each client gets 502
 //! naming the cause.
 
-use std::io::{BufRead, BufReader};
+mod support;
+
 use std::net::{Ipv4Addr, SocketAddr};
-use std::process::{Output, Stdio};
+use std::process::Output;
 
 use agentwire_testkit::TlsFront;
 use serde_json::Value;
+use support::proxy::Proxy;
 
 /// The subject of the test certificate.
 const SUBJECT: &str = "agentwire conformance test server";
 
-/// A TLS proxy in front of a reference server.
-struct Proxy {
+/// A reference server behind a TLS front.
+struct Secured {
     front: TlsFront,
     _reference: agentwire_reference::Running,
 }
 
-async fn proxy(protocol: &str) -> Proxy {
+async fn behind_tls(protocol: &str) -> Secured {
     let reference = agentwire_reference::start(
         agentwire_reference::Options::new(protocol).unwrap(),
         SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
     )
     .await
     .unwrap();
-    Proxy {
+    Secured {
         front: TlsFront::start(reference.addr, &["localhost", "127.0.0.1"], SUBJECT).await,
         _reference: reference,
     }
@@ -63,7 +65,7 @@ fn sessions(report: &Value) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wss_passes_with_the_ca_cert_and_could_not_be_tested_without_it() {
-    let proxy = proxy("datagram").await;
+    let proxy = behind_tls("datagram").await;
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("ca.pem");
     std::fs::write(&ca, proxy.front.pem()).unwrap();
@@ -154,69 +156,15 @@ async fn tls_options_without_wss_and_unusable_ca_files_are_usage_errors() {
     }
 }
 
-/// A `conformance proxy` process in front of a `wss://` upstream; its first line read.
-struct Relay {
-    child: std::process::Child,
-    /// `ws://127.0.0.1:PORT`.
-    url: String,
-    stdout: BufReader<std::process::ChildStdout>,
-}
-
-impl Relay {
-    fn start(upstream: &str, extra: &[&str]) -> Self {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_conformance"))
-            .args(["proxy", "--protocol", "datagram", "--listen", "127.0.0.1:0"])
-            .args(["--upstream", upstream, "--format", "json"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("conformance proxy starts");
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut first = String::new();
-        stdout.read_line(&mut first).unwrap();
-        let url = first
-            .trim()
-            .strip_prefix("proxying ")
-            .and_then(|rest| rest.strip_suffix(&format!(" -> {upstream}")))
-            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-            .to_string();
-        Self { child, url, stdout }
-    }
-
-    /// The next JSON line whose `kind` is `kind`.
-    fn next(&mut self, kind: &str) -> Value {
-        let mut line = String::new();
-        loop {
-            line.clear();
-            assert!(
-                self.stdout.read_line(&mut line).unwrap() > 0,
-                "no {kind} line"
-            );
-            let value: Value = serde_json::from_str(&line).unwrap();
-            if value["kind"] == kind {
-                return value;
-            }
-        }
-    }
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_proxy_reaches_a_wss_upstream_it_trusts_and_refuses_one_it_does_not() {
-    let tls = proxy("datagram").await;
+    let tls = behind_tls("datagram").await;
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("ca.pem");
     std::fs::write(&ca, tls.front.pem()).unwrap();
     let upstream = tls.front.origin();
 
-    let trusted = Relay::start(&upstream, &["--ca-cert", ca.to_str().unwrap()]);
+    let trusted = Proxy::start("datagram", &upstream, &["--ca-cert", ca.to_str().unwrap()]);
     let url = trusted.url.clone();
     let through = conformance(
         ["run", "--protocol", "datagram", "--url", &url]
@@ -239,16 +187,16 @@ async fn the_proxy_reaches_a_wss_upstream_it_trusts_and_refuses_one_it_does_not(
     );
     drop(trusted);
 
-    let mut untrusted = Relay::start(&upstream, &[]);
+    let untrusted = Proxy::start("datagram", &upstream, &[]);
     match tokio_tungstenite::connect_async(format!("{}/", untrusted.url)).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
             assert_eq!(response.status().as_u16(), 502)
         }
         other => panic!("expected HTTP 502, got {other:?}"),
     }
-    let refused = tokio::task::spawn_blocking(move || untrusted.next("refused"))
-        .await
-        .unwrap();
+    let refused = untrusted
+        .wait_for("the refusal", |l| l["kind"] == "refused")
+        .await;
     let reason = refused["reason"].as_str().unwrap();
     assert!(
         reason.contains("certificate was not accepted (UnknownIssuer)"),

@@ -4,6 +4,8 @@
 
 #![allow(dead_code, clippy::result_large_err)]
 
+pub mod proxy;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
